@@ -1,0 +1,1 @@
+"""Day2: planning from the environment — Bellman equation, maze MDP, DP planners, simulator."""

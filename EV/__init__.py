@@ -1,0 +1,1 @@
+"""Day6: evolution strategies."""

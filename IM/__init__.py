@@ -1,0 +1,1 @@
+"""Day6: imitation learning (DAgger) and inverse reinforcement learning."""

@@ -1,0 +1,1 @@
+"""Day1 and the neural-network primer: returns, MDPs, gradients, tensors and Keras."""

@@ -1,0 +1,1 @@
+"""Day6: model-based reinforcement learning (Dyna)."""
