@@ -1,0 +1,185 @@
+"""Day3: the exploration–exploitation dilemma on a multi-armed bandit (coin toss).
+
+There are several coins, each with its own (unknown) chance of heads; heads pays 1. The agent
+tosses one coin at a time, ``max_episode_steps`` times, and wants as many heads as possible.
+It keeps for each coin the running mean of the rewards it has seen (``V``):
+
+    V[c] ← V[c] + (r − V[c]) / N[c]
+
+ε-greedy explores with probability ε (a random coin) and otherwise exploits the coin with the
+best estimate. ε = 0 never explores and can settle on a poor coin for good; a large ε keeps
+wasting tosses on coins it already knows to be poor. A little exploration wins.
+
+Going beyond the book:
+
+- one game is noisy, so each point of the plot is the average over ``--runs`` games, and the
+  curves show the trend instead of luck;
+- UCB1 (``UCB1Agent``) is plotted beside ε-greedy. It explores by optimism instead of
+  randomness: it picks the coin with the highest V[c] + sqrt(2 ln t / N[c]), so coins tried
+  rarely get a bonus that shrinks as they are tried.
+
+As in the book, the greedy choice takes the first of several equal estimates (the coins all
+start at 0), and the random numbers come from Python's ``random`` module.
+"""
+
+import argparse
+import math
+import random
+
+import numpy as np
+from tqdm import tqdm
+
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
+HEAD_PROBS = [0.1, 0.5, 0.1, 0.9, 0.1]
+EPSILONS = [0.0, 0.1, 0.2, 0.5, 0.8]
+GAME_STEPS = list(range(10, 310, 10))
+
+
+class CoinToss:
+    """A bandit of coins; ``step(action)`` tosses coin ``action`` and returns (reward, done)."""
+
+    def __init__(self, head_probs, max_episode_steps=30):
+        head_probs = list(head_probs)
+        if not head_probs or not all(0.0 <= p <= 1.0 for p in head_probs):
+            raise ValueError(f"head_probs must be probabilities in [0, 1], got {head_probs}")
+        self.head_probs = head_probs
+        self.max_episode_steps = max_episode_steps
+        self.toss_count = 0
+
+    def __len__(self):
+        return len(self.head_probs)
+
+    def reset(self):
+        self.toss_count = 0
+
+    def step(self, action):
+        final = self.max_episode_steps - 1
+        if self.toss_count > final:
+            raise RuntimeError(
+                f"all {self.max_episode_steps} tosses of this game are used: call reset() first"
+            )
+        if not 0 <= action < len(self.head_probs):
+            raise IndexError(
+                f"coin {action} does not exist: choose 0 to {len(self.head_probs) - 1}"
+            )
+        done = self.toss_count == final
+        reward = 1.0 if random.random() < self.head_probs[action] else 0.0
+        self.toss_count += 1
+        return reward, done
+
+
+class EpsilonGreedyAgent:
+    def __init__(self, epsilon):
+        self.epsilon = epsilon
+        self.V = []
+
+    def policy(self):
+        coins = range(len(self.V))
+        if random.random() < self.epsilon:
+            return random.choice(coins)
+        # argmax of a list: the first best coin, as np.argmax would pick, without NumPy.
+        return self.V.index(max(self.V))
+
+    def play(self, env):
+        # Start each game knowing nothing.
+        N = [0] * len(env)
+        self.V = [0.0] * len(env)
+
+        env.reset()
+        done = False
+        rewards = []
+        while not done:
+            selected_coin = self.policy()
+            reward, done = env.step(selected_coin)
+            rewards.append(reward)
+
+            N[selected_coin] += 1
+            self.V[selected_coin] += (reward - self.V[selected_coin]) / N[selected_coin]
+
+        return rewards
+
+
+class UCB1Agent:
+    """Upper Confidence Bound: explore the coins whose estimate is still uncertain."""
+
+    def __init__(self):
+        self.V = []
+
+    def play(self, env):
+        N = [0] * len(env)
+        self.V = [0.0] * len(env)
+
+        env.reset()
+        done = False
+        rewards = []
+        t = 0
+        while not done:
+            t += 1
+            if t <= len(env):
+                selected_coin = t - 1  # try every coin once first
+            else:
+                log_t = 2 * math.log(t)
+                scores = [v + math.sqrt(log_t / n) for v, n in zip(self.V, N)]
+                selected_coin = scores.index(max(scores))
+            reward, done = env.step(selected_coin)
+            rewards.append(reward)
+
+            N[selected_coin] += 1
+            self.V[selected_coin] += (reward - self.V[selected_coin]) / N[selected_coin]
+
+        return rewards
+
+
+def average_rewards(agent, env, game_steps, runs):
+    """Mean reward per toss for each game length, averaged over ``runs`` games."""
+    totals = np.zeros(len(game_steps))
+    for _ in range(runs):
+        for i, steps in enumerate(game_steps):
+            env.max_episode_steps = steps
+            totals[i] += np.mean(agent.play(env))
+    return totals / runs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Compare ε-greedy (and UCB1) on the coin-toss bandit (Day3)."
+    )
+    parser.add_argument("--runs", type=int, default=200,
+                        help="games averaged for each point of the plot (default 200; "
+                             "the book plays 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--no-show", action="store_true",
+                        help="save the plot without opening a window")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        exit_with_error(f"--runs must be at least 1, got {args.runs}")
+    if args.seed < 0:
+        exit_with_error(f"--seed must be zero or positive, got {args.seed}")
+    set_seed(args.seed)
+
+    import pandas as pd  # pandas draws with matplotlib, set up by common.show_plot's backend
+
+    env = CoinToss(HEAD_PROBS)
+    agents = {f"epsilon={e}": EpsilonGreedyAgent(epsilon=e) for e in EPSILONS}
+    agents["UCB1"] = UCB1Agent()
+    result = {}
+    for name, agent in tqdm(agents.items(), desc="agents", disable=None):
+        result[name] = average_rewards(agent, env, GAME_STEPS, args.runs)
+    result["coin toss count"] = GAME_STEPS
+    result = pd.DataFrame(result)
+    result = result.set_index("coin toss count", drop=True)
+    print(result.mean().rename("mean reward per toss").to_string())
+
+    ax = result.plot.line(figsize=(10, 5), style=["-"] * len(EPSILONS) + ["k--"])
+    ax.set_ylabel(f"mean reward per toss (average of {args.runs} games)")
+    ax.set_title(f"Coin toss with head probabilities {HEAD_PROBS}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    save_figure(ax.figure, output_dir(__file__) / "epsilon_greedy.png")
+    show_plot(not args.no_show)
+    return result
+
+
+if __name__ == "__main__":
+    main()
