@@ -1,0 +1,126 @@
+"""Day3: Q-learning against SARSA — what off-policy and on-policy change.
+
+Both agents learn the same lake with a lot of exploration (ε = 0.33) and a penalty of −0.5
+for falling into a hole. They differ only in their TD target:
+
+- Q-learning (off-policy) uses the best next action, as if it would never explore again.
+  It values the short route along the holes highly, although its own random moves make
+  that route dangerous.
+- SARSA (on-policy) uses the next action it really takes, exploration included. Its values
+  next to holes are lower, and its greedy route keeps away from them.
+
+The two agents train at the same time in separate processes and return their Q tables as
+arrays; both maps are drawn side by side, on one colour scale, in one figure.
+
+Deviations from the book: the book subclasses FrozenLake to change the hole's reward; here a
+gymnasium ``Wrapper`` (``HolePenalty``) does it, so any FrozenLake map can be used. The agents
+are those of ``q_learning.py`` and ``sarsa.py`` rather than copies of them.
+"""
+
+import argparse
+import contextlib
+import io
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import gymnasium as gym
+import numpy as np
+
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from EL.frozen_lake_util import draw_q_value, lake_shape, positive_int, run_greedy
+from EL.q_learning import QLearningAgent
+from EL.sarsa import SARSAAgent
+from envs.frozen_lake import make_frozen_lake
+
+AGENTS = {"Q-learning": QLearningAgent, "SARSA": SARSAAgent}
+TITLES = {"Q-learning": "Q-learning (off-policy)", "SARSA": "SARSA (on-policy)"}
+
+
+class HolePenalty(gym.Wrapper):
+    """FrozenLake whose holes give ``hole_reward`` (−0.5) instead of 0."""
+
+    def __init__(self, env, hole_reward=-0.5):
+        super().__init__(env)
+        self.hole_reward = hole_reward
+        lake = env.unwrapped
+        self._holes = {row * lake.ncol + col
+                       for row in range(lake.nrow) for col in range(lake.ncol)
+                       if lake.desc[row, col] == b"H"}
+
+    def step(self, action):
+        n_state, reward, terminated, truncated, info = self.env.step(action)
+        if terminated and n_state in self._holes:
+            reward = self.hole_reward
+        return n_state, reward, terminated, truncated, info
+
+
+def make_env(slippery=False, hole_reward=-0.5):
+    return HolePenalty(make_frozen_lake(slippery=slippery), hole_reward=hole_reward)
+
+
+def train(agent_name, episode_count=3000, epsilon=0.33, seed=0, slippery=False,
+          report_interval=500):
+    """Train one agent; return its Q table and reward log as arrays, and its report lines.
+
+    The report is captured and handed back so that the lines of the two processes are printed
+    under their agent's name instead of interleaved.
+    """
+    env = make_env(slippery)
+    set_seed(seed, env)
+    agent = AGENTS[agent_name](epsilon=epsilon)
+    with contextlib.redirect_stdout(io.StringIO()) as report:
+        agent.learn(env, episode_count=episode_count, report_interval=report_interval)
+    return np.asarray(agent.Q), np.asarray(agent.reward_log, dtype=float), report.getvalue()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train Q-learning and SARSA side by side and compare their Q maps (Day3)."
+    )
+    parser.add_argument("--episodes", type=positive_int, default=3000,
+                        help="training episodes for each agent (default 3000)")
+    parser.add_argument("--epsilon", type=float, default=0.33,
+                        help="exploration rate of both agents (default 0.33)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--no-show", action="store_true",
+                        help="save the figure without opening a window")
+    parser.add_argument("--slippery", action="store_true",
+                        help="use the slippery FrozenLake-v1 instead of FrozenLakeEasy-v0")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.epsilon <= 1.0:
+        exit_with_error(f"--epsilon must be in [0, 1], got {args.epsilon}")
+    if args.seed < 0:
+        exit_with_error(f"--seed must be zero or positive, got {args.seed}")
+
+    # One process per agent: they share nothing, so they can learn at the same time. "spawn"
+    # starts clean interpreters: forking a process that already runs threads (TensorFlow's,
+    # for instance, when this is called from a larger program) can deadlock.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(AGENTS), mp_context=context) as pool:
+        futures = {name: pool.submit(train, name, args.episodes, args.epsilon, args.seed,
+                                     args.slippery)
+                   for name in AGENTS}
+        results = {name: future.result() for name, future in futures.items()}
+
+    import matplotlib.pyplot as plt
+
+    env = make_env(args.slippery)
+    nrow, ncol = lake_shape(env)
+    vmax = max(np.abs(Q).max() for Q, _, _ in results.values())
+    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 5))
+    for ax, (name, (Q, rewards, report)) in zip(axes, results.items()):
+        image = draw_q_value(ax, Q, nrow, ncol, vmax=vmax, title=TITLES[name])
+        recent = rewards[-100:]
+        total, states = run_greedy(env, Q)
+        print(f"{name}:\n{report}", end="")
+        print(f"{name}: mean reward of the last {recent.size} episodes {recent.mean():.3f}; "
+              f"greedy route {states} ({'goal' if total > 0 else 'no goal'})")
+    fig.colorbar(image, ax=list(axes), shrink=0.8)
+    fig.suptitle(f"ε = {args.epsilon}, hole reward −0.5, {args.episodes} episodes")
+    save_figure(fig, output_dir(__file__) / "compare_q_s.png")
+    show_plot(not args.no_show)
+    return results
+
+
+if __name__ == "__main__":
+    main()
