@@ -45,7 +45,7 @@ class GridWorld(gym.Env):
     - ``render_mode`` (None or ``"ansi"``).
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, grid=None, move_prob=0.8, default_reward=0.0, render_mode=None):
         self.mdp = GridMDP(DEFAULT_GRID if grid is None else grid, move_prob, default_reward)
