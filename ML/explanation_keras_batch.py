@@ -1,0 +1,74 @@
+"""Neural-network primer: a Keras model takes a batch, and its output has one row per input.
+
+A model is built from layers. ``keras.Input(shape=(in,))`` declares the shape of *one*
+input; Keras adds the batch dimension in front by itself, which is why the summary prints
+``(None, in)`` and ``(None, units)``: None means "any number of rows". The same weights serve
+every batch size, and each row of the output is what that row of the input alone would give.
+
+So, as with TensorFlow (``explanation_tf_batch.py``), a single input has to be passed as a
+batch of one, ``x[np.newaxis]`` of shape (1, in). Training feeds batches of examples through
+exactly this computation (``explanation_keras_regression.py``).
+"""
+
+import argparse
+
+import keras
+import numpy as np
+
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from ML.explanation_keras import dense_by_hand
+from ML.explanation_tf import IN_FEATURES, OUT_UNITS
+from ML.matrix_figure import plot_affine
+
+
+def make_model(in_features=IN_FEATURES, units=OUT_UNITS):
+    """The smallest model: one Dense layer without activation.
+
+    Keras starts biases at zero; a random one here makes the check below test the addition too.
+    """
+    dense = keras.layers.Dense(units, bias_initializer="random_normal")
+    return keras.Sequential([keras.Input(shape=(in_features,)), dense])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Feed a batch of inputs through a Keras model and check it by hand."
+    )
+    parser.add_argument("--batch-size", type=int, default=4,
+                        help="how many inputs to stack (default 4)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed for the weights and the inputs (default 0)")
+    parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
+    args = parser.parse_args(argv)
+    if not 1 <= args.batch_size <= 1000:
+        exit_with_error(f"--batch-size must be between 1 and 1000, got {args.batch_size}")
+    set_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    model = make_model()
+    model.summary()
+    layer = model.layers[0]
+    kernel, bias = layer.get_weights()
+    print(f"parameters: {kernel.size} weights (in x units) + {bias.size} biases "
+          f"= {model.count_params()}")
+
+    x = rng.normal(size=(args.batch_size, IN_FEATURES)).astype("float32")
+    # Calling the model directly runs one forward pass. model.predict() would do the same,
+    # batch by batch with extra bookkeeping: fine for a dataset, far too slow inside a loop.
+    y = keras.ops.convert_to_numpy(model(x))
+    print(f"x.shape = {x.shape}  (batch, in)")
+    print(f"y.shape = {y.shape}  (batch, units)")
+    print(f"model(x) =\n{y}")
+    print(f"x @ kernel + bias =\n{dense_by_hand(x, layer)}")
+    single = keras.ops.convert_to_numpy(model(x[0][np.newaxis]))
+    print(f"the first input alone, as a batch of one {x[0][np.newaxis].shape}: {single}")
+
+    fig = plot_affine(x, kernel, bias, y,
+                      f"A Keras model on a batch of {args.batch_size}: y = x @ kernel + bias")
+    save_figure(fig, output_dir(__file__) / "explanation_keras_batch.png")
+    show_plot(not args.no_show)
+    return x, model
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Neural-network primer: a small Keras classifier reads handwritten digits.
+
+``sklearn.datasets.load_digits`` holds 1,797 images of handwritten digits, 8×8 pixels with
+grey levels from 0 to 16, each labelled 0 to 9. It ships with scikit-learn, so nothing is
+downloaded. (The book used MNIST, which has to be fetched from the internet.)
+
+Classification differs from regression in its last layer and its loss:
+
+- the output layer has one unit per class, and ``softmax`` turns its 10 numbers into
+  probabilities that sum to 1;
+- the loss is the cross-entropy, −log(probability given to the right class). It is small when
+  the model is confident and right, and large when it is confident and wrong.
+  "sparse" means that the labels are given as integers (3), not as one-hot vectors.
+
+The predicted class is the one with the highest probability. Accuracy, the share of test
+images whose prediction is right, is printed, and a grid of test digits shows the
+predictions, the wrong ones in red with the true label.
+"""
+
+import argparse
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
+IMAGE_SHAPE = (8, 8)
+N_CLASSES = 10
+GRID_ROWS, GRID_COLUMNS = 4, 6
+
+
+def load_data(test_size=0.2, seed=0):
+    """Split the digits: ``(x_train, x_test, y_train, y_test)``.
+
+    Each image is flattened to 64 pixels, so ``x`` has shape (n_images, 64), batch first.
+    Pixels are divided by 16 to lie in [0, 1]. ``stratify`` keeps the share of each digit the
+    same in both sets.
+    """
+    images, labels = load_digits(return_X_y=True)
+    x = (images / 16.0).astype("float32")
+    return train_test_split(x, labels, test_size=test_size, random_state=seed, stratify=labels)
+
+
+def make_model(n_features=IMAGE_SHAPE[0] * IMAGE_SHAPE[1], hidden_units=64,
+               learning_rate=0.001):
+    """Input(64) → Dense(relu) → Dense(10, softmax), trained with cross-entropy."""
+    model = keras.Sequential([
+        keras.Input(shape=(n_features,)),
+        keras.layers.Dense(hidden_units, activation="relu"),
+        keras.layers.Dense(N_CLASSES, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def predict_classes(model, x):
+    """The most probable class of each row. ``model(x)`` has shape (batch, 10)."""
+    probabilities = keras.ops.convert_to_numpy(model(x))
+    return probabilities.argmax(axis=1)
+
+
+def pick_examples(predicted, actual, count=GRID_ROWS * GRID_COLUMNS):
+    """Indices to draw: the first mistakes (up to one row of the grid), then correct ones."""
+    wrong = np.flatnonzero(predicted != actual)[:GRID_COLUMNS]
+    right = np.flatnonzero(predicted == actual)[:count - len(wrong)]
+    return np.concatenate([wrong, right]).astype(int)
+
+
+def plot_predictions(x, predicted, actual, accuracy):
+    """A grid of test digits titled with their predictions; wrong ones in red."""
+    fig, axes = plt.subplots(GRID_ROWS, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.3,
+                                                               GRID_ROWS * 1.5 + 0.6))
+    chosen = pick_examples(predicted, actual)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, index in zip(axes.ravel(), chosen):
+        ax.imshow(x[index].reshape(IMAGE_SHAPE), cmap="gray_r")
+        if predicted[index] == actual[index]:
+            ax.set_title(f"{predicted[index]}", fontsize=10)
+        else:
+            ax.set_title(f"{predicted[index]} (true {actual[index]})", fontsize=9, color="red")
+    fig.suptitle(f"Test digits and their predictions (accuracy {accuracy:.1%});\n"
+                 "mistakes first, in red")
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train a small Keras classifier on scikit-learn's 8x8 digits."
+    )
+    parser.add_argument("--epochs", type=int, default=20,
+                        help="passes over the training data (default 20)")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="examples per gradient step (default 32)")
+    parser.add_argument("--test-size", type=float, default=0.2,
+                        help="fraction of the data held back for testing (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        exit_with_error(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size < 1:
+        exit_with_error(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not 0.05 <= args.test_size <= 0.5:
+        exit_with_error(f"--test-size must be between 0.05 and 0.5, got {args.test_size}")
+    set_seed(args.seed)
+
+    x_train, x_test, y_train, y_test = load_data(args.test_size, args.seed)
+    print(f"train: x {x_train.shape}, y {y_train.shape}; test: x {x_test.shape}, "
+          f"y {y_test.shape}  (batch dimension first; each image is 64 pixels)")
+    model = make_model()
+    try:
+        # verbose=2 prints one line per epoch: loss and accuracy on the training data.
+        model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=2)
+    except KeyboardInterrupt:
+        print("Interrupted: evaluating the model as trained so far.")
+
+    predicted = predict_classes(model, x_test)
+    accuracy = float(np.mean(predicted == y_test))
+    print(f"test accuracy: {accuracy:.1%} ({int(np.sum(predicted == y_test))} of {len(y_test)})")
+
+    fig = plot_predictions(x_test, predicted, y_test, accuracy)
+    save_figure(fig, output_dir(__file__) / "explanation_keras_classification.png")
+    show_plot(not args.no_show)
+    return accuracy
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Neural-network primer: gradients with ``tf.GradientTape``, checked by hand.
+
+A model learns by nudging its parameters in the direction that reduces its error. That
+direction is the gradient: how much the output changes when one parameter changes a little.
+
+The smallest model is a line, y = a·x + b. Its derivatives are easy to work out by hand:
+
+    ∂y/∂a = x,    ∂y/∂b = 1,    ∂y/∂x = a
+
+TensorFlow finds them automatically. Inside ``with tf.GradientTape() as tape:`` it records
+every operation; ``tape.gradient(y, [a, b])`` then plays the recording backwards
+(backpropagation). ``tf.Variable`` objects, the trainable parameters, are watched on their
+own; a plain tensor such as x must be watched explicitly if we want its gradient.
+
+The second half shows why gradients matter: with a target t, the squared error
+L = (a·x + b − t)² has ∂L/∂a = 2 (a·x + b − t) x, the slope of L at the current a. One
+gradient-descent step a ← a − η ∂L/∂a moves downhill, and the plot draws that slope as a
+tangent. The book's version used TensorFlow 1 sessions; this one runs eagerly (TensorFlow 2).
+"""
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
+
+def gradients_by_tape(a, b, x):
+    """∂y/∂a, ∂y/∂b and ∂y/∂x of y = a·x + b, computed by TensorFlow."""
+    a = tf.Variable(a, dtype=tf.float64)
+    b = tf.Variable(b, dtype=tf.float64)
+    x = tf.constant(x, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(x)  # x is an input, not a Variable: ask the tape to follow it too
+        y = a * x + b
+    dy_da, dy_db, dy_dx = tape.gradient(y, [a, b, x])
+    return {"dy/da": float(dy_da), "dy/db": float(dy_db), "dy/dx": float(dy_dx)}
+
+
+def gradients_by_hand(a, b, x):
+    """The same derivatives, worked out on paper."""
+    return {"dy/da": float(x), "dy/db": 1.0, "dy/dx": float(a)}
+
+
+def squared_error(a, b, x, target):
+    return (a * x + b - target) ** 2
+
+
+def loss_gradient_by_tape(a, b, x, target):
+    """The loss L = (a·x + b − t)² and its gradient with respect to a, by TensorFlow."""
+    a = tf.Variable(a, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        loss = squared_error(a, b, x, target)
+    return float(loss), float(tape.gradient(loss, a))
+
+
+def loss_gradient_by_hand(a, b, x, target):
+    """∂L/∂a = 2 (a·x + b − t) · x, by the chain rule."""
+    return 2 * (a * x + b - target) * x
+
+
+def plot_gradient_step(a, b, x, target, learning_rate):
+    """The loss as a function of a, its tangent at a (slope = the gradient) and one step."""
+    loss, slope = loss_gradient_by_tape(a, b, x, target)
+    new_a = a - learning_rate * slope
+    span = max(abs(new_a - a), 1.0) * 1.5
+    grid = np.linspace(min(a, new_a) - span, max(a, new_a) + span, 200)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(grid, squared_error(grid, b, x, target), label="loss L(a) = (a·x + b − t)²")
+    near = np.linspace(a - span / 2, a + span / 2, 2)
+    ax.plot(near, loss + slope * (near - a), "--",
+            label=f"tangent at a={a:g}: slope ∂L/∂a={slope:g}")
+    ax.plot([a], [loss], "o", color="C3", label="current a")
+    new_loss = squared_error(new_a, b, x, target)
+    ax.annotate("", xy=(new_a, new_loss), xytext=(a, loss),
+                arrowprops={"arrowstyle": "->", "color": "C2"})
+    ax.plot([new_a], [new_loss], "o", color="C2",
+            label=f"after one step a ← a − {learning_rate:g}·∂L/∂a = {new_a:g}")
+    ax.set(title=f"Gradient descent on a (x={x:g}, b={b:g}, target t={target:g})", xlabel="a",
+           ylabel="loss")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Differentiate y = a*x + b with tf.GradientTape and check it by hand."
+    )
+    parser.add_argument("--a", type=float, default=2.0, help="slope a (default 2)")
+    parser.add_argument("--b", type=float, default=1.0, help="intercept b (default 1)")
+    parser.add_argument("--x", type=float, default=3.0, help="input x (default 3)")
+    parser.add_argument("--target", type=float, default=4.0,
+                        help="target t for the squared error (default 4)")
+    parser.add_argument("--learning-rate", type=float, default=0.05,
+                        help="step size η of the gradient-descent step (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="accepted for uniformity; this computation is deterministic")
+    parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
+    args = parser.parse_args(argv)
+    values = (args.a, args.b, args.x, args.target, args.learning_rate)
+    if not all(np.isfinite(values)):
+        exit_with_error("--a, --b, --x, --target and --learning-rate must be finite numbers")
+    if args.learning_rate <= 0:
+        exit_with_error(f"--learning-rate must be positive, got {args.learning_rate}")
+    set_seed(args.seed)
+
+    y = args.a * args.x + args.b
+    print(f"y = a*x + b = {args.a:g}*{args.x:g} + {args.b:g} = {y:g}")
+    by_tape = gradients_by_tape(args.a, args.b, args.x)
+    by_hand = gradients_by_hand(args.a, args.b, args.x)
+    for name in by_tape:
+        print(f"{name}: GradientTape {by_tape[name]:g}, by hand {by_hand[name]:g}")
+
+    loss, slope = loss_gradient_by_tape(args.a, args.b, args.x, args.target)
+    print(f"\nL = (y - t)^2 = {loss:g}; dL/da: GradientTape {slope:g}, "
+          f"by hand {loss_gradient_by_hand(args.a, args.b, args.x, args.target):g}")
+    new_a = args.a - args.learning_rate * slope
+    print(f"One gradient-descent step: a = {args.a:g} -> {new_a:g}, loss {loss:g} -> "
+          f"{squared_error(new_a, args.b, args.x, args.target):g}")
+
+    fig = plot_gradient_step(args.a, args.b, args.x, args.target, args.learning_rate)
+    save_figure(fig, output_dir(__file__) / "gradient.png")
+    show_plot(not args.no_show)
+    return by_tape, by_hand
+
+
+if __name__ == "__main__":
+    main()
