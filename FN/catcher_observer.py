@@ -1,0 +1,220 @@
+"""Day4: ``CatcherObserver``, what the convolutional agents see of the Catcher game.
+
+A network that learns from pixels does not need colour, nor 64×64 pixels, and a single frame
+does not tell which way the fruit falls or how fast the paddle slides. So each frame is
+
+1. turned to grayscale (the luma weights 0.299 R + 0.587 G + 0.114 B, as Pillow's ``"L"``),
+2. shrunk to ``width`` × ``height`` by averaging the pixels that fall into each output pixel
+   (area resampling: a 4-pixel fruit stays visible at any size),
+3. scaled to [0, 1],
+4. stacked with the ``frame_count - 1`` frames before it into a (height, width, frames) array,
+   oldest first. At the start of an episode the first frame fills the whole stack.
+
+Deviations from the book, and why:
+
+- The book converts each frame with Pillow (``Image.convert("L").resize(...)``) and keeps a
+  ``deque``. Here step 1 and 2 are two matrix products on a whole batch of frames at once,
+  ``rows @ gray @ columns.T``, with the area weights computed once: exact area averaging
+  (Pillow's ``BOX`` filter only approximates it when the sizes are not multiples of each
+  other), at a few microseconds per frame.
+- The observer works for one game (a ``gymnasium.Env`` such as ``Catcher-v0``) and for a batch
+  of games stepped together (``envs.catcher.CatcherVectorEnv``): A2C and evolution strategies
+  play many games at once. With a batch every array gets a leading game axis.
+- The stacks are kept as uint8 (what the replay buffer stores, a quarter of float32's memory);
+  the network gets float32 in [0, 1], computed from them, so that acting and learning see
+  exactly the same numbers.
+- gymnasium's ``reset`` returns ``(observation, info)`` and ``step`` five values. Following the
+  FN ``Observer``, ``reset`` returns the state alone and ``step`` returns the book's
+  ``(state, reward, done, info)`` with ``done = terminated or truncated``; ``info`` keeps
+  ``terminated`` and ``truncated`` apart, because a game cut off by the time limit is not over
+  and its value must still be bootstrapped.
+"""
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+# ITU-R 601-2 luma, as Pillow's convert("L").
+GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def area_weights(size_in, size_out):
+    """A ``(size_out, size_in)`` matrix that averages input pixels into output pixels by area.
+
+    Output pixel ``i`` covers the input interval ``[i, i + 1) * size_in / size_out``; its row
+    holds the length of each input pixel's overlap with that interval, divided by the
+    interval's length, so each row sums to 1. When the sizes are equal it is the identity.
+    """
+    if size_in < 1 or size_out < 1:
+        raise ValueError("sizes must be positive")
+    scale = size_in / size_out
+    starts = np.arange(size_out)[:, None] * scale
+    ends = starts + scale
+    pixels = np.arange(size_in)[None, :]
+    overlap = np.clip(np.minimum(ends, pixels + 1) - np.maximum(starts, pixels), 0.0, None)
+    return (overlap / scale).astype(np.float32)
+
+
+class FramePreprocessor:
+    """Grayscale and resize RGB frames to uint8 (height, width) pictures, a batch at a time."""
+
+    def __init__(self, width, height, frame_shape):
+        self.width, self.height = int(width), int(height)
+        in_height, in_width = frame_shape[:2]
+        self.row_weights = area_weights(in_height, self.height)
+        self.column_weights_t = np.ascontiguousarray(area_weights(in_width, self.width).T)
+
+    def __call__(self, frames):
+        """(…, H, W, 3) uint8 RGB → (…, height, width) uint8 gray, area-averaged and rounded."""
+        gray = np.asarray(frames, dtype=np.float32) @ GRAY_WEIGHTS
+        small = self.row_weights @ gray @ self.column_weights_t
+        return np.rint(small, out=small).astype(np.uint8)
+
+
+class CatcherObserver:
+    """Turn Catcher's RGB frames into stacks of small grayscale frames for a network.
+
+    ``CatcherObserver(env, width, height, frame_count)``, as in the book: ``env`` is one game
+    (``gym.make("Catcher-v0")`` or ``envs.catcher.Catcher``) or a batch of games
+    (``envs.catcher.CatcherVectorEnv``; any autoreset mode works).
+
+    - ``reset()`` starts new episodes and returns the states: (height, width, frame_count)
+      float32 in [0, 1] for one game, (games, height, width, frame_count) for a batch. With a
+      batch, ``reset(mask)`` restarts only the games selected by the boolean ``mask`` (the
+      way to go on after a game ends in ``AutoresetMode.DISABLED``) and returns every
+      game's state.
+    - ``step(action)`` returns ``(state, reward, done, info)``, arrays for a batch.
+      ``info["terminated"]`` and ``info["truncated"]`` tell the two ends apart. With a batch
+      in ``SAME_STEP`` mode, a game that ended comes back already restarted; the state it
+      ended in is ``info["final_state"]`` (every game's row is filled: for the games that
+      did not end it equals ``state``). In ``NEXT_STEP`` mode the step after an end restarts
+      the game (and, as gymnasium does, ignores its action).
+    - ``transform(frame)`` is the book's hook: it pushes a raw frame (or a batch of them)
+      onto the stacks and returns the new states.
+    - ``frames`` is the uint8 stack, ``latest`` the newest uint8 frame of each game: what a
+      replay buffer stores.
+    """
+
+    def __init__(self, env, width, height, frame_count):
+        for name, value in (("width", width), ("height", height), ("frame_count", frame_count)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self._env = env
+        self.width, self.height, self.frame_count = int(width), int(height), int(frame_count)
+        self.batched = isinstance(env, VectorEnv)
+        self.num_games = env.num_envs if self.batched else 1
+        single = env.single_observation_space if self.batched else env.observation_space
+        self.preprocess = FramePreprocessor(self.width, self.height, single.shape)
+        self.frames = np.zeros((self.num_games, self.height, self.width, self.frame_count),
+                               dtype=np.uint8)
+        self._flat = self.frames.reshape(-1)  # a view: the same memory
+        # Games whose stack is empty: the next frame pushed fills the whole stack.
+        self._fresh = np.ones(self.num_games, dtype=bool)
+        self._ended = np.zeros(self.num_games, dtype=bool)
+
+    @property
+    def env(self):
+        return self._env
+
+    @property
+    def action_space(self):
+        return self._env.single_action_space if self.batched else self._env.action_space
+
+    @property
+    def observation_space(self):
+        """The space of one game's state: (height, width, frame_count) in [0, 1]."""
+        shape = (self.height, self.width, self.frame_count)
+        return spaces.Box(0.0, 1.0, shape, dtype=np.float32)
+
+    @property
+    def latest(self):
+        """The newest preprocessed uint8 frame of each game, (games, height, width)."""
+        return self.frames[..., -1]
+
+    def _output(self, frames):
+        states = frames.astype(np.float32)
+        states *= np.float32(1.0 / 255.0)
+        return states if self.batched else states[0]
+
+    def states(self):
+        """The current states as float32 in [0, 1] (without pushing anything)."""
+        return self._output(self.frames)
+
+    def _push(self, small):
+        """Push preprocessed (games, height, width) frames; fresh stacks are filled with them."""
+        frames = self.frames
+        # Shifting the frame axis of a (games, height, width, frames) array touches every byte
+        # with a stride; moving the whole flat buffer one byte to the left does the same shift
+        # as one contiguous copy. Only the last frame slot gets a wrong byte, and it is
+        # overwritten next.
+        flat = self._flat
+        flat[:-1] = flat[1:]
+        frames[..., -1] = small
+        if self._fresh.any():
+            frames[self._fresh] = small[self._fresh][..., None]
+            self._fresh[:] = False
+
+    def _restart(self, games):
+        """Empty the stacks of ``games`` (a boolean mask): their next frame fills the stack."""
+        self._fresh |= games
+
+    def transform(self, state):
+        """Push one raw frame (or a batch, one per game) onto the stacks; return the states."""
+        frames = np.asarray(state)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.shape[0] != self.num_games:
+            raise ValueError(f"expected {self.num_games} frames, got {frames.shape[0]}")
+        self._push(self.preprocess(frames))
+        return self.states()
+
+    def reset(self, mask=None, seed=None):
+        """Start new episodes (for a batch, optionally only the games in ``mask``).
+
+        ``seed`` is passed to the environment's ``reset``; without it the games go on with
+        their random generators (seed once, then every episode differs but the run repeats).
+        """
+        if mask is None:
+            self._restart(np.ones(self.num_games, dtype=bool))
+            frames, _ = self._env.reset(seed=seed)
+            self._ended[:] = False
+            return self.transform(frames)
+        if not self.batched:
+            raise ValueError("reset(mask) needs a batch of games")
+        mask = np.asarray(mask, dtype=bool).reshape(self.num_games)
+        frames, _ = self._env.reset(seed=seed, options={"reset_mask": mask})
+        # The other games' frames did not change: only the restarted stacks take the new ones.
+        self._fresh |= mask
+        self.frames[mask] = self.preprocess(frames[mask])[..., None]
+        self._fresh[mask] = False
+        self._ended &= ~mask
+        return self.states()
+
+    def render(self):
+        return self._env.render()
+
+    def step(self, action):
+        if not self.batched:
+            frame, reward, terminated, truncated, info = self._env.step(action)
+            state = self.transform(frame)
+            info = {**info, "terminated": bool(terminated), "truncated": bool(truncated)}
+            return state, reward, bool(terminated or truncated), info
+        frames, rewards, terminated, truncated, infos = self._env.step(action)
+        dones = terminated | truncated
+        mode = getattr(self._env, "autoreset_mode", AutoresetMode.NEXT_STEP)
+        if mode == AutoresetMode.NEXT_STEP:
+            # Games that ended last step were restarted by this one: start their stacks anew.
+            self._restart(self._ended)
+        elif mode == AutoresetMode.SAME_STEP and dones.any():
+            final = np.concatenate([self.frames[..., 1:], self.frames[..., -1:]], axis=-1)
+            ended = np.flatnonzero(dones)
+            final[ended, ..., -1] = self.preprocess(np.stack(infos["final_obs"][ended]))
+            self._restart(dones)
+        self._ended = dones.copy()
+        states = self.transform(frames)
+        if mode == AutoresetMode.SAME_STEP:
+            final_states = states if not dones.any() else self._output(
+                np.where(dones[:, None, None, None], final, self.frames))
+            infos = {**infos, "final_state": final_states}
+        infos = {**infos, "terminated": terminated, "truncated": truncated}
+        return states, rewards, dones, infos

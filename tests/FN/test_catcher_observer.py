@@ -1,0 +1,177 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import envs  # noqa: F401  (registers Catcher-v0)
+from envs.catcher import Catcher, CatcherVectorEnv
+from FN.catcher_observer import GRAY_WEIGHTS, CatcherObserver, FramePreprocessor, area_weights
+
+
+def reference_preprocess(frame, width, height):
+    """Gray by the luma weights, then exact area averaging by upsampling to a common size."""
+    gray = frame.astype(np.float64) @ GRAY_WEIGHTS.astype(np.float64)
+    in_height, in_width = gray.shape
+    row_factor = np.lcm(in_height, height) // in_height
+    column_factor = np.lcm(in_width, width) // in_width
+    fine = np.repeat(np.repeat(gray, row_factor, axis=0), column_factor, axis=1)
+    blocks = fine.reshape(height, fine.shape[0] // height, width, fine.shape[1] // width)
+    return blocks.mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("size_in, size_out", [(64, 40), (64, 32), (64, 64), (10, 7)])
+def test_area_weights_average_by_overlap(size_in, size_out):
+    weights = area_weights(size_in, size_out)
+    assert weights.shape == (size_out, size_in)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-6)
+    # Every input pixel is spread over the output with total weight size_out / size_in.
+    np.testing.assert_allclose(weights.sum(axis=0), size_out / size_in, atol=1e-6)
+    if size_in == size_out:
+        np.testing.assert_array_equal(weights, np.eye(size_in))
+
+
+@pytest.mark.parametrize("width, height", [(40, 40), (32, 48), (64, 64)])
+def test_preprocess_is_gray_area_average(width, height):
+    env = Catcher()
+    frame, _ = env.reset(seed=3)
+    for _ in range(25):
+        frame, *_ = env.step(1)
+    preprocess = FramePreprocessor(width, height, frame.shape)
+    small = preprocess(frame[None])[0]
+    assert small.shape == (height, width) and small.dtype == np.uint8
+    expected = reference_preprocess(frame, width, height)
+    assert np.abs(small.astype(float) - expected).max() <= 0.5 + 1e-3
+    if (width, height) == (64, 64):
+        # Full size: only the colours change. White paddle 255, red fruit 132, black 0.
+        assert set(np.unique(small).tolist()) == {0, 132, 255}
+
+
+def test_single_game_stacks_the_last_frames():
+    env = gym.make("Catcher-v0", render_mode="rgb_array")
+    observer = CatcherObserver(env, 40, 40, 4)
+    assert observer.observation_space.shape == (40, 40, 4)
+    assert observer.action_space.n == 3
+    state = observer.reset(seed=1)
+    assert state.shape == (40, 40, 4) and state.dtype == np.float32
+    # At the start the first frame fills the whole stack.
+    for k in range(1, 4):
+        np.testing.assert_array_equal(state[..., k], state[..., 0])
+    preprocess = observer.preprocess
+    history = [preprocess(observer.render()[None])[0]]
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        state, _, done, info = observer.step(int(rng.integers(3)))
+        history.append(preprocess(observer.render()[None])[0])
+        assert not done and info["terminated"] is False and info["truncated"] is False
+    expected = np.stack(history[-4:], axis=-1).astype(np.float32) / 255
+    np.testing.assert_allclose(state, expected, atol=1e-7)
+    assert 0.0 <= state.min() and state.max() <= 1.0
+    np.testing.assert_array_equal(observer.latest[0], history[-1])
+    # The fruit moves: consecutive frames differ, which is why frames are stacked.
+    assert not np.array_equal(state[..., 0], state[..., 3])
+
+
+def test_single_game_reset_starts_a_new_stack():
+    observer = CatcherObserver(Catcher(), 32, 32, 3)
+    observer.reset(seed=0)
+    for _ in range(10):
+        observer.step(0)
+    state = observer.reset()
+    for k in range(1, 3):
+        np.testing.assert_array_equal(state[..., k], state[..., 0])
+
+
+def test_batch_matches_single_games():
+    games, seed = 3, 11
+    vector = CatcherVectorEnv(games)
+    batch = CatcherObserver(vector, 40, 40, 2)
+    singles = [CatcherObserver(gym.make("Catcher-v0"), 40, 40, 2) for _ in range(games)]
+    states = batch.reset(seed=seed)
+    assert states.shape == (games, 40, 40, 2) and states.dtype == np.float32
+    for i, single in enumerate(singles):
+        np.testing.assert_array_equal(states[i], single.reset(seed=seed + i))
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        actions = rng.integers(0, 3, games)
+        states, rewards, dones, infos = batch.step(actions)
+        for i, single in enumerate(singles):
+            state, reward, done, _ = single.step(int(actions[i]))
+            np.testing.assert_array_equal(states[i], state)
+            assert rewards[i] == reward and dones[i] == done
+
+
+def short_games(mode, games=3):
+    """A batch of games that are all truncated after 6 frames."""
+    vector = CatcherVectorEnv(games, max_episode_steps=6, autoreset_mode=mode)
+    observer = CatcherObserver(vector, 16, 16, 3)
+    observer.reset(seed=0)
+    return vector, observer
+
+
+def test_same_step_restarts_the_stack_and_keeps_the_final_state():
+    vector, observer = short_games(AutoresetMode.SAME_STEP)
+    for _ in range(5):
+        before = observer.frames.copy()
+        states, _, dones, infos = observer.step(np.full(3, 2))
+        assert not dones.any()
+        np.testing.assert_array_equal(infos["final_state"], states)
+        np.testing.assert_array_equal(observer.frames[..., :-1], before[..., 1:])
+    before = observer.frames.copy()
+    states, _, dones, infos = observer.step(np.full(3, 2))
+    assert dones.all() and infos["truncated"].all() and not infos["terminated"].any()
+    final = infos["final_state"]
+    # The final state is the old stack shifted, with the last frame of the episode on top.
+    np.testing.assert_allclose(final[..., :-1], before[..., 1:] / 255, atol=1e-7)
+    last = observer.preprocess(np.stack(infos["final_obs"]))
+    np.testing.assert_allclose(final[..., -1], last / 255, atol=1e-7)
+    # The new episode's first frame fills the whole new stack.
+    for k in range(1, 3):
+        np.testing.assert_array_equal(states[..., k], states[..., 0])
+    np.testing.assert_array_equal(observer.latest, observer.preprocess(vector._frames))
+
+
+def test_next_step_restarts_the_stack_one_step_later():
+    vector, observer = short_games(AutoresetMode.NEXT_STEP)
+    for _ in range(6):
+        states, _, dones, _ = observer.step(np.full(3, 1))
+    assert dones.all()
+    ended = states.copy()
+    assert not np.array_equal(ended[..., 0], ended[..., -1])  # the paddle slid right
+    states, rewards, dones, _ = observer.step(np.full(3, 1))
+    assert not dones.any() and not rewards.any()
+    for k in range(1, 3):
+        np.testing.assert_array_equal(states[..., k], states[..., 0])
+
+
+def test_disabled_mode_resets_only_the_masked_games():
+    vector, observer = short_games(AutoresetMode.DISABLED)
+    for _ in range(6):
+        states, _, dones, _ = observer.step(np.full(3, 0))
+    assert dones.all()
+    mask = np.array([True, False, True])
+    after = observer.reset(mask)
+    np.testing.assert_array_equal(after[1], states[1])
+    for i in (0, 2):
+        for k in range(1, 3):
+            np.testing.assert_array_equal(after[i, ..., k], after[i, ..., 0])
+    with pytest.raises(ValueError):
+        CatcherObserver(Catcher(), 40, 40, 4).reset(mask)
+
+
+def test_transform_pushes_a_batch_of_raw_frames():
+    vector = CatcherVectorEnv(2)
+    observer = CatcherObserver(vector, 20, 20, 2)
+    frames, _ = vector.reset(seed=0)
+    first = observer.transform(frames)
+    np.testing.assert_array_equal(first[..., 0], first[..., 1])
+    frames, *_ = vector.step(np.array([0, 1]))
+    second = observer.transform(frames)
+    np.testing.assert_array_equal(second[..., 0], first[..., 1])
+    with pytest.raises(ValueError):
+        observer.transform(frames[:1])
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError):
+        CatcherObserver(Catcher(), bad, 40, 4)
