@@ -202,20 +202,22 @@ class CatcherGames:
         A frame is background, a fruit and a paddle. Drawing each game with its own slices
         costs a Python loop over the games; instead every frame is cut out of tables in one
         gather. ``strips[k]`` is a tall picture (2 × height + fruit size rows) with a fruit in
-        spawn column ``k`` at rows ``height`` to ``height + fruit_size - 1``: the frame of a
-        fruit whose top edge is on row ``top`` is its rows ``height - top`` onwards. The
+        column ``k`` (left edge ``k * fruit_size``) at rows ``height`` to ``height + fruit_size
+        - 1``: the frame of a fruit whose top edge is on row ``top`` is its rows
+        ``height - top`` to ``2 * height - top - 1``. The
         paddle's rows come from ``paddles[p]``, the paddle's band of rows with its left edge
         at pixel ``p``.
         """
         background, fruit_color, paddle_color = self.colors
         height, width, size = self.height, self.width, self.fruit_size
-        low, high = self.spawn_columns
         self.strip_height = 2 * height + size
-        strips = np.empty((high + 1, self.strip_height, width, 3), dtype=np.uint8)
+        strips = np.empty((width // size, self.strip_height, width, 3), dtype=np.uint8)
         strips[...] = background
-        for column in range(low, high + 1):
+        for column in range(width // size):
             strips[column, height:height + size, column * size:(column + 1) * size] = fruit_color
         self._strips = strips.reshape(-1, width * 3)
+        # For a fruit whose left edge is at x: the row of the table where its picture starts.
+        self._fruit_rows = np.arange(width) // size * self.strip_height + height
         positions = width - self.paddle_width + 1
         paddles = np.empty((positions, self.paddle_height, width, 3), dtype=np.uint8)
         paddles[...] = background
@@ -228,23 +230,20 @@ class CatcherGames:
         """A new ``(num_games, height, width, 3)`` uint8 array with the current frames."""
         height, width, size = self.height, self.width, self.fruit_size
         top, bottom = self.paddle_top, self.paddle_top + self.paddle_height
-        # Rows of the fruit's square; clamped so that even a game stepped after its end draws.
+        # The fruit's top row; clamped so that even a game stepped after its end can be drawn.
         fruit_top = np.minimum(np.floor(self.fruit_y).astype(np.int64), height)
-        first_row = self.fruit_x // size * self.strip_height + height - fruit_top
+        first_row = self._fruit_rows[self.fruit_x] - fruit_top
         frames = self._strips.take(first_row[:, None] + self._rows, axis=0)
         frames = frames.reshape(self.num_games, height, width, 3)
         paddle_left = self.paddle_x.astype(np.int64)  # x >= 0, so this rounds down
         frames[:, top:bottom] = self._paddles.take(paddle_left, axis=0).reshape(
             self.num_games, bottom - top, width, 3)
-        # The paddle's band was pasted over the fruit: repaint a fruit that is in those rows
-        # (rare: a few frames per fruit, just before it is missed). The fruit is in front.
-        overlapping = (fruit_top + size > top) & (fruit_top < bottom)
-        if overlapping.any():
-            fruit_color = self.colors[1]
-            for i in np.flatnonzero(overlapping).tolist():
-                rows = slice(max(int(fruit_top[i]), top), min(int(fruit_top[i]) + size, bottom))
-                left = int(self.fruit_x[i])
-                frames[i, rows, left:left + size] = fruit_color
+        # The paddle's band was pasted over the fruit: repaint a fruit that reaches into those
+        # rows (rare: a few frames per fruit, just before it is missed). The fruit is in front.
+        for i in np.flatnonzero(fruit_top > top - size).tolist():
+            fruit_row, left = int(fruit_top[i]), int(self.fruit_x[i])
+            rows = slice(max(fruit_row, top), min(fruit_row + size, bottom))  # may be empty
+            frames[i, rows, left:left + size] = self.colors[1]
         return frames
 
     def info(self, game):
