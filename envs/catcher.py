@@ -162,38 +162,38 @@ class CatcherGames:
         boolean mask ``active`` still move but can neither catch nor miss, and draw no random
         numbers: the vector env uses that for games it is about to reset anyway.
         """
-        velocity, x = self.paddle_velocity, self.paddle_x
-        velocity += self.push[actions]
-        velocity *= self.paddle_decay
-        x += velocity
+        # (On arrays this small, NumPy's fixed cost per call is what counts: new arrays are
+        # cheaper than in-place updates, and count_nonzero is cheaper than any().)
+        velocity = (self.paddle_velocity + self.push[actions]) * self.paddle_decay
+        x = self.paddle_x + velocity
         at_wall = (x <= 0.0) | (x >= self.max_paddle_x)
-        if at_wall.any():
+        if np.count_nonzero(at_wall):
             velocity[at_wall] = 0.0
-            np.clip(x, 0.0, self.max_paddle_x, out=x)
+            x = np.minimum(np.maximum(x, 0.0), self.max_paddle_x)
+        self.paddle_velocity, self.paddle_x = velocity, x
 
-        y = self.fruit_y
-        y += self.fruit_fall
-        rewards = np.zeros(self.num_games)
+        y = self.fruit_y = self.fruit_y + self.fruit_fall
         near = y >= self.near_paddle_y
         if active is not None:
             near &= active
-        if not near.any():
+        if not np.count_nonzero(near):
             # Most frames: the fruit is still high up and nothing can happen.
-            return rewards, np.zeros(self.num_games, dtype=bool)
+            return np.zeros(self.num_games), np.zeros(self.num_games, dtype=bool)
 
         fruit_x = self.fruit_x
         caught = near & (y < self.below_paddle_y)
         caught &= (x >= fruit_x - self.paddle_width + 1) & (x < fruit_x + self.fruit_size)
         missed = near & ~caught & (y >= self.bottom_y)
         catch_reward, miss_reward, game_over_reward = self.rewards
+        rewards = np.zeros(self.num_games)
         rewards[caught] = catch_reward
         rewards[missed] = miss_reward
-        self.caught += caught
-        self.missed += missed
-        self.lives -= missed
+        self.caught = self.caught + caught
+        self.missed = self.missed + missed
+        self.lives = self.lives - missed
         game_over = missed & (self.lives <= 0)
         rewards[game_over] += game_over_reward
-        self._spawn(np.flatnonzero(caught | (missed & ~game_over)))
+        self._spawn((caught | (missed & ~game_over)).nonzero()[0])
         return rewards, game_over
 
     def _build_sprites(self):
@@ -240,7 +240,7 @@ class CatcherGames:
             self.num_games, bottom - top, width, 3)
         # The paddle's band was pasted over the fruit: repaint a fruit that reaches into those
         # rows (rare: a few frames per fruit, just before it is missed). The fruit is in front.
-        for i in np.flatnonzero(fruit_top > top - size).tolist():
+        for i in (fruit_top > top - size).nonzero()[0].tolist():
             fruit_row, left = int(fruit_top[i]), int(self.fruit_x[i])
             rows = slice(max(fruit_row, top), min(fruit_row + size, bottom))  # may be empty
             frames[i, rows, left:left + size] = self.colors[1]
@@ -468,12 +468,13 @@ class CatcherVectorEnv(VectorEnv):
         if self._frames is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-        if actions.min() < 0 or actions.max() >= len(ACTION_MEANINGS):
+        # Seen as unsigned, a negative action is huge: one comparison checks both ends.
+        if np.count_nonzero(actions.view(np.uint64) >= len(ACTION_MEANINGS)):
             raise ValueError("actions must be 0 (left), 1 (right) or 2 (stay)")
         game = self.game
         waiting = self._ended
-        self._elapsed += 1
-        if waiting.any():
+        self._elapsed = self._elapsed + 1
+        if np.count_nonzero(waiting):
             if self.autoreset_mode == AutoresetMode.DISABLED:
                 raise RuntimeError("a game has ended: reset it with options={'reset_mask': ...}")
             # NEXT_STEP: these games are reset now instead of being played; their actions
@@ -490,7 +491,7 @@ class CatcherVectorEnv(VectorEnv):
         self._ended = ended
         self._frames = game.draw()
         infos = self._infos()
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and np.count_nonzero(ended):
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(ended).tolist():
                 final_obs[i] = self._frames[i]
