@@ -9,8 +9,9 @@ This module rebuilds the game from its published rules as gymnasium environments
 - ``CatcherGames``: the rules themselves, written once as array code for N games. ``Catcher``
   is a view on one game of it and ``CatcherVectorEnv`` on N, so the two can never disagree.
 
-Frames are drawn by filling slices of NumPy arrays, which keeps a step in the tens of
-microseconds. pygame is imported only when ``render_mode="human"`` asks for a window.
+Frames are drawn straight into NumPy arrays (cut out of precomputed pictures of the fruit and
+the paddle in one gather), which keeps a step in the tens of microseconds. pygame is imported
+only when ``render_mode="human"`` asks for a window.
 """
 
 import gymnasium as gym
@@ -256,10 +257,10 @@ class Catcher(gym.Env):
 
     ## Description
     The rules of PyGame-Learning-Environment's Catcher, written for NumPy. A square fruit
-    (6% of the screen height) appears above the screen at a random column (a multiple of the
-    fruit size, two fruit widths away from the walls) and falls at 0.00095 × height pixels
-    per millisecond; at 30 frames per second that is about 2 pixels a frame on a 64-pixel
-    screen. The paddle (20% of the width wide, 4% of the height tall, 3 pixels above the
+    (6% of the screen height) appears just above the screen at a random column (a multiple of
+    the fruit size, two fruit widths away from the walls) and falls at 0.00095 × height
+    pixels per millisecond; at 30 frames per second that is about 2 pixels a frame on a
+    64-pixel screen. The paddle (20% of the width wide, 4% of the height tall, 3 pixels above the
     bottom) slides: each action pushes its velocity by 0.021 × width, the velocity decays by
     ×0.9 every frame, and the paddle stops dead at a wall. One ``step`` is one frame.
 
