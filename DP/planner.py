@@ -98,6 +98,13 @@ class Planner:
         """How many sweeps (or, for Policy Iteration, improvement steps) the plan took."""
         return len(self.log) - 1
 
+    def reward_vector(self):
+        """The reward on arrival at each state used for planning; ``None`` means the maze's own.
+
+        Inverse RL (``IM/planner.py``) overrides this to plan with an estimated reward.
+        """
+        return None
+
     def plan(self, gamma=0.9, threshold=0.0001):
         raise NotImplementedError("Planner subclasses must implement plan(gamma, threshold)")
 
@@ -128,7 +135,7 @@ class Planner:
         gamma = self.gamma if gamma is None else gamma
         if V is None or gamma is None:
             raise RuntimeError("call plan() first, or pass V and gamma")
-        mask = greedy_mask(self.mdp.action_values(V, gamma))
+        mask = greedy_mask(self.mdp.action_values(V, gamma, self.reward_vector()))
         acting = self.mdp.prob.sum(axis=(1, 2)) > 0
         actions = [[a for a, best in zip(ACTIONS, row) if best] if act else []
                    for row, act in zip(mask, acting)]
@@ -141,7 +148,8 @@ class ValueIterationPlanner(Planner):
         """Plan and return the value grid (rows × columns; blocks and terminal cells are 0)."""
         self.initialize()
         self.gamma = gamma
-        self.V, history = value_iteration(self.mdp, gamma, threshold, max_iterations)
+        self.V, history = value_iteration(self.mdp, gamma, threshold, max_iterations,
+                                          reward=self.reward_vector())
         self.log = [self.dict_to_grid(V) for V in history]
         return self.dict_to_grid(self.V)
 
@@ -166,7 +174,8 @@ class PolicyIterationPlanner(Planner):
 
     def estimate_by_policy(self, gamma, threshold, max_iterations=100_000):
         """Evaluate the current policy: ``{State: value}`` (an expectation, not a max)."""
-        V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold, max_iterations)
+        V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold, max_iterations,
+                              reward=self.reward_vector())
         return {state: float(V[self.mdp.index(state)]) for state in self.env.states}
 
     def plan(self, gamma=0.9, threshold=0.0001, max_iterations=100_000):
@@ -178,11 +187,12 @@ class PolicyIterationPlanner(Planner):
         self.initialize()
         self.gamma = gamma
         self.log = [self.dict_to_grid(np.zeros(self.mdp.n_states))]
+        reward = self.reward_vector()
         for _ in range(max_iterations):
             self.V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold,
-                                       max_iterations)
+                                       max_iterations, reward=reward)
             self.log.append(self.dict_to_grid(self.V))
-            Q = self.mdp.action_values(self.V, gamma)
+            Q = self.mdp.action_values(self.V, gamma, reward)
             # Trap: keep the current action when it is still (one of) the best. Switching
             # between equally good actions would make the policy "change" forever.
             current = self.policy_probs.argmax(axis=1)
