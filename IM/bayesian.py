@@ -1,0 +1,139 @@
+"""Day6: Bayesian inverse RL — the reward as a belief updated by the teacher's actions.
+
+Bayesian IRL (Ramachandran and Amir, 2007) treats the unknown reward R as a random variable:
+
+- prior: each cell's reward is Normal(``prior_mean``, ``prior_scale``);
+- likelihood: a teacher who knows R picks action a in state s with probability
+  softmax_a(η Q_R(s, a)): the better the action under R, the likelier; η says how sure we are
+  that the teacher acts well;
+- posterior ∝ likelihood × prior.
+
+As in the book, the reward is improved by gradient ascent on the log posterior, with the
+gradient estimated from random perturbations (as evolution strategies do, because Q_R comes out
+of a planner and cannot be differentiated): draw ``sample_size`` rewards R + σε around the
+current one, plan with each (Policy Iteration from ``IM/planner.py``) and score it by its log
+posterior, then move R toward the perturbations that scored better than average. The result
+is the most probable reward under the posterior (a MAP estimate).
+
+Demonstrations are lists of (state, action) pairs. Deviations from the book: Q is the plain
+action value (see ``IM/planner.py``), and the likelihood of all the demonstrations is
+computed in one vectorized expression.
+"""
+
+import argparse
+
+import numpy as np
+from tqdm import tqdm
+
+from common import exit_with_error, output_dir, show_plot
+from IM.maxent import add_demo_arguments, plot_rewards, prepare_demo
+from IM.planner import PolicyIterationPlanner
+
+
+class BayesianIRL:
+    def __init__(self, env, eta=0.8, prior_mean=0.0, prior_scale=0.5):
+        if prior_scale <= 0:
+            raise ValueError(f"prior_scale must be positive, got {prior_scale}")
+        self.env = env
+        self.planner = PolicyIterationPlanner(env)
+        self.eta = eta
+        self._mean = prior_mean
+        self._scale = prior_scale
+        self.log_posterior_history = []
+
+    def estimate(self, trajectories, epoch=50, gamma=0.3, learning_rate=0.1, sigma=0.05,
+                 sample_size=20):
+        """Return the estimated reward of each cell, shaped like the grid."""
+        states, actions, count = self._steps(trajectories)
+        num_states = self.env.observation_space.n
+        reward = np.random.normal(size=num_states, loc=self._mean, scale=self._scale)
+        self.log_posterior_history = []
+
+        for _ in tqdm(range(epoch), desc="Bayesian IRL", disable=epoch < 20):
+            noises = np.random.randn(sample_size, num_states)
+            scores = np.array([self.log_posterior(reward + sigma * noise, states, actions,
+                                                  count, gamma)
+                               for noise in noises])
+            self.log_posterior_history.append(float(scores.mean()))
+            if scores.std() == 0:
+                continue
+            # Perturbations that raised the posterior pull the reward their way.
+            normalized = (scores - scores.mean()) / scores.std()
+            direction = (noises * normalized[:, np.newaxis]).mean(axis=0)
+            reward = reward + learning_rate / (sample_size * sigma) * direction
+
+        return reward.reshape(self.env.shape)
+
+    def q_values(self, reward, gamma):
+        """Plan under ``reward`` and return Q(s, a) for every state and action."""
+        self.planner.reward_func = lambda s: reward[s]
+        V = self.planner.plan(gamma=gamma)
+        return self.planner.policy_to_q(V, gamma)
+
+    def log_prior(self, reward):
+        """Σ_s log Normal(R(s); prior_mean, prior_scale)."""
+        z = (reward - self._mean) / self._scale
+        return float(np.sum(-0.5 * z ** 2 - np.log(self._scale * np.sqrt(2 * np.pi))))
+
+    def log_posterior(self, reward, states, actions, count, gamma):
+        Q = self.q_values(reward, gamma)
+        return self.calculate_likelihood_of_steps(states, actions, count, Q) + \
+            self.log_prior(reward)
+
+    def calculate_likelihood(self, trajectories, Q):
+        """Mean over trajectories of Σ_t log softmax(η Q(s_t, ·))[a_t]."""
+        return self.calculate_likelihood_of_steps(*self._steps(trajectories), Q)
+
+    def calculate_likelihood_of_steps(self, states, actions, count, Q):
+        logits = self.eta * Q[states]
+        top = logits.max(axis=1)
+        log_normalizer = top + np.log(np.exp(logits - top[:, np.newaxis]).sum(axis=1))
+        return float((logits[np.arange(len(actions)), actions] - log_normalizer).sum() / count)
+
+    def _steps(self, trajectories):
+        """All demonstrated steps as two arrays (states, actions), and the trajectory count."""
+        pairs = [(int(s), int(a)) for t in trajectories for s, a in t]
+        if not pairs:
+            raise ValueError("give at least one demonstrated (state, action) step")
+        states, actions = np.array(pairs).T
+        if states.min() < 0 or states.max() >= self.env.observation_space.n:
+            raise ValueError("states must be state numbers of the environment")
+        if actions.min() < 0 or actions.max() >= self.env.action_space.n:
+            raise ValueError("actions must be action numbers of the environment")
+        return states, actions, len(trajectories)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Bayesian inverse RL: estimate the GridWorld's reward from a teacher's walks."
+    )
+    add_demo_arguments(parser, epoch=50)
+    parser.add_argument("--eta", type=float, default=0.8,
+                        help="how sure we are that the teacher acts well (default 0.8)")
+    parser.add_argument("--gamma", type=float, default=0.3,
+                        help="discount factor of the inner planning (default 0.3)")
+    parser.add_argument("--sample-size", type=int, default=20,
+                        help="perturbed rewards scored per epoch (default 20)")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.gamma < 1.0:
+        exit_with_error(f"--gamma must be in [0, 1), got {args.gamma}")
+    if args.sample_size < 2:
+        exit_with_error(f"--sample-size must be at least 2, got {args.sample_size}")
+    env, demonstrations = prepare_demo(args)
+
+    print("Estimate reward")
+    irl = BayesianIRL(env, eta=args.eta)
+    estimated = irl.estimate([list(zip(states, actions)) for states, actions in demonstrations],
+                             epoch=args.epoch, gamma=args.gamma, sample_size=args.sample_size)
+    print(f"Log posterior: {irl.log_posterior_history[0]:.2f} at the start, "
+          f"{irl.log_posterior_history[-1]:.2f} at the end")
+    print(np.array2string(estimated, precision=2, suppress_small=True))
+    true_reward = env.mdp.reward.reshape(env.shape)
+    plot_rewards(env, true_reward, estimated, "Bayesian IRL",
+                 output_dir(__file__) / "rewards.png")
+    show_plot(not args.no_show)
+    return estimated
+
+
+if __name__ == "__main__":
+    main()
