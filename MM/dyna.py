@@ -292,7 +292,11 @@ def main(argv=None):
 
     if args.compare:
         seeds = list(range(args.seed, args.seed + args.seeds))
-        results = compare(seeds, episodes, args.eval_interval, n_jobs=args.jobs)
+        try:
+            results = compare(seeds, episodes, args.eval_interval, n_jobs=args.jobs)
+        except KeyboardInterrupt:
+            print("Interrupted: no comparison to plot.")
+            return None
         folder = output_dir(__file__)
         for (slippery, steps), curves in sorted(results.items()):
             reached = episodes_to_reach(curves, args.eval_interval)
@@ -310,7 +314,12 @@ def main(argv=None):
     env = make_frozen_lake(slippery=args.slippery)
     set_seed(args.seed, env)
     agent = DynaAgent()
-    rewards = agent.learn(env, episode_count=episodes, steps_in_model=args.modelstep)
+    try:
+        rewards = agent.learn(env, episode_count=episodes, steps_in_model=args.modelstep)
+    except KeyboardInterrupt:
+        # Q is kept in the agent: judge what has been learned so far.
+        print("Interrupted: keeping what was learned.")
+        rewards = None
     success = success_probability(env, agent.q_table(env.observation_space.n))
     print(f"Success rate of the greedy policy: {success:.2f}")
     env.close()
