@@ -304,8 +304,10 @@ def plot_comparison(labels, dagger, cloning, path, title):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.plot(labels, dagger, marker=".", label="DAgger (labels on the student's states)")
-    ax.plot(labels, cloning, marker=".", label="behaviour cloning (labels on the teacher's)")
+    ax.plot(labels, dagger, marker="o", label="DAgger (labels on the student's states)")
+    # Dashed and thinner, so that the two stay visible where they coincide.
+    ax.plot(labels, cloning, marker="x", linestyle="--", linewidth=1,
+            label="behaviour cloning (labels on the teacher's)")
     ax.set_xlabel("teacher labels")
     ax.set_ylabel("success rate of the student")
     ax.set_ylim(-0.02, 1.02)
