@@ -154,9 +154,12 @@ def set_range(page, selector, value):
 
 
 def run_to_the_end(page, plan):
+    """Plan, then show the final iteration (playback may or may not have got there yet)."""
     page.click(f"#run-{plan}")
     expect(page.locator("#converged")).to_contain_text("converged in")
-    page.click("#last")
+    last = page.get_attribute("#frame", "max")
+    set_range(page, "#frame", last)
+    expect(page.locator("#frame-label")).to_have_text(f"反復 {last} / {last}")
 
 
 def test_value_iteration_colours_cells_and_draws_greedy_arrows(page):
