@@ -17,10 +17,7 @@
   const DANGER = -1;
   const BLOCK = 9;
   const KINDS = new Map([
-    [ORDINARY, { name: 'Ordinary', label: '' }],
-    [TREASURE, { name: 'Treasure', label: 'Treasure' }],
-    [DANGER, { name: 'Danger', label: 'Danger' }],
-    [BLOCK, { name: 'Block', label: '' }],
+    [ORDINARY, 'Ordinary'], [TREASURE, 'Treasure'], [DANGER, 'Danger'], [BLOCK, 'Block'],
   ]);
   const MIN_SIDE = 2;
   const MAX_SIDE = Number(document.body.dataset.maxSide) || 20;
@@ -582,7 +579,7 @@
     const [r, c] = at;
     const kind = state.grid[r][c];
     const lines = [];
-    const title = element('div', '', `セル (row ${r}, column ${c}) — ${KINDS.get(kind).name}`
+    const title = element('div', '', `セル (row ${r}, column ${c}) — ${KINDS.get(kind)}`
       + (isStart(r, c) ? ' / Start' : ''));
     lines.push(title);
     const result = state.result;
@@ -598,7 +595,9 @@
         const best = Math.max(...q);
         const table = element('table');
         const caption = element('tr');
-        caption.append(element('th', '', 'Q(s, a) 最終結果'));
+        const heading = element('th', '', 'Q(s, a) 最終結果');
+        heading.colSpan = 2;
+        caption.append(heading);
         table.append(caption);
         q.forEach((value, a) => {
           const tr = element('tr', value >= best - 1e-6 ? 'best' : '');
