@@ -1,7 +1,8 @@
 """The maze simulator's page in a real headless Chromium (Playwright for Python).
 
 Uses the system Chromium (Debian package ``chromium``; ``.ci/run`` installs it). Playwright's
-own browser download is never used. Without Chromium these tests are skipped, and say why.
+own browser download is never used. Without Chromium these tests are skipped, and say why,
+unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them to fail instead.
 """
 
 import asyncio
@@ -28,6 +29,9 @@ def find_chromium():
 
 
 CHROMIUM = find_chromium()
+# CI sets this so that a missing browser fails the run instead of silently skipping the tests.
+if os.environ.get("RL_BOOK_REQUIRE_BROWSER") == "1" and CHROMIUM is None:
+    pytest.fail("RL_BOOK_REQUIRE_BROWSER=1 but Chromium is not installed", pytrace=False)
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
