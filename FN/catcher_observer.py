@@ -10,6 +10,12 @@ does not tell which way the fruit falls or how fast the paddle slides. So each f
 4. stacked with the ``frame_count - 1`` frames before it into a (height, width, frames) array,
    oldest first. At the start of an episode the first frame fills the whole stack.
 
+Optionally (``frame_skip``, 1 in the book) the agent acts only every few frames: its action
+is repeated for ``frame_skip`` frames, the rewards of those frames are summed, and only the
+last frame is pushed onto the stack. This is the frame skipping of the DQN paper. In Catcher
+one push of the paddle moves it for about 20 frames, so a decision every frame mostly adds
+noise; deciding every second frame halves the decisions to learn and the network's work.
+
 Deviations from the book, and why:
 
 - The book converts each frame with Pillow (``Image.convert("L").resize(...)``) and keeps a
@@ -36,6 +42,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 # ITU-R 601-2 luma, as Pillow's convert("L").
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# The counters of a Catcher game's info.
+COUNTERS = ("lives", "caught", "missed")
 
 
 def area_weights(size_in, size_out):
@@ -76,34 +84,46 @@ class CatcherObserver:
 
     ``CatcherObserver(env, width, height, frame_count)``, as in the book: ``env`` is one game
     (``gym.make("Catcher-v0")`` or ``envs.catcher.Catcher``) or a batch of games
-    (``envs.catcher.CatcherVectorEnv``; any autoreset mode works).
+    (``envs.catcher.CatcherVectorEnv``; any autoreset mode works with ``frame_skip=1``,
+    and ``AutoresetMode.SAME_STEP`` is needed for a larger ``frame_skip``).
 
     - ``reset()`` starts new episodes and returns the states: (height, width, frame_count)
       float32 in [0, 1] for one game, (games, height, width, frame_count) for a batch. With a
       batch, ``reset(mask)`` restarts only the games selected by the boolean ``mask`` (the
       way to go on after a game ends in ``AutoresetMode.DISABLED``) and returns every
       game's state.
-    - ``step(action)`` returns ``(state, reward, done, info)``, arrays for a batch.
-      ``info["terminated"]`` and ``info["truncated"]`` tell the two ends apart. With a batch
-      in ``SAME_STEP`` mode, a game that ended comes back already restarted; the state it
-      ended in is ``info["final_state"]`` (every game's row is filled: for the games that
-      did not end it equals ``state``). In ``NEXT_STEP`` mode the step after an end restarts
-      the game (and, as gymnasium does, ignores its action).
+    - ``step(action)`` plays the action for ``frame_skip`` frames and returns
+      ``(state, reward, done, info)``, arrays for a batch. ``info["terminated"]`` and
+      ``info["truncated"]`` tell the two ends apart. With a batch in ``SAME_STEP`` mode, a
+      game that ended comes back already restarted, and ``info`` describes the episode that
+      ended: ``final_state`` (the state it ended in), ``final_frame`` (its newest uint8
+      frame) and ``final_info`` (its ``lives``, ``caught`` and ``missed``). Every game's
+      row of these is filled: for a game that did not end they equal the current ones. In
+      ``NEXT_STEP`` mode the step after an end restarts the game (and, as gymnasium does,
+      ignores its action).
     - ``transform(frame)`` is the book's hook: it pushes a raw frame (or a batch of them)
       onto the stacks and returns the new states.
     - ``frames`` is the uint8 stack, ``latest`` the newest uint8 frame of each game: what a
       replay buffer stores.
     """
 
-    def __init__(self, env, width, height, frame_count):
-        for name, value in (("width", width), ("height", height), ("frame_count", frame_count)):
+    def __init__(self, env, width, height, frame_count, frame_skip=1):
+        for name, value in (("width", width), ("height", height), ("frame_count", frame_count),
+                            ("frame_skip", frame_skip)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self._env = env
         self.width, self.height, self.frame_count = int(width), int(height), int(frame_count)
+        self.frame_skip = int(frame_skip)
         self.batched = isinstance(env, VectorEnv)
         self.num_games = env.num_envs if self.batched else 1
+        self._mode = None
+        if self.batched:
+            self._mode = AutoresetMode(getattr(env, "autoreset_mode", AutoresetMode.NEXT_STEP))
+            if self.frame_skip > 1 and self._mode != AutoresetMode.SAME_STEP:
+                raise ValueError("frame_skip > 1 needs a batch in AutoresetMode.SAME_STEP")
         single = env.single_observation_space if self.batched else env.observation_space
+        self._raw_shape = single.shape
         self.preprocess = FramePreprocessor(self.width, self.height, single.shape)
         self.frames = np.zeros((self.num_games, self.height, self.width, self.frame_count),
                                dtype=np.uint8)
@@ -194,27 +214,80 @@ class CatcherObserver:
         return self._env.render()
 
     def step(self, action):
+        """Play ``action`` for ``frame_skip`` frames; return ``(state, reward, done, info)``."""
         if not self.batched:
-            frame, reward, terminated, truncated, info = self._env.step(action)
-            state = self.transform(frame)
-            info = {**info, "terminated": bool(terminated), "truncated": bool(truncated)}
-            return state, reward, bool(terminated or truncated), info
+            return self._step_single(action)
+        if self._mode == AutoresetMode.SAME_STEP:
+            return self._step_same_step(np.asarray(action))
         frames, rewards, terminated, truncated, infos = self._env.step(action)
         dones = terminated | truncated
-        mode = getattr(self._env, "autoreset_mode", AutoresetMode.NEXT_STEP)
-        if mode == AutoresetMode.NEXT_STEP:
+        if self._mode == AutoresetMode.NEXT_STEP:
             # Games that ended last step were restarted by this one: start their stacks anew.
             self._restart(self._ended)
-        elif mode == AutoresetMode.SAME_STEP and dones.any():
-            final = np.concatenate([self.frames[..., 1:], self.frames[..., -1:]], axis=-1)
-            ended = np.flatnonzero(dones)
-            final[ended, ..., -1] = self.preprocess(np.stack(infos["final_obs"][ended]))
-            self._restart(dones)
         self._ended = dones.copy()
         states = self.transform(frames)
-        if mode == AutoresetMode.SAME_STEP:
-            final_states = states if not dones.any() else self._output(
-                np.where(dones[:, None, None, None], final, self.frames))
-            infos = {**infos, "final_state": final_states}
         infos = {**infos, "terminated": terminated, "truncated": truncated}
+        return states, rewards, dones, infos
+
+    def _step_single(self, action):
+        reward = 0.0
+        for _ in range(self.frame_skip):
+            frame, frame_reward, terminated, truncated, info = self._env.step(action)
+            reward += frame_reward
+            if terminated or truncated:
+                break
+        state = self.transform(frame)
+        info = {**info, "terminated": bool(terminated), "truncated": bool(truncated)}
+        return state, reward, bool(terminated or truncated), info
+
+    def _step_same_step(self, actions):
+        """A batch in ``SAME_STEP`` mode: a game that ends is restarted within the call.
+
+        With a frame skip, a game that ends on an early frame plays the remaining frames of
+        the step in its new episode (with the same action); their rewards are not added to
+        the step's reward, which belongs to the episode that ended.
+        """
+        n = self.num_games
+        rewards = np.zeros(n)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        final_frames, final_counts = None, {}
+        for _ in range(self.frame_skip):
+            frames, frame_rewards, frame_terminated, frame_truncated, infos = self._env.step(
+                actions)
+            ended = terminated | truncated
+            rewards += np.where(ended, 0.0, frame_rewards)
+            new = (frame_terminated | frame_truncated) & ~ended
+            if new.any():
+                games = np.flatnonzero(new)
+                if final_frames is None:
+                    final_frames = np.zeros((n, *self._raw_shape), dtype=np.uint8)
+                final_frames[games] = np.stack(infos["final_obs"][games])
+                for key in COUNTERS:
+                    final_counts.setdefault(key, {}).update(
+                        zip(games.tolist(), infos["final_info"][key][games].tolist()))
+                terminated |= frame_terminated & new
+                truncated |= frame_truncated & new
+        dones = terminated | truncated
+        final = None
+        if dones.any():
+            # The state each ended game was in when it ended: its stack with the end on top.
+            final = np.concatenate([self.frames[..., 1:], self.frames[..., -1:]], axis=-1)
+            final[dones, ..., -1] = self.preprocess(final_frames[dones])
+            self._restart(dones)
+        states = self.transform(frames)
+        final_info = {}
+        for key in COUNTERS:
+            values = np.array(infos[key])
+            for game, value in final_counts.get(key, {}).items():
+                values[game] = value
+            final_info[key] = values
+        if final is None:
+            final_state, final_frame = states, self.latest.copy()
+        else:
+            final = np.where(dones[:, None, None, None], final, self.frames)
+            final_state, final_frame = self._output(final), final[..., -1].copy()
+        infos = {**infos, "terminated": terminated, "truncated": truncated,
+                 "final_state": final_state, "final_frame": final_frame,
+                 "final_info": final_info}
         return states, rewards, dones, infos

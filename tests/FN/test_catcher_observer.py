@@ -175,3 +175,74 @@ def test_transform_pushes_a_batch_of_raw_frames():
 def test_rejects_bad_sizes(bad):
     with pytest.raises(ValueError):
         CatcherObserver(Catcher(), bad, 40, 4)
+
+
+def test_frame_skip_repeats_the_action_and_sums_the_rewards():
+    plain = CatcherObserver(gym.make("Catcher-v0"), 32, 32, 2)
+    skipping = CatcherObserver(gym.make("Catcher-v0"), 32, 32, 2, frame_skip=3)
+    plain.reset(seed=4)
+    skipping.reset(seed=4)
+    rng = np.random.default_rng(1)
+    caught = 0
+    for _ in range(60):
+        action = int(rng.integers(3))
+        total = 0.0
+        for _ in range(3):
+            state, reward, done, info = plain.step(action)
+            total += reward
+        skipped, skipped_reward, skipped_done, skipped_info = skipping.step(action)
+        assert skipped_reward == total and skipped_done == done
+        assert skipped_info["caught"] == info["caught"]
+        # Only the frame the agent acts on is stacked: the older one is 3 frames back.
+        np.testing.assert_array_equal(skipped[..., -1], state[..., -1])
+        caught = info["caught"]
+        if done:
+            break
+    assert caught + info["missed"] > 0  # some fruit came down in the meantime
+
+
+def batch_and_singles(games, seed, frame_skip, **kwargs):
+    vector = CatcherVectorEnv(games, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
+    batch = CatcherObserver(vector, 24, 24, 2, frame_skip=frame_skip)
+    singles = []
+    for i in range(games):
+        env = gym.make("Catcher-v0", max_episode_steps=vector.max_episode_steps, **kwargs)
+        singles.append(CatcherObserver(env, 24, 24, 2, frame_skip=frame_skip))
+        singles[-1].reset(seed=seed + i)
+    batch.reset(seed=seed)
+    return batch, singles
+
+
+def test_frame_skip_on_a_batch_ends_episodes_like_single_games():
+    # Two lives and random play: the games end at different steps, on any of the 3 frames.
+    games = 6
+    batch, singles = batch_and_singles(games, 20, 3, init_lives=2)
+    rng = np.random.default_rng(2)
+    open_games = np.ones(games, dtype=bool)
+    ended_at = {}
+    for step in range(1000):
+        actions = rng.integers(0, 3, games)
+        states, rewards, dones, infos = batch.step(actions)
+        for i in np.flatnonzero(open_games):
+            state, reward, done, info = singles[i].step(int(actions[i]))
+            assert rewards[i] == reward and dones[i] == done
+            np.testing.assert_array_equal(infos["final_state"][i], state)
+            np.testing.assert_array_equal(infos["final_frame"][i], singles[i].latest[0])
+            assert infos["final_info"]["missed"][i] == info["missed"]
+            assert infos["final_info"]["caught"][i] == info["caught"]
+            if done:
+                assert infos["terminated"][i] and reward <= -5.0
+                # The game is back, in a new episode: a fresh stack of one frame.
+                np.testing.assert_array_equal(states[i, ..., 0], states[i, ..., 1])
+                assert infos["missed"][i] == 0
+                open_games[i] = False
+                ended_at[i] = step
+        if not open_games.any():
+            break
+    assert not open_games.any() and len(set(ended_at.values())) > 1
+
+
+def test_frame_skip_needs_same_step_for_a_batch():
+    with pytest.raises(ValueError):
+        CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=2)
+    CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=1)
