@@ -1,0 +1,307 @@
+"""Day4: a policy for continuous actions — an actor-critic with a Gaussian policy, on Pendulum.
+
+When the action is a real number (Pendulum's torque in [-2, 2]), a network cannot output one
+probability per action. It outputs the parameters of a distribution instead: here the mean μ(s)
+and the log standard deviation of a Gaussian. The action is a sample u ~ N(μ, σ²) squashed by
+tanh into the allowed range. A critic Q(s, a) learns the value of actions, and the actor
+(the policy) moves towards actions the critic rates higher. That is the actor-critic idea of
+Day4, with the Advantage of A2C replaced by the critic's gradient.
+
+What departs from the book, and why. The book's version trained the actor on transitions
+replayed from a buffer, weighting log π(a|s) by the critic's TD error. Those transitions come
+from older policies, which biases that gradient, and it does not learn Pendulum reliably. This
+version keeps the book's parts (an actor with a Gaussian policy, a critic, a replay buffer,
+TD learning of the critic) and trains them the way Soft Actor-Critic (Haarnoja et al., 2018)
+does, which is correct for replayed data:
+
+- the critic is two Q-networks (their minimum curbs overestimation), trained towards
+  r + γ (min Q_target(s', a') − α log π(a'|s')) with a' drawn from the current policy, against
+  slowly moving copies (Polyak averaging with τ = 0.005; the "teacher" of DQN, softened);
+- the actor samples with the reparameterization trick, a = tanh(μ + σ·ξ), so that the gradient
+  of min Q(s, a) − α log π(a|s) flows through the action into μ and σ;
+- α, the weight of the entropy bonus, adapts itself so that the policy's entropy stays near a
+  target (−1 for one action dimension): the policy explores early and sharpens later.
+- Pendulum never terminates: its episodes end by the time limit (``truncated``), so the target
+  always bootstraps. Treating the time limit as a terminal state is the classic trap here.
+
+Updates run ``gradient_steps`` at a time inside one ``tf.function`` compiled with XLA, and the
+actor acts through a NumPy copy of its network. Only the actor is saved: it is the policy.
+"""
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import output_dir, set_seed
+from FN.fn_framework import (
+    BranchedForward,
+    FNAgent,
+    Observer,
+    ReplayBuffer,
+    Trainer,
+    check_positive,
+    finish_training,
+    make_parser,
+    require_model_file,
+    stack_experiences,
+    watch_render_mode,
+)
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+# A small number inside log(1 − tanh²) that keeps it finite at the edges of the range.
+SQUASH_EPSILON = 1e-6
+
+
+class PolicyGradientContinuousAgent(FNAgent):
+    """A Gaussian policy (the actor, ``self.model``) with two Q-network critics.
+
+    ``actions`` holds the bounds ``[low, high]`` of the action space. ``policy`` samples an
+    action (uniformly at random with probability ε); ``greedy_actions`` returns tanh(μ).
+    """
+
+    hidden_units = (64, 64)
+    jit_compile = True
+
+    def __init__(self, epsilon, low, high):
+        super().__init__(epsilon, [low, high])
+        self.low = np.asarray(low, dtype=np.float32).reshape(-1)
+        self.high = np.asarray(high, dtype=np.float32).reshape(-1)
+        self.center = (self.high + self.low) / 2
+        self.scale = (self.high - self.low) / 2
+        self.action_size = len(self.low)
+        self.critics = None
+        self.target_critics = None
+        self.log_alpha = None
+        self.target_entropy = -float(self.action_size)
+        self._train = None
+
+    @classmethod
+    def load(cls, env, model_path, epsilon=0.0001):
+        agent = cls(epsilon, env.action_space.low, env.action_space.high)
+        agent.model = keras.models.load_model(model_path, compile=False)
+        agent.initialized = True
+        agent.refresh_forward()
+        return agent
+
+    def initialize(self, experiences, actor_optimizer, critic_optimizer, alpha_optimizer):
+        feature_size = int(np.prod(np.shape(experiences[0].s)))
+        self.model = self.make_model(feature_size)
+        self.critics = [self.make_critic(feature_size, f"critic_{i}") for i in (1, 2)]
+        self.target_critics = [keras.models.clone_model(critic) for critic in self.critics]
+        for target, critic in zip(self.target_critics, self.critics):
+            target.set_weights(critic.get_weights())
+        self.log_alpha = tf.Variable(0.0, dtype=tf.float32, name="log_alpha")
+        self.set_updater(actor_optimizer, critic_optimizer, alpha_optimizer)
+        self.refresh_forward()
+        self.initialized = True
+        print("Done initialization. From now, begin training!")
+
+    def make_model(self, feature_size):
+        """The actor: state → (μ, log σ) of the Gaussian over the unsquashed action."""
+        inputs = keras.Input(shape=(feature_size,))
+        x = inputs
+        for i, units in enumerate(self.hidden_units):
+            x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
+        mu = keras.layers.Dense(self.action_size, name="mu")(x)
+        log_std = keras.layers.Dense(self.action_size, name="log_std")(x)
+        return keras.Model(inputs, [mu, log_std], name="actor")
+
+    def make_critic(self, feature_size, name):
+        """A critic: (state, action scaled to [-1, 1]) → Q."""
+        inputs = keras.Input(shape=(feature_size + self.action_size,))
+        x = inputs
+        for units in self.hidden_units:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        return keras.Model(inputs, keras.layers.Dense(1)(x), name=name)
+
+    def refresh_forward(self):
+        trunk = [self.model.get_layer(f"hidden_{i}") for i in range(len(self.hidden_units))]
+        heads = [[self.model.get_layer("mu")], [self.model.get_layer("log_std")]]
+        self.forward = BranchedForward(trunk, heads)
+
+    def _sample(self, states):
+        """A reparameterized sample in [-1, 1] and its log-probability (with the tanh term)."""
+        mu, log_std = self.model(states, training=True)
+        log_std = tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        std = tf.exp(log_std)
+        noise = tf.random.normal(tf.shape(mu))
+        unsquashed = mu + std * noise
+        squashed = tf.tanh(unsquashed)
+        log_prob = tf.reduce_sum(
+            -0.5 * tf.square(noise) - log_std - 0.5 * np.log(2.0 * np.pi)
+            - tf.math.log(1.0 - tf.square(squashed) + SQUASH_EPSILON), axis=1)
+        return squashed, log_prob
+
+    def _q(self, critics, states, unit_actions):
+        inputs = tf.concat([states, unit_actions], axis=1)
+        return [tf.squeeze(critic(inputs, training=True), axis=1) for critic in critics]
+
+    def set_updater(self, actor_optimizer, critic_optimizer, alpha_optimizer, tau=0.005):
+        actor_variables = self.model.trainable_variables
+        critic_variables = [v for critic in self.critics for v in critic.trainable_variables]
+        actor_optimizer.build(actor_variables)
+        critic_optimizer.build(critic_variables)
+        alpha_optimizer.build([self.log_alpha])
+        center = tf.constant(self.center)
+        scale = tf.constant(self.scale)
+
+        def one_update(states, actions, rewards, next_states, terminals, gamma):
+            alpha = tf.exp(self.log_alpha)
+            unit_actions = (actions - center) / scale
+            # Critic: the target uses the target critics and a fresh action from the current
+            # policy; it is a constant for the gradient.
+            next_actions, next_log_prob = self._sample(next_states)
+            next_q = tf.minimum(*self._q(self.target_critics, next_states, next_actions))
+            targets = tf.stop_gradient(
+                rewards + gamma * (1.0 - terminals) * (next_q - alpha * next_log_prob))
+            with tf.GradientTape() as tape:
+                q1, q2 = self._q(self.critics, states, unit_actions)
+                critic_loss = 0.5 * (tf.reduce_mean(tf.square(q1 - targets))
+                                     + tf.reduce_mean(tf.square(q2 - targets)))
+            critic_optimizer.apply_gradients(
+                zip(tape.gradient(critic_loss, critic_variables), critic_variables))
+            # Actor: through the sampled action into μ and σ (the critics are not updated).
+            with tf.GradientTape() as tape:
+                new_actions, log_prob = self._sample(states)
+                q_new = tf.minimum(*self._q(self.critics, states, new_actions))
+                actor_loss = tf.reduce_mean(alpha * log_prob - q_new)
+            actor_optimizer.apply_gradients(
+                zip(tape.gradient(actor_loss, actor_variables), actor_variables))
+            # Temperature: raise α when the entropy is below its target, lower it otherwise.
+            with tf.GradientTape() as tape:
+                alpha_loss = -tf.reduce_mean(
+                    self.log_alpha * tf.stop_gradient(log_prob + self.target_entropy))
+            alpha_optimizer.apply_gradients(
+                [(tape.gradient(alpha_loss, self.log_alpha), self.log_alpha)])
+            for target, critic in zip(self.target_critics, self.critics):
+                for t_var, var in zip(target.weights, critic.weights):
+                    t_var.assign((1.0 - tau) * t_var + tau * var)
+            return tf.stack([critic_loss, actor_loss, alpha])
+
+        def train(states, actions, rewards, next_states, terminals, gamma):
+            total = tf.zeros(3)
+            count = tf.shape(states)[0]
+            for k in tf.range(count):
+                total += one_update(states[k], actions[k], rewards[k], next_states[k],
+                                    terminals[k], gamma)
+            return total / tf.cast(count, tf.float32)
+
+        self._train = tf.function(train, jit_compile=self.jit_compile)
+
+    def update(self, experiences, gamma):
+        """Train on experiences; a leading axis of K batches runs K updates in one call.
+
+        Returns ``(critic_loss, actor_loss, alpha)`` averaged over the updates.
+        """
+        batch = stack_experiences(experiences)
+        fields = [np.asarray(field, dtype=np.float32) for field in batch]
+        if fields[2].ndim == 1:
+            fields = [field[np.newaxis] for field in fields]
+        states, actions, rewards, next_states, terminals = fields
+        actions = actions.reshape(*rewards.shape, self.action_size)
+        states = states.reshape(*rewards.shape, -1)
+        next_states = next_states.reshape(*rewards.shape, -1)
+        result = self._train(states, actions, rewards, next_states, terminals,
+                             tf.constant(gamma, dtype=tf.float32))
+        self.forward.sync()
+        return tuple(float(x) for x in result.numpy())
+
+    def estimate(self, s):
+        """The mean action tanh(μ(s)), in the environment's units."""
+        return self.greedy_actions(np.asarray(s)[np.newaxis])[0]
+
+    def greedy_actions(self, states):
+        mu, _ = self.forward(np.reshape(states, (len(states), -1)))
+        return self.center + self.scale * np.tanh(mu)
+
+    def policy(self, s):
+        if not self.initialized or np.random.random() < self.epsilon:
+            return np.random.uniform(self.low, self.high).astype(np.float32)
+        mu, log_std = self.forward(np.reshape(s, (1, -1)))
+        std = np.exp(np.clip(log_std[0], LOG_STD_MIN, LOG_STD_MAX))
+        unsquashed = mu[0] + std * np.random.standard_normal(self.action_size)
+        return (self.center + self.scale * np.tanh(unsquashed)).astype(np.float32)
+
+
+class PendulumObserver(Observer):
+    """Pendulum's observation (cos θ, sin θ, angular velocity) is already a good state."""
+
+    def transform(self, state):
+        return np.asarray(state, dtype=np.float32)
+
+
+class PolicyGradientContinuousTrainer(Trainer):
+    """Soft actor-critic training on a replay buffer (see the module docstring).
+
+    ``learning_starts`` steps of random actions come first; then every ``train_interval``
+    steps, ``train_interval`` updates run in one compiled call (one update per step on
+    average).
+    """
+
+    def __init__(self, buffer_size=100000, batch_size=128, gamma=0.99, report_interval=10,
+                 log_dir="", learning_rate=1e-3, learning_starts=1000, train_interval=25):
+        super().__init__(buffer_size, batch_size, gamma, report_interval, log_dir)
+        self.learning_rate = learning_rate
+        self.learning_starts = learning_starts
+        self.train_interval = train_interval
+        self.losses = []
+
+    def make_buffer(self):
+        return ReplayBuffer(self.buffer_size)
+
+    def train(self, env, episode_count=220, epsilon=0.0, initial_count=-1, render=False,
+              max_steps=None):
+        agent = PolicyGradientContinuousAgent(epsilon, env.action_space.low,
+                                              env.action_space.high)
+        self.train_loop(env, agent, episode_count, initial_count, render,
+                        initial_steps=self.learning_starts, max_steps=max_steps)
+        return agent
+
+    def begin_train(self, episode, agent):
+        agent.initialize(self.experiences,
+                         keras.optimizers.Adam(learning_rate=self.learning_rate),
+                         keras.optimizers.Adam(learning_rate=self.learning_rate),
+                         keras.optimizers.Adam(learning_rate=self.learning_rate))
+
+    def episode_begin(self, episode, agent):
+        self.losses = []
+
+    def step(self, episode, step_count, agent, experience):
+        if self.training and self.total_steps % self.train_interval == 0:
+            batch = self.experiences.sample(self.batch_size, self.train_interval)
+            self.losses.append(agent.update(batch, self.gamma))
+
+    def episode_end(self, episode, step_count, agent):
+        self.report(episode)
+        if self.losses:
+            critic_loss, actor_loss, alpha = np.mean(self.losses, axis=0)
+            self.logger.write(self.total_steps, "losses/critic_loss", critic_loss)
+            self.logger.write(self.total_steps, "losses/actor_loss", actor_loss)
+            self.logger.write(self.total_steps, "charts/alpha", alpha)
+
+
+def main(argv=None):
+    parser = make_parser("Train a Gaussian-policy actor-critic on Pendulum-v1 "
+                         "(or watch a trained one).", episodes=60)
+    args = parser.parse_args(argv)
+    check_positive("--episodes", args.episodes)
+    path = output_dir(__file__) / "policy_gradient_continuous_agent.keras"
+    render_mode = watch_render_mode() if args.play or args.render else None
+    env = PendulumObserver(gym.make("Pendulum-v1", render_mode=render_mode))
+    set_seed(args.seed, env.env)
+    if args.play:
+        require_model_file(path, "python FN/policy_gradient_continuous_agent.py")
+        agent = PolicyGradientContinuousAgent.load(env, path)
+        rewards = agent.play(env, episode_count=5, render=True)
+        env.close()
+        return rewards
+    trainer = PolicyGradientContinuousTrainer()
+    agent = trainer.train(env, episode_count=args.episodes, render=args.render)
+    env.close()
+    finish_training(trainer, agent, path, show=not args.no_show)
+    return trainer.reward_log
+
+
+if __name__ == "__main__":
+    main()

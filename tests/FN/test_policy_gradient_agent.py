@@ -1,0 +1,103 @@
+"""REINFORCE: discounted returns, on-policy batches, saving and loading, the script, learning."""
+
+import gymnasium as gym
+import keras
+import numpy as np
+import pytest
+
+from common import set_seed
+from FN import policy_gradient_agent
+from FN.fn_framework import Experience
+from FN.policy_gradient_agent import (
+    CartPoleObserver,
+    PolicyGradientAgent,
+    PolicyGradientTrainer,
+    discounted_returns,
+)
+
+
+def random_experiences(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [Experience(rng.normal(size=4).astype(np.float32), int(rng.integers(2)), 1.0,
+                       rng.normal(size=4).astype(np.float32), False) for _ in range(count)]
+
+
+def initialized_agent(seed=0):
+    set_seed(seed)
+    agent = PolicyGradientAgent([0, 1])
+    agent.initialize(random_experiences(64), keras.optimizers.Adam(1e-2))
+    return agent
+
+
+def test_discounted_returns_sum_the_future():
+    np.testing.assert_allclose(discounted_returns([1.0, 2.0, 3.0], 0.5),
+                               [1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0])
+
+
+def test_batch_is_the_episode_with_standardized_returns(tmp_path):
+    trainer = PolicyGradientTrainer(gamma=0.9, log_dir=tmp_path)
+    episode = random_experiences(7)
+    states, actions, returns = trainer.make_batch(episode)
+    assert states.shape == (7, 4) and list(actions) == [e.a for e in episode]
+    expected = discounted_returns([1.0] * 7, 0.9)
+    np.testing.assert_allclose(returns, (expected - expected.mean()) / expected.std())
+
+
+def test_updates_use_only_the_episode_that_just_ended(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(PolicyGradientAgent, "update",
+                        lambda self, states, actions, rewards: seen.append(len(states)) or 0.0)
+    env = CartPoleObserver(gym.make("CartPole-v1"))
+    set_seed(0, env.env)
+    trainer = PolicyGradientTrainer(buffer_size=64, log_dir=tmp_path)
+    trainer.train(env, episode_count=8)
+    assert seen, "training never started"
+    # One update per training episode, each exactly as long as that episode.
+    assert seen == [int(r) for r in trainer.reward_log[-len(seen):]]
+
+
+def test_the_loss_is_the_mean_log_probability_weighted_by_returns():
+    agent = initialized_agent()
+    states = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
+    actions = np.array([0, 1, 1, 0, 0, 1])
+    weights = np.array([1.0, -1.0, 0.5, 0.0, 2.0, -0.3], dtype=np.float32)
+    probs = agent.probabilities(states)
+    expected = -np.mean(np.log(probs[np.arange(6), actions]) * weights)
+    loss = float(agent.policy_loss(states, actions, weights))
+    assert loss == pytest.approx(expected, rel=1e-4)
+    assert agent.update(states, actions, weights) == pytest.approx(expected, rel=1e-4)
+    # After the step, the actions with positive weight became more likely.
+    after = agent.probabilities(states)
+    assert after[0, 0] > probs[0, 0] and after[1, 1] < probs[1, 1]
+
+
+def test_save_and_load_round_trip_predictions_exactly(tmp_path):
+    agent = initialized_agent()
+    path = agent.save(tmp_path / "pg.keras")
+    loaded = PolicyGradientAgent.load(CartPoleObserver(gym.make("CartPole-v1")), path)
+    states = np.random.default_rng(2).normal(size=(10, 4)).astype(np.float32)
+    assert np.array_equal(loaded.model(states).numpy(), agent.model(states).numpy())
+    np.testing.assert_allclose(loaded.probabilities(states), agent.model(states).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_main_trains_saves_and_plays(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as error:
+        policy_gradient_agent.main(["--play"])
+    assert error.value.code == 2 and "no trained model" in capsys.readouterr().err
+    rewards = policy_gradient_agent.main(["--episodes", "30", "--no-show"])
+    assert len(rewards) == 30
+    assert (tmp_path / "FN" / "policy_gradient_agent" / "policy_gradient_agent.keras").is_file()
+    assert len(policy_gradient_agent.main(["--play"])) == 5
+
+
+@pytest.mark.slow
+def test_reinforce_improves_clearly_over_random(tmp_path):
+    env = CartPoleObserver(gym.make("CartPole-v1"))
+    set_seed(0, env.env)
+    trainer = PolicyGradientTrainer(log_dir=tmp_path)
+    trainer.train(env, episode_count=170)
+    random_play = np.mean(trainer.reward_log[:10])  # before training starts: random actions
+    assert random_play < 30
+    assert np.mean(trainer.reward_log[-20:]) > 4 * random_play
