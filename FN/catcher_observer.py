@@ -36,9 +36,13 @@ Deviations from the book, and why:
   and its value must still be bootstrapped.
 """
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
+
+from common import atomic_path
+from envs.catcher import CatcherVectorEnv, register_catcher
 
 # ITU-R 601-2 luma, as Pillow's convert("L").
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -94,19 +98,21 @@ class CatcherObserver:
       game's state.
     - ``step(action)`` plays the action for ``frame_skip`` frames and returns
       ``(state, reward, done, info)``, arrays for a batch. ``info["terminated"]`` and
-      ``info["truncated"]`` tell the two ends apart. With a batch in ``SAME_STEP`` mode, a
-      game that ended comes back already restarted, and ``info`` describes the episode that
-      ended: ``final_state`` (the state it ended in), ``final_frame`` (its newest uint8
-      frame) and ``final_info`` (its ``lives``, ``caught`` and ``missed``). Every game's
-      row of these is filled: for a game that did not end they equal the current ones. In
-      ``NEXT_STEP`` mode the step after an end restarts the game (and, as gymnasium does,
-      ignores its action).
+      ``info["truncated"]`` tell the two ends apart. For a batch, ``info`` also describes
+      how each game that ended did so: ``final_state`` (the state it ended in),
+      ``final_frame`` (its newest uint8 frame) and ``final_info`` (its ``lives``, ``caught``
+      and ``missed``); every game's row is filled, and for a game that did not end they are
+      the current ones. In ``SAME_STEP`` mode a game that ended comes back already restarted
+      (so ``state`` is its new episode's); in ``NEXT_STEP`` mode the step after an end
+      restarts it (and, as gymnasium does, ignores its action).
     - ``transform(frame)`` is the book's hook: it pushes a raw frame (or a batch of them)
       onto the stacks and returns the new states.
     - ``frames`` is the uint8 stack, ``latest`` the newest uint8 frame of each game: what a
       replay buffer stores.
     """
 
+    # The interface of FN.fn_framework.Observer. This class does not derive from it, so that
+    # importing it does not import TensorFlow: evolution strategies (Day6) run without it.
     def __init__(self, env, width, height, frame_count, frame_skip=1):
         for name, value in (("width", width), ("height", height), ("frame_count", frame_count),
                             ("frame_skip", frame_skip)):
@@ -135,6 +141,14 @@ class CatcherObserver:
     @property
     def env(self):
         return self._env
+
+    @property
+    def is_vector(self):
+        return self.batched
+
+    @property
+    def num_envs(self):
+        return self.num_games
 
     @property
     def action_space(self):
@@ -188,7 +202,7 @@ class CatcherObserver:
         self._push(self.preprocess(frames))
         return self.states()
 
-    def reset(self, mask=None, seed=None):
+    def reset(self, seed=None, mask=None):
         """Start new episodes (for a batch, optionally only the games in ``mask``).
 
         ``seed`` is passed to the environment's ``reset``; without it the games go on with
@@ -211,7 +225,16 @@ class CatcherObserver:
         return self.states()
 
     def render(self):
+        """The frame, for a game made with ``render_mode="rgb_array"``; else ``None``.
+
+        A game made with ``render_mode="human"`` draws its window at every step by itself.
+        """
+        if getattr(self._env, "render_mode", None) in (None, "human"):
+            return None
         return self._env.render()
+
+    def close(self):
+        self._env.close()
 
     def step(self, action):
         """Play ``action`` for ``frame_skip`` frames; return ``(state, reward, done, info)``."""
@@ -226,7 +249,10 @@ class CatcherObserver:
             self._restart(self._ended)
         self._ended = dones.copy()
         states = self.transform(frames)
-        infos = {**infos, "terminated": terminated, "truncated": truncated}
+        # The games that ended are not restarted yet: what they show is how they ended.
+        infos = {**infos, "terminated": terminated, "truncated": truncated,
+                 "final_state": states, "final_frame": self.latest.copy(),
+                 "final_info": {key: np.array(infos[key]) for key in COUNTERS}}
         return states, rewards, dones, infos
 
     def _step_single(self, action):
@@ -291,3 +317,91 @@ class CatcherObserver:
                  "final_state": final_state, "final_frame": final_frame,
                  "final_info": final_info}
         return states, rewards, dones, infos
+
+
+def make_catcher(width, height, frame_count, num_games=None, render_mode=None, frame_skip=1,
+                 autoreset_mode=AutoresetMode.NEXT_STEP, **game_kwargs):
+    """Catcher behind a ``CatcherObserver``: ``Catcher-v0`` or a batch of ``num_games``.
+
+    One game is ``gym.make("Catcher-v0")`` (1,000 frames at most per episode), and
+    ``render_mode="human"`` opens its window. A batch is a ``CatcherVectorEnv`` with the same
+    time limit and the given ``autoreset_mode``; it can render only ``"rgb_array"``.
+    ``game_kwargs`` go to the game (``init_lives``, ``width`` of the screen, ...).
+    """
+    if num_games is None:
+        register_catcher()
+        env = gym.make("Catcher-v0", render_mode=render_mode, **game_kwargs)
+    else:
+        env = CatcherVectorEnv(num_games, autoreset_mode=autoreset_mode,
+                               render_mode=render_mode, **game_kwargs)
+    return CatcherObserver(env, width, height, frame_count, frame_skip=frame_skip)
+
+
+def evaluate_catch_rate(agent, env, episode_count=10, seed=None):
+    """Play ``episode_count`` episodes greedily on a batch of games; return the catch rate.
+
+    ``env`` is a ``CatcherObserver`` of a batch; its games play together, and only each
+    game's first episode counts, so ``episode_count`` must be a multiple of the number of
+    games. ``agent`` is anything with ``greedy_actions(states)``, or a function of the states.
+    Returns ``(rate, caught, missed)``: caught ÷ (caught + missed) over all the episodes (as
+    ``envs.catcher.catch_rate``), and the fruits caught and missed in each episode.
+    """
+    if not env.is_vector:
+        raise ValueError("evaluate_catch_rate plays a batch of games: make one with num_games")
+    n = env.num_envs
+    if episode_count < 1 or episode_count % n:
+        raise ValueError(f"episode_count {episode_count} is not a multiple of {n} games")
+    act = agent if callable(agent) else agent.greedy_actions
+    caught, missed = [], []
+    for round_index in range(episode_count // n):
+        states = env.reset(seed=None if seed is None else seed + round_index * n)
+        playing = np.ones(n, dtype=bool)
+        round_caught = np.zeros(n, dtype=np.int64)
+        round_missed = np.zeros(n, dtype=np.int64)
+        while playing.any():
+            states, _, dones, info = env.step(np.asarray(act(states)))
+            ended = dones & playing
+            if ended.any():
+                round_caught[ended] = info["final_info"]["caught"][ended]
+                round_missed[ended] = info["final_info"]["missed"][ended]
+                playing &= ~ended
+        caught.append(round_caught)
+        missed.append(round_missed)
+    caught, missed = np.concatenate(caught), np.concatenate(missed)
+    rate = caught.sum() / max(1, caught.sum() + missed.sum())
+    return float(rate), caught, missed
+
+
+def save_gif(frames, path, fps=30, scale=4):
+    """Write RGB frames (a list of (H, W, 3) uint8 arrays) as an animated GIF, atomically.
+
+    Each pixel becomes a ``scale`` × ``scale`` square, so that the small game can be seen.
+    """
+    from PIL import Image  # only for --play --headless
+
+    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize(
+        (frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST) for frame in frames]
+    if not images:
+        raise ValueError("no frames to write")
+    with atomic_path(path) as temporary:
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(1, round(1000 / fps)), loop=0)
+    return path
+
+
+def record_play(agent, env, path, max_frames=900, fps=30):
+    """Let ``agent`` play one episode of a single game and save what it saw as a GIF.
+
+    ``env`` is a ``CatcherObserver`` of a game made with ``render_mode="rgb_array"``; the
+    agent acts with its ``policy``. At most ``max_frames`` frames are kept (a good player
+    plays for 1,000). Returns ``(path, info)`` with the episode's last info.
+    """
+    state = env.reset()
+    screens = [env.render()]
+    done = False
+    while not done:
+        state, _, done, info = env.step(agent.policy(state))
+        if len(screens) < max_frames:
+            screens.append(env.render())
+    save_gif(screens, path, fps=fps)
+    return path, info

@@ -4,8 +4,16 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from envs.catcher import Catcher, CatcherVectorEnv
-from FN.catcher_observer import GRAY_WEIGHTS, CatcherObserver, FramePreprocessor, area_weights
+from envs.catcher import LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv
+from FN.catcher_observer import (
+    GRAY_WEIGHTS,
+    CatcherObserver,
+    FramePreprocessor,
+    area_weights,
+    evaluate_catch_rate,
+    make_catcher,
+    record_play,
+)
 
 
 def reference_preprocess(frame, width, height):
@@ -149,13 +157,13 @@ def test_disabled_mode_resets_only_the_masked_games():
         states, _, dones, _ = observer.step(np.full(3, 0))
     assert dones.all()
     mask = np.array([True, False, True])
-    after = observer.reset(mask)
+    after = observer.reset(mask=mask)
     np.testing.assert_array_equal(after[1], states[1])
     for i in (0, 2):
         for k in range(1, 3):
             np.testing.assert_array_equal(after[i, ..., k], after[i, ..., 0])
     with pytest.raises(ValueError):
-        CatcherObserver(Catcher(), 40, 40, 4).reset(mask)
+        CatcherObserver(Catcher(), 40, 40, 4).reset(mask=mask)
 
 
 def test_transform_pushes_a_batch_of_raw_frames():
@@ -246,3 +254,57 @@ def test_frame_skip_needs_same_step_for_a_batch():
     with pytest.raises(ValueError):
         CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=2)
     CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=1)
+
+
+def expert(game):
+    """Steer every paddle's centre under its fruit, braking early (see tests/envs)."""
+    target = game.fruit_x + game.fruit_size / 2 - game.paddle_width / 2
+    predicted = game.paddle_x + 9 * game.paddle_velocity
+    return np.where(predicted < target - 1, RIGHT, np.where(predicted > target + 1, LEFT, STAY))
+
+
+def dodge(game):
+    return np.where(game.fruit_x < game.width / 2, RIGHT, LEFT)
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_evaluate_catch_rate_counts_each_game_once(mode):
+    env = make_catcher(24, 24, 2, num_games=4, autoreset_mode=mode, init_lives=1)
+    game = env.env.game
+    rate, caught, missed = evaluate_catch_rate(lambda states: dodge(game), env, 8, seed=3)
+    assert rate == 0.0 and caught.tolist() == [0] * 8 and missed.tolist() == [1] * 8
+    rate, caught, missed = evaluate_catch_rate(lambda states: expert(game), env, 4, seed=3)
+    # The expert never misses: every game runs to the 1,000-frame limit (about 33 fruits).
+    assert rate == 1.0 and missed.sum() == 0 and (caught >= 30).all()
+    with pytest.raises(ValueError):
+        evaluate_catch_rate(lambda states: expert(game), env, 6)
+
+
+def test_evaluate_catch_rate_of_random_play_is_low():
+    env = make_catcher(24, 24, 2, num_games=10)
+    rng = np.random.default_rng(0)
+    rate, caught, missed = evaluate_catch_rate(
+        lambda states: rng.integers(0, 3, len(states)), env, 10, seed=0)
+    assert 0.0 < rate < 0.5
+    assert rate == pytest.approx(caught.sum() / (caught.sum() + missed.sum()))
+    assert (missed == 3).all()  # random play loses its three lives long before the limit
+
+
+class ExpertAgent:
+    def __init__(self, game):
+        self.game = game
+
+    def policy(self, state):
+        return int(expert(self.game)[0])
+
+
+def test_record_play_writes_a_gif(tmp_path):
+    from PIL import Image
+
+    env = make_catcher(24, 24, 2, render_mode="rgb_array")
+    env.reset(seed=0)
+    path, info = record_play(ExpertAgent(env.env.unwrapped.game), env, tmp_path / "play.gif",
+                             max_frames=50)
+    assert info["missed"] == 0 and info["caught"] > 0
+    with Image.open(path) as image:
+        assert image.n_frames == 50 and image.size == (64 * 4, 64 * 4)
