@@ -528,7 +528,8 @@ class Trainer:
                     self.start_training(i, agent)
                 if self.training:
                     if frames:
-                        self.logger.write_image(self.training_count, frames)
+                        images = [self.to_image(frame) for frame in frames]
+                        self.logger.write_image(self.training_count, images)
                         frames = []
                     self.training_count += 1
                 if self.stop_training or (max_steps and self.total_steps >= max_steps):
@@ -541,6 +542,15 @@ class Trainer:
             bar.close()
             self.restore_best(agent)
             self.logger.flush()
+
+    def to_image(self, state):
+        """The picture of a state for ``observe_interval``: the newest frame of a stack.
+
+        A state of stacked frames (height, width, frames) shows its last frame, as the book
+        did; a single picture is kept as it is. Override it for other observations.
+        """
+        state = np.asarray(state)
+        return state[..., -1] if state.ndim == 3 else state
 
     def episode_begin(self, episode, agent):
         pass

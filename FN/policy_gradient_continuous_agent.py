@@ -283,7 +283,7 @@ class PolicyGradientContinuousTrainer(Trainer):
 
 def main(argv=None):
     parser = make_parser("Train a Gaussian-policy actor-critic on Pendulum-v1 "
-                         "(or watch a trained one).", episodes=60)
+                         "(or watch a trained one).", episodes=220)
     args = parser.parse_args(argv)
     check_positive("--episodes", args.episodes)
     path = output_dir(__file__) / "policy_gradient_continuous_agent.keras"

@@ -99,7 +99,9 @@ class ValueFunctionAgent(FNAgent):
         targets = batch.r + gamma * (1 - batch.d) * future.max(axis=1)
         estimateds[np.arange(len(states)), batch.a.astype(int)] = targets
         scaled = self.model.named_steps["scaler"].transform(states)
-        self.model.named_steps["estimator"].partial_fit(scaled, estimateds)
+        estimator = self.model.named_steps["estimator"]
+        estimator.partial_fit(scaled, estimateds)
+        return float(getattr(estimator, "loss_", np.nan))
 
 
 class CartPoleObserver(Observer):
@@ -138,14 +140,20 @@ class ValueFunctionTrainer(Trainer):
     def begin_train(self, episode, agent):
         agent.initialize(self.experiences)
 
+    def episode_begin(self, episode, agent):
+        self.losses = []
+
     def step(self, episode, step_count, agent, experience):
         if self.training:
             indices = np.random.randint(len(self.experiences), size=self.batch_size)
             batch = [self.experiences[i] for i in indices]
-            agent.update(batch, self.gamma)
+            self.losses.append(agent.update(batch, self.gamma))
 
     def episode_end(self, episode, step_count, agent):
         self.report(episode)
+        if self.losses:
+            # MLPRegressor's loss is half the mean squared error to the targets.
+            self.logger.write(self.total_steps, "losses/td_loss", np.mean(self.losses))
 
 
 def main(argv=None):

@@ -268,3 +268,32 @@ def test_ctrl_c_stops_the_loop_cleanly(tmp_path):
     trainer.train_loop(IdentityObserver(LineEnv(terminate_at=3)), agent, episode=5)
     assert trainer.interrupted and agent.initialized
     assert trainer.total_steps == 4 and trainer.reward_log == [3.0]
+
+
+def test_observed_states_of_training_episodes_become_tensorboard_images(tmp_path):
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    class FramesEnv(LineEnv):
+        observation_space = gym.spaces.Box(0.0, 1.0, shape=(6, 5, 2), dtype=np.float32)
+
+        def _obs(self):
+            frames = np.zeros((6, 5, 2), dtype=np.float32)
+            frames[..., -1] = self.count / 10.0  # the newest frame of the stack
+            return frames
+
+    trainer = RecordingTrainer(buffer_size=4, log_dir=tmp_path)
+    assert trainer.to_image(np.zeros((6, 5, 2))).shape == (6, 5)
+    trainer.train_loop(IdentityObserver(FramesEnv(terminate_at=3)), RecordingAgent(), episode=4,
+                       observe_interval=1)
+    images = []
+    for path in (tmp_path / "recording").glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
+                if value.tag == "frames":
+                    images.append(tf.make_ndarray(value.tensor))
+    assert images, "no image summary was written"
+    width, height, *pngs = images[0]
+    assert (int(width), int(height)) == (5, 6)
+    picture = tf.io.decode_png(pngs[-1]).numpy()
+    assert picture.shape == (6, 5, 1) and picture.max() > 0
