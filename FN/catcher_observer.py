@@ -389,18 +389,23 @@ def save_gif(frames, path, fps=30, scale=4):
     return path
 
 
-def record_play(agent, env, path, max_frames=900, fps=30):
+def record_play(agent, env, path, max_frames=900, fps=30, greedy=False):
     """Let ``agent`` play one episode of a single game and save what it saw as a GIF.
 
     ``env`` is a ``CatcherObserver`` of a game made with ``render_mode="rgb_array"``; the
-    agent acts with its ``policy``. At most ``max_frames`` frames are kept (a good player
-    plays for 1,000). Returns ``(path, info)`` with the episode's last info.
+    agent acts with its ``policy``, or with ``greedy_actions`` (what the evaluations measure)
+    when ``greedy``. At most ``max_frames`` frames are kept (a good player plays for 1,000).
+    Returns ``(path, info)`` with the episode's last info.
     """
     state = env.reset()
     screens = [env.render()]
     done = False
     while not done:
-        state, _, done, info = env.step(agent.policy(state))
+        if greedy:
+            action = int(agent.greedy_actions(np.asarray(state)[np.newaxis])[0])
+        else:
+            action = agent.policy(state)
+        state, _, done, info = env.step(action)
         if len(screens) < max_frames:
             screens.append(env.render())
     save_gif(screens, path, fps=fps)

@@ -297,6 +297,9 @@ class ExpertAgent:
     def policy(self, state):
         return int(expert(self.game)[0])
 
+    def greedy_actions(self, states):
+        return dodge(self.game)
+
 
 def test_record_play_writes_a_gif(tmp_path):
     from PIL import Image
@@ -308,3 +311,9 @@ def test_record_play_writes_a_gif(tmp_path):
     assert info["missed"] == 0 and info["caught"] > 0
     with Image.open(path) as image:
         assert image.n_frames == 50 and image.size == (64 * 4, 64 * 4)
+    # greedy: greedy_actions decides (here it dodges: three misses end the episode early).
+    path, info = record_play(ExpertAgent(env.env.unwrapped.game), env, tmp_path / "dodge.gif",
+                             greedy=True)
+    assert info["missed"] == 3 and info["caught"] == 0
+    with Image.open(path) as image:
+        assert 30 < image.n_frames < 300
