@@ -372,6 +372,27 @@ def evaluate_catch_rate(agent, env, episode_count=10, seed=None):
     return float(rate), caught, missed
 
 
+def catch_rate_score(agent, env, episode_count, seed):
+    """The catch rate alone: the score that the trainers' periodic evaluation keeps."""
+    return evaluate_catch_rate(agent, env, episode_count, seed=seed)[0]
+
+
+def report_catch_rates(trainer, target=0.9):
+    """Print a trainer's best evaluated catch rate and when it first reached ``target``."""
+    if not trainer.evaluations:
+        return
+    steps, best = max(trainer.evaluations, key=lambda item: item[1])
+    print(f"Best evaluation: catch rate {best:.3f} over "
+          f"{trainer.evaluation['episode_count']} episodes (at step {steps}); "
+          f"{trainer.total_steps} steps in all.")
+    for (steps, rate), seconds in zip(trainer.evaluations, trainer.evaluation_times):
+        if rate >= target:
+            print(f"The catch rate first reached {target:.0%} at step {steps}, after "
+                  f"{seconds:.0f} s of training (evaluations not counted).")
+            return
+    print(f"The catch rate did not reach {target:.0%}.")
+
+
 def save_gif(frames, path, fps=30, scale=4):
     """Write RGB frames (a list of (H, W, 3) uint8 arrays) as an animated GIF, atomically.
 

@@ -317,3 +317,21 @@ def test_record_play_writes_a_gif(tmp_path):
     assert info["missed"] == 3 and info["caught"] == 0
     with Image.open(path) as image:
         assert 30 < image.n_frames < 300
+
+
+def test_report_catch_rates(capsys):
+    class FakeTrainer:
+        evaluation = {"episode_count": 10}
+        evaluations = [(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)]
+        evaluation_times = [12.0, 25.0, 37.0]
+        total_steps = 15_000
+
+    from FN.catcher_observer import report_catch_rates
+
+    report_catch_rates(FakeTrainer())
+    out = capsys.readouterr().out
+    assert "catch rate 0.950 over 10 episodes (at step 10000)" in out
+    assert "first reached 90% at step 10000, after 25 s" in out
+    FakeTrainer.evaluations = [(5_000, 0.4)]
+    report_catch_rates(FakeTrainer())
+    assert "did not reach 90%" in capsys.readouterr().out
