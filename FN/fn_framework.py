@@ -28,6 +28,8 @@ Changes from the book, and why:
   update (or through a ``tf.function`` for other networks), and train in ``tf.function``.
 - ``ReplayBuffer`` keeps experiences in preallocated NumPy arrays, so that sampling a batch (or
   many batches at once) is one fancy-indexing expression instead of a Python loop.
+  ``FrameReplayBuffer`` does the same for stacks of frames (Catcher): it stores each frame once,
+  as uint8, and rebuilds the stacks when it samples.
 - The loop itself records each episode's reward in ``reward_log`` (the book did it in each
   trainer's ``episode_end``), writes ``charts/episodic_return`` and ``charts/episodic_length`` to
   TensorBoard, and can evaluate the greedy policy every so many steps, keep the best weights and
@@ -211,6 +213,213 @@ class ReplayBuffer:
         return Experience(*(array[slots] for array in self.arrays))
 
 
+class FrameReplayBuffer:
+    """A replay buffer for stacked frames that stores every frame once, as uint8.
+
+    A state of Catcher is a stack of the last ``frame_count`` frames, so consecutive states
+    share all but one frame. Storing each experience's ``s`` and ``n_s`` as float32 would keep
+    every frame ``2 × frame_count`` times, at four bytes a pixel: 25.6 kB a transition for
+    40×40×2, 1.3 GB for the book's 50,000. Here a transition stores one uint8 frame (1.6 kB)
+    and a pointer to the slot that holds the frame before it; ``sample`` follows the pointers
+    to rebuild the stacks.
+
+    Each slot holds the newest frame of one state, ``prev`` (the slot of the frame before it in
+    the same episode; the slot itself for an episode's first frame, which reproduces the
+    observer's padding: the first frame fills the stack) and, when an action was taken in
+    that state, the action, the reward, whether the next state is terminal and ``next`` (the
+    slot of the next state). A stack therefore never reaches into another episode.
+
+    The ring overwrites its oldest slots. Every slot remembers when it was written
+    (``stamp``): a pointer to a slot rewritten later than the slot pointing at it is stale, and
+    ``sample`` never returns a transition that needs one.
+
+    Two ways to fill it:
+
+    - ``append(Experience(s, a, r, n_s, d))``, like ``ReplayBuffer``: for the book's loop of
+      one game. When ``s`` is the previous experience's ``n_s`` only the new frame is stored;
+      otherwise ``s`` starts a new chain.
+    - ``start(frames)`` and ``add(slots, actions, rewards, terminals, next_frames)``: for a
+      batch of games, with the observer's uint8 frames.
+
+    ``sample(batch_size, n_batches=None)`` returns an ``Experience`` of arrays like
+    ``ReplayBuffer.sample``, with the states as float32 in [0, 1], (…, height, width, frames).
+    ``len`` is the number of frames held (at most ``capacity``).
+    """
+
+    def __init__(self, capacity, frame_count=None):
+        if capacity < 2:
+            raise ValueError(f"a frame buffer needs a capacity of at least 2, got {capacity}")
+        self.capacity = int(capacity)
+        self.frame_count = frame_count
+        self.frames = None
+        self.count = 0  # frames written since the start, overwritten ones included
+        self._last_state = None
+        self._last_slot = None
+
+    def _allocate(self, frame_shape):
+        n = self.capacity
+        self.frames = np.zeros((n, *frame_shape), dtype=np.uint8)
+        self.prev = np.zeros(n, dtype=np.int64)
+        self.next = np.full(n, -1, dtype=np.int64)
+        self.stamp = np.full(n, -1, dtype=np.int64)
+        self.actions = np.zeros(n, dtype=np.int64)
+        self.rewards = np.zeros(n, dtype=np.float32)
+        self.terminals = np.zeros(n, dtype=np.float32)
+
+    def __len__(self):
+        return min(self.count, self.capacity)
+
+    def clear(self):
+        self.count = 0
+        self._last_state = None
+        self._last_slot = None
+        if self.frames is not None:
+            self.next[:] = -1
+            self.stamp[:] = -1
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _write(self, frames, prev):
+        """Write uint8 ``frames`` (n, height, width) into the next slots; return the slots."""
+        n = len(frames)
+        stamps = self.count + np.arange(n)
+        slots = stamps % self.capacity
+        self.frames[slots] = frames
+        self.stamp[slots] = stamps
+        self.next[slots] = -1
+        self.prev[slots] = np.where(prev < 0, slots, prev)
+        self.count += n
+        return slots
+
+    def start(self, frames):
+        """Store the first frames of new episodes (one per game); return their slots."""
+        frames = np.asarray(frames, dtype=np.uint8)
+        if self.frames is None:
+            self._allocate(frames.shape[1:])
+        return self._write(frames, np.full(len(frames), -1))
+
+    def add(self, slots, actions, rewards, terminals, next_frames):
+        """Record the action taken in the states at ``slots`` and store the next frames.
+
+        ``terminals`` is True where the next state is terminal (``terminated``, not a time
+        limit). Returns the slots of the next states, where the following actions go.
+        """
+        slots = np.asarray(slots)
+        new = self._write(np.asarray(next_frames, dtype=np.uint8), slots)
+        self.actions[slots] = actions
+        self.rewards[slots] = rewards
+        self.terminals[slots] = terminals
+        self.next[slots] = new
+        return new
+
+    @staticmethod
+    def _to_uint8(state):
+        state = np.asarray(state)
+        if state.dtype == np.uint8:
+            return state
+        return np.rint(state * 255.0).astype(np.uint8)
+
+    def _write_stack(self, state):
+        """Store a whole (height, width, frames) stack as a chain; return its newest slot."""
+        stack = np.moveaxis(self._to_uint8(state), -1, 0)
+        slot = self.start(stack[:1])
+        for frame in stack[1:]:
+            slot = self._write(frame[None], slot)
+        return slot
+
+    def append(self, experience):
+        """Store one ``Experience(s, a, r, n_s, d)`` of (height, width, frames) states."""
+        s, a, r, n_s, d = experience
+        if self.frames is None:
+            self._allocate(np.shape(s)[:-1])
+            self.frame_count = np.shape(s)[-1]
+        if self._last_state is not None and (s is self._last_state
+                                             or np.array_equal(s, self._last_state)):
+            slot = self._last_slot
+        else:
+            slot = self._write_stack(s)
+        n_s_array = np.asarray(n_s)
+        if np.array_equal(n_s_array[..., :-1], np.asarray(s)[..., 1:]):
+            new = self.add(slot, [a], [r], [d], self._to_uint8(n_s_array[..., -1])[None])
+        else:  # not the next frame of s (a test may append anything): store it whole
+            new = self._write_stack(n_s_array)
+            self.actions[slot], self.rewards[slot], self.terminals[slot] = a, r, d
+            self.next[slot] = new
+        self._last_state, self._last_slot = n_s, new
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _stacks(self, slots):
+        """Slots of the frames of each state (oldest first), and whether none is stale."""
+        index = np.empty((len(slots), self.frame_count), dtype=np.int64)
+        index[:, -1] = slots
+        fresh = np.ones(len(slots), dtype=bool)
+        for j in range(self.frame_count - 1, 0, -1):
+            previous = self.prev[index[:, j]]
+            fresh &= self.stamp[previous] <= self.stamp[index[:, j]]
+            index[:, j - 1] = previous
+        return index, fresh
+
+    def _gather(self, index):
+        """Float32 states in [0, 1], (…, height, width, frames), from slot indices."""
+        out = np.empty((*index.shape[:-1], *self.frames.shape[1:], index.shape[-1]),
+                       dtype=np.float32)
+        for j in range(index.shape[-1]):
+            np.multiply(self.frames[index[..., j]], np.float32(1.0 / 255.0), out=out[..., j])
+        return out
+
+    def transition_slots(self):
+        """The slots (oldest first) whose action has been recorded and whose stack is whole."""
+        held = len(self)
+        slots = (self.count - held + np.arange(held)) % self.capacity
+        slots = slots[self.next[slots] >= 0]
+        _, fresh = self._stacks(slots)
+        _, next_fresh = self._stacks(self.next[slots])
+        return slots[fresh & next_fresh]
+
+    def __getitem__(self, index):
+        slots = self.transition_slots()
+        slot = slots[index]
+        batch = self._experiences(np.array([slot]))
+        return Experience(*(field[0] for field in batch))
+
+    def _experiences(self, slots):
+        index, _ = self._stacks(slots)
+        next_index, _ = self._stacks(self.next[slots])
+        return Experience(self._gather(index), self.actions[slots], self.rewards[slots],
+                          self._gather(next_index), self.terminals[slots])
+
+    def sample(self, batch_size, n_batches=None):
+        """Uniformly drawn transitions (NumPy's global generator), as an ``Experience``."""
+        total = batch_size * (1 if n_batches is None else n_batches)
+        held = len(self)
+        if held == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        chosen = []
+        missing = total
+        for _ in range(100):
+            # Candidates without a recorded action (the newest states, the last frames of
+            # episodes) or with a stale stack are drawn again.
+            candidates = (self.count - held + np.random.randint(0, held, 2 * missing + 8))
+            candidates %= self.capacity
+            candidates = candidates[self.next[candidates] >= 0]
+            _, fresh = self._stacks(candidates)
+            _, next_fresh = self._stacks(self.next[candidates])
+            candidates = candidates[fresh & next_fresh][:missing]
+            chosen.append(candidates)
+            missing -= len(candidates)
+            if missing == 0:
+                break
+        else:
+            raise ValueError("the replay buffer holds no complete transition yet")
+        slots = np.concatenate(chosen)
+        batch = self._experiences(slots)
+        if n_batches is None:
+            return batch
+        return Experience(*(field.reshape(n_batches, batch_size, *field.shape[1:])
+                            for field in batch))
+
+
 def stack_experiences(experiences):
     """A list of ``Experience`` as one ``Experience`` of arrays (floats as float32)."""
     if isinstance(experiences, Experience):
@@ -387,6 +596,9 @@ class Trainer:
         self.interrupted = False
         self.evaluation = None
         self.evaluations = []
+        self.evaluation_times = []
+        self.evaluation_seconds = 0.0
+        self.started_at = time.perf_counter()
 
     @property
     def trainer_name(self):
@@ -411,22 +623,31 @@ class Trainer:
         self.stop_training = False
         self.interrupted = False
         self.evaluations = []
+        self.evaluation_times = []
+        self.evaluation_seconds = 0.0
+        self.started_at = time.perf_counter()
         if self.evaluation is not None:
             self.evaluation.update(next_at=self.evaluation["interval"], best=-np.inf,
                                    best_weights=None, solved_at=None)
 
     def set_evaluation(self, env, interval, episode_count=20, target=None, keep_best=True,
-                       seed=10_000):
+                       seed=10_000, metric=None, metric_name="return"):
         """Evaluate the greedy policy on ``env`` every ``interval`` environment steps.
 
         Each result is written as ``charts/eval_return``. With ``target``, training stops as soon
         as the mean reaches it. With ``keep_best``, the model gets back the weights of its best
         evaluation when training ends (Day5: a run that later degrades loses nothing).
+        ``metric(agent, env, episode_count, seed)`` replaces the mean return by another score
+        (Catcher's catch rate), written as ``charts/eval_<metric_name>``.
+
+        ``evaluations`` lists ``(steps, score)``; ``evaluation_times`` the training seconds at
+        each (since the loop started, without the time spent evaluating, which adds up in
+        ``evaluation_seconds``).
         """
         self.evaluation = {"env": env, "interval": int(interval), "episode_count": episode_count,
                            "target": target, "keep_best": keep_best, "seed": seed,
                            "next_at": int(interval), "best": -np.inf, "best_weights": None,
-                           "solved_at": None}
+                           "solved_at": None, "metric": metric, "metric_name": metric_name}
 
     @property
     def solved_at(self):
@@ -440,10 +661,17 @@ class Trainer:
         while evaluation["next_at"] <= self.total_steps:
             evaluation["next_at"] += evaluation["interval"]
         seed = evaluation["seed"] + len(self.evaluations) * evaluation["episode_count"]
-        returns = evaluate(agent, evaluation["env"], evaluation["episode_count"], seed=seed)
-        mean = float(np.mean(returns))
+        started = time.perf_counter()
+        if evaluation["metric"] is None:
+            returns = evaluate(agent, evaluation["env"], evaluation["episode_count"], seed=seed)
+            mean = float(np.mean(returns))
+        else:
+            mean = float(evaluation["metric"](agent, evaluation["env"],
+                                              evaluation["episode_count"], seed))
+        self.evaluation_seconds += time.perf_counter() - started
         self.evaluations.append((self.total_steps, mean))
-        self.logger.write(self.total_steps, "charts/eval_return", mean)
+        self.evaluation_times.append(self.training_seconds)
+        self.logger.write(self.total_steps, f"charts/eval_{evaluation['metric_name']}", mean)
         if mean > evaluation["best"]:
             evaluation["best"] = mean
             if evaluation["keep_best"]:
@@ -451,9 +679,14 @@ class Trainer:
         if evaluation["target"] is not None and mean >= evaluation["target"]:
             evaluation["solved_at"] = self.total_steps
             self.stop_training = True
-            tqdm.write(f"At step {self.total_steps}, the evaluation reached {mean:.1f} "
+            tqdm.write(f"At step {self.total_steps}, the evaluation reached {mean:.4g} "
                        f"(target {evaluation['target']}): training stops.")
         return mean
+
+    @property
+    def training_seconds(self):
+        """Seconds since the training loop started, without the time spent in evaluations."""
+        return time.perf_counter() - self.started_at - self.evaluation_seconds
 
     def restore_best(self, agent):
         evaluation = self.evaluation
@@ -461,7 +694,7 @@ class Trainer:
             return
         agent.model.set_weights(evaluation["best_weights"])
         agent.refresh_forward()
-        tqdm.write(f"Kept the weights of the best evaluation ({evaluation['best']:.1f}).")
+        tqdm.write(f"Kept the weights of the best evaluation ({evaluation['best']:.4g}).")
 
     def start_training(self, episode, agent):
         self.begin_train(episode, agent)

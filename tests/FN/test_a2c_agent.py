@@ -116,9 +116,12 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
     assert np.array_equal(loaded.greedy_actions(states), agent.greedy_actions(states))
 
 
-def test_frames_need_a_convolutional_model_and_a_vector_env_is_required(tmp_path):
-    with pytest.raises(NotImplementedError, match="convolutional"):
-        ActorCriticAgent([0, 1, 2]).make_model((80, 80, 4))
+def test_frames_get_a_convolutional_model_and_a_vector_env_is_required(tmp_path):
+    agent = ActorCriticAgent([0, 1, 2])
+    agent.make_model((80, 80, 4))
+    assert any(isinstance(layer, keras.layers.Conv2D) for layer in agent.model.layers)
+    with pytest.raises(ValueError, match="stacked frames"):
+        agent.make_model((80, 80))
     with pytest.raises(ValueError, match="vector"):
         ActorCriticTrainer(log_dir=tmp_path).train(make_cartpole(), episode_count=1)
 
@@ -147,7 +150,7 @@ def test_main_trains_saves_and_plays(capsys):
 
 def test_main_reports_a_missing_model_and_bad_arguments(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    for argv in (["--test", "--play"], ["--test", "--envs", "0"], []):
+    for argv in (["--test", "--play"], ["--test", "--envs", "0"], ["--envs", "-1"]):
         with pytest.raises(SystemExit) as error:
             a2c_agent.main(argv)
         assert error.value.code == 2

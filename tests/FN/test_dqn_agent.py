@@ -89,10 +89,12 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
         agent.save(tmp_path / "dqn.h5")
 
 
-def test_frames_need_a_convolutional_model():
+def test_frames_get_the_convolutional_model_and_other_shapes_are_refused():
     agent = DeepQNetworkAgent(0.1, [0, 1, 2])
-    with pytest.raises(NotImplementedError, match="convolutional"):
-        agent.make_model((80, 80, 4))
+    agent.make_model((80, 80, 4))
+    assert any(isinstance(layer, keras.layers.Conv2D) for layer in agent.model.layers)
+    with pytest.raises(ValueError, match="stacked frames"):
+        agent.make_model((80, 80))
 
 
 def test_book_defaults_decay_epsilon_per_episode_and_refresh_the_teacher(tmp_path):
@@ -123,7 +125,7 @@ def test_main_trains_saves_and_plays(capsys):
 
 def test_main_reports_a_missing_model_and_bad_arguments(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    for argv in (["--test", "--play"], ["--test", "--steps", "0"], []):
+    for argv in (["--test", "--play"], ["--test", "--steps", "0"], ["--steps", "-1"]):
         with pytest.raises(SystemExit) as error:
             dqn_agent.main(argv)
         assert error.value.code == 2

@@ -1,0 +1,123 @@
+"""A2C on Catcher: the convolutional actor-critic, a smoke run over a batch of games, saving,
+loading and playing.
+
+The learning target itself (90% of the fruits caught within 15 minutes) is measured by
+``benchmarks/catcher.py``, not here: these runs take seconds.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from FN import a2c_agent
+from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer, make_catcher_observer
+from FN.fn_framework import read_scalars
+
+
+def image_tags(event_dir):
+    """Tags of the images written to TensorBoard under ``event_dir``."""
+    tags = set()
+    for path in event_dir.glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
+                if value.metadata.plugin_data.plugin_name == "images":
+                    tags.add(value.tag)
+    return tags
+
+
+def test_shared_trunk_with_a_policy_head_and_a_value_head():
+    agent = ActorCriticAgent([0, 1, 2])
+    agent.make_model((40, 40, 2))
+    model = agent.model
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides, c.padding) for c in convolutions] == [
+        (32, (8, 8), (4, 4), "same"), (64, (4, 4), (2, 2), "same"), (64, (3, 3), (1, 1), "same")]
+    # Both heads read the same 256 features: one trunk, two heads.
+    policy, value = model.get_layer("action_evals"), model.get_layer("values")
+    assert policy.input is value.input and policy.units == 3 and value.units == 1
+    assert [tuple(output.shape) for output in model.outputs] == [(None,), (None, 3), (None, 1)]
+    assert not agent.jit_compile
+
+
+def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    trainer = a2c_agent.main(["--steps", "768", "--envs", "8", "--no-show"])
+    # 8 games, 32 steps each between updates (batches of 256): 3 rollouts, 2 updates.
+    assert trainer.training and trainer.total_steps >= 768 and trainer.training_count == 2
+    folder = tmp_path / "FN" / "a2c_agent"
+    path = folder / "a2c_agent.keras"
+    assert path.is_file() and "a2c_agent.keras" in capsys.readouterr().out
+    scalars = read_scalars(folder / "actor_critic")
+    assert len(scalars["losses/entropy"]) == 2
+    # observe_interval: the games' newest frames became TensorBoard images.
+    assert image_tags(folder / "actor_critic") == {"frames"}
+
+    env = make_catcher_observer()
+    states = np.stack([env.reset(seed=2)] + [env.step(2)[0] for _ in range(5)])
+    loaded = ActorCriticAgent.load(env, path)
+    logits, values = loaded.evaluate_states(states)
+    assert logits.shape == (6, 3) and values.shape == (6,)
+    probabilities = loaded.estimate(states[0])
+    assert probabilities.shape == (3,) and np.isclose(probabilities.sum(), 1.0)
+
+    gif = a2c_agent.main(["--play", "--headless"])
+    assert gif == folder / "a2c_agent_play.gif" and gif.is_file()
+    assert "Caught" in capsys.readouterr().out
+
+
+def test_evaluation_keeps_the_best_weights(tmp_path):
+    trainer, agent = a2c_agent.train_catcher(seed=1, max_steps=1024, n_games=8,
+                                             log_dir=tmp_path,
+                                             evaluation={"interval": 512, "episode_count": 2})
+    # Every 512 steps (counted after each rollout of 8 games x 32 steps, whose steps that
+    # only reset a finished game do not count), the catch rate on 2 games at once.
+    steps = [step for step, _ in trainer.evaluations]
+    assert len(steps) == 2 and 512 <= steps[0] < 1024 <= steps[1]
+    rates = read_scalars(tmp_path / "actor_critic")["charts/eval_catch_rate"]
+    assert len(rates) == 2 and all(0.0 <= rate <= 1.0 for _, rate in rates)
+    # A saved agent loads and acts as the trained one (the best evaluation's weights).
+    path = agent.save(tmp_path / "agent.keras")
+    env = make_catcher_observer()
+    states = np.stack([env.reset(seed=1)] + [env.step(0)[0] for _ in range(5)])
+    loaded = ActorCriticAgent.load(env, path)
+    np.testing.assert_allclose(loaded.evaluate_states(states)[0],
+                               agent.evaluate_states(states)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    original_update = ActorCriticAgent.update
+
+    def update_then_interrupt(self, *args, **kwargs):
+        result = original_update(self, *args, **kwargs)
+        raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(ActorCriticAgent, "update", update_then_interrupt)
+    trainer = a2c_agent.main(["--steps", "5000", "--envs", "8", "--no-show"])
+    assert trainer.interrupted and trainer.total_steps < 5000
+    assert (tmp_path / "FN" / "a2c_agent" / "a2c_agent.keras").is_file()
+    assert "interrupted" in capsys.readouterr().out
+
+
+def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    for argv in (["--play"], ["--steps", "0"], ["--envs", "0"]):
+        with pytest.raises(SystemExit) as error:
+            a2c_agent.main(argv)
+        assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert "no trained model at" in err and "python FN/a2c_agent.py`" in err
+    assert "--steps must be positive" in err and "--envs must be positive" in err
+
+
+def test_the_trainer_needs_next_step_resets():
+    from gymnasium.vector import AutoresetMode
+
+    from FN.catcher_observer import make_catcher
+
+    env = make_catcher(40, 40, 2, num_games=2, autoreset_mode=AutoresetMode.SAME_STEP)
+    with pytest.raises(ValueError):
+        ActorCriticTrainer().train(env, max_steps=10)

@@ -1,0 +1,109 @@
+"""DQN on Catcher: the book's convolutional network, a smoke run, saving, loading and playing.
+
+The learning target itself (90% of the fruits caught within 15 minutes) is measured by
+``benchmarks/catcher.py``, not here: these runs take seconds.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from FN import dqn_agent
+from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkTrainer, make_catcher_observer
+from FN.fn_framework import FrameReplayBuffer, read_scalars
+
+
+def image_tags(event_dir):
+    """Tags of the images written to TensorBoard under ``event_dir``."""
+    tags = set()
+    for path in event_dir.glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
+                if value.metadata.plugin_data.plugin_name == "images":
+                    tags.add(value.tag)
+    return tags
+
+
+def test_the_network_is_the_books_with_same_padding():
+    agent = DeepQNetworkAgent(0.1, [0, 1, 2])
+    agent.make_model((40, 40, 2))
+    convolutions = [layer for layer in agent.model.layers
+                    if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides, c.padding) for c in convolutions] == [
+        (32, (8, 8), (4, 4), "same"), (64, (4, 4), (2, 2), "same"), (64, (3, 3), (1, 1), "same")]
+    # "same" padding keeps a 5×5 grid of features on a 40×40 frame: where things are.
+    assert tuple(convolutions[-1].output.shape[1:]) == (5, 5, 64)
+    assert agent.model.output_shape == (None, 3)
+    assert not agent.jit_compile
+    with pytest.raises(ValueError):
+        agent.make_model((40, 40))
+
+
+def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    trainer = dqn_agent.main(["--steps", "400", "--seed", "3", "--no-show"])
+    assert trainer.training and trainer.total_steps == 400
+    # Frames went to the uint8 frame buffer, one frame per step (plus each episode's start).
+    buffer = trainer.experiences
+    assert isinstance(buffer, FrameReplayBuffer) and buffer.frames.dtype == np.uint8
+    assert buffer.frames.shape[1:] == (40, 40) and 400 <= len(buffer) < 440
+    folder = tmp_path / "FN" / "dqn_agent"
+    path = folder / "dqn_agent.keras"
+    assert path.is_file() and "dqn_agent.keras" in capsys.readouterr().out
+    assert "losses/td_loss" in read_scalars(folder / "deep_q_network")
+
+    gif = dqn_agent.main(["--play", "--headless"])
+    assert gif == folder / "dqn_agent_play.gif" and gif.is_file()
+    assert "Caught" in capsys.readouterr().out
+
+
+def test_evaluation_images_and_a_saved_agent(tmp_path):
+    trainer, agent = dqn_agent.train_catcher(seed=0, max_steps=600, log_dir=tmp_path,
+                                             observe_interval=1,
+                                             evaluation={"interval": 300, "episode_count": 2})
+    # The catch rate of the greedy policy, every 300 steps, on 2 games played at once.
+    assert [steps for steps, _ in trainer.evaluations] == [300, 600]
+    assert all(0.0 <= rate <= 1.0 for _, rate in trainer.evaluations)
+    assert len(trainer.evaluation_times) == 2 and trainer.evaluation_seconds > 0
+    scalars = read_scalars(tmp_path / "deep_q_network")
+    assert len(scalars["charts/eval_catch_rate"]) == 2
+    # observe_interval: the frames seen in a training episode became TensorBoard images.
+    assert image_tags(tmp_path / "deep_q_network") == {"frames"}
+
+    # A saved agent loads and acts as the trained one.
+    path = agent.save(tmp_path / "agent.keras")
+    env = make_catcher_observer()
+    states = np.stack([env.reset(seed=1)] + [env.step(1)[0] for _ in range(5)])
+    loaded = DeepQNetworkAgent.load(env, path)
+    np.testing.assert_allclose(loaded.forward(states), agent.forward(states), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(loaded.greedy_actions(states), agent.greedy_actions(states))
+
+
+def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    original_step = DeepQNetworkTrainer.step
+
+    def step_then_interrupt(self, episode, step_count, agent, experience):
+        original_step(self, episode, step_count, agent, experience)
+        if self.total_steps == 300:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DeepQNetworkTrainer, "step", step_then_interrupt)
+    trainer = dqn_agent.main(["--steps", "400", "--no-show"])
+    assert trainer.interrupted and trainer.total_steps == 300
+    assert (tmp_path / "FN" / "dqn_agent" / "dqn_agent.keras").is_file()
+    assert "interrupted" in capsys.readouterr().out
+
+
+def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    for argv in (["--play"], ["--steps", "0"], ["--steps", "-5"]):
+        with pytest.raises(SystemExit) as error:
+            dqn_agent.main(argv)
+        assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert "no trained model at" in err and "python FN/dqn_agent.py`" in err
+    assert "--steps must be positive" in err
