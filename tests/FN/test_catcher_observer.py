@@ -13,6 +13,7 @@ from FN.catcher_observer import (
     evaluate_catch_rate,
     make_catcher,
     record_play,
+    report_catch_rates,
 )
 
 
@@ -325,8 +326,6 @@ def test_report_catch_rates(capsys):
         evaluations = [(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)]
         evaluation_times = [12.0, 25.0, 37.0]
         total_steps = 15_000
-
-    from FN.catcher_observer import report_catch_rates
 
     report_catch_rates(FakeTrainer())
     out = capsys.readouterr().out
