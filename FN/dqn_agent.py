@@ -15,7 +15,7 @@ the Catcher game from its pixels, seen through ``CatcherObserver`` (``FN/catcher
 ``--test`` trains the small MLP of ``DeepQNetworkAgentTest`` on CartPole-v1.
 
 The book says this needs a GPU and takes days on a CPU. Here it takes minutes on two CPU
-cores (``benchmarks/catcher.py`` measures it): about 20,000 frames of play and one to two
+cores (``benchmarks/catcher.py`` measures it): 20,000 to 25,000 frames of play and one to two
 minutes of training bring the greedy policy to a catch rate above 90%. What made it fast, each
 measured before it was kept:
 
