@@ -30,20 +30,13 @@ import cProfile
 import io
 import json
 import pstats
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):
-    # Run as a file, Python puts benchmarks/ first on sys.path, where benchmarks/envs.py
-    # would hide the envs package. Look in the repository root instead.
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from common import atomic_path, exit_with_error, output_dir, set_seed  # noqa: E402
-from FN import a2c_agent, dqn_agent  # noqa: E402
-from FN.catcher_observer import evaluate_catch_rate  # noqa: E402
+from common import atomic_path, exit_with_error, output_dir, set_seed
+from FN import a2c_agent, dqn_agent
+from FN.catcher_observer import evaluate_catch_rate
 
 TARGET_RATE = 0.9
 EVALUATION_EPISODES = 10

@@ -11,26 +11,23 @@ Other work on the machine changes the absolute figures, so gymnasium's CartPole-
 in the same run for reference, and gymnasium's generic ``SyncVectorEnv`` of 16 Catchers shows
 what the batched arithmetic buys. Each figure is the best of ``--repeats`` timed runs.
 
-    python benchmarks/envs.py
-    python benchmarks/envs.py --seconds 2 --num-envs 32
+    python benchmarks/environments.py
+    python benchmarks/environments.py --seconds 2 --num-envs 32
+
+(The file is not called ``envs.py``: run as a file, a script's folder comes first on
+``sys.path``, and a ``benchmarks/envs.py`` would hide the ``envs`` package from every
+benchmark here.)
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):
-    # Run as a file, Python puts benchmarks/ first on sys.path, and there this file would
-    # hide the envs package it measures. Look in the repository root instead.
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import gymnasium as gym
+import numpy as np
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-
-import envs  # noqa: E402, F401  (registers Catcher-v0)
-from common import exit_with_error  # noqa: E402
-from envs.catcher import CatcherVectorEnv  # noqa: E402
+import envs  # noqa: F401  (registers Catcher-v0)
+from common import exit_with_error
+from envs.catcher import CatcherVectorEnv
 
 SINGLE_TARGET = 20_000
 BATCH_TARGET_RATIO = 5.0
