@@ -81,7 +81,9 @@ def run_sb3(algorithm, seed):
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
-    torch.set_num_threads(2)
+    # One thread: with two, torch's OpenMP workers spin against each other (and against any
+    # other load) on a 2-core machine, which made it over ten times slower in our runs.
+    torch.set_num_threads(1)
     set_seed(seed)
     evaluation_env = make_cartpole(num_envs=EVALUATION_EPISODES)
     if algorithm == "dqn":
