@@ -266,3 +266,27 @@ def test_script_rejects_bad_arguments(argv, capsys):
         evolution.main([*argv, "--no-show"])
     assert exit_info.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # starts a Dask cluster of worker processes
+def test_script_on_a_local_dask_cluster_gives_the_same_agent(capsys):
+    pytest.importorskip("dask.distributed")
+    argv = ["--epochs", "2", "--population", "3", "--episodes-per-agent", "2", "--seed", "4",
+            "--no-show"]
+    _, alone = evolution.main([*argv, "--workers", "1"])
+    _, on_dask = evolution.main([*argv, "--workers", "2", "--scheduler", "local"])
+    assert "Dask: 2 workers" in capsys.readouterr().out
+    for a, b in zip(alone.weights, on_dask.weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_benchmark_runs_as_a_file_and_prints_both_figures():
+    # Run as a file, benchmarks/evolution.py must not let benchmarks/envs.py hide envs.
+    result = subprocess.run(
+        [sys.executable, "benchmarks/evolution.py", "--epochs", "1", "--population", "2",
+         "--episodes-per-agent", "1", "--eval-episodes", "2", "--speed-epochs", "1"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    out = result.stdout
+    assert "2 workers are" in out and "x as fast as 1 (target >= 1.7)" in out
+    assert "improvement over the initial policy:" in out
