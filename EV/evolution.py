@@ -30,11 +30,13 @@ Flatten, Dense(3, softmax); an action is sampled from the softmax.
     python EV/evolution.py --scheduler local       # the same training on a local Dask cluster
     python EV/evolution.py --scheduler tcp://host:8786   # ... or on a running Dask cluster
 
-What to expect: on a 2-core laptop the default training takes about two minutes. The
-population's mean reward climbs from about −7 to about −5.5, and the trained network beats
-its random start (about −5.7 against −6.4 over 200 games). That is progress, not mastery: ES
-estimates a direction for 2,700 weights from 20 members an epoch, and needs many more epochs
-than the book's 100 to play Catcher well. ``--epochs`` lets it go on.
+What to expect, measured on a 2-core machine with seed 0: the default 100 epochs take about
+two minutes; the population's mean reward climbs from about −7 to about −5.3, and the
+trained network beats its random start (−5.7 against −6.4, over the same 200 games). That
+is a start, not a player: ES estimates a direction for 2,700 weights from 20 members an
+epoch, and the progress speeds up later. With ``--epochs 300`` (about six minutes) the
+population reaches about −1.5 with its best members above +5, and the trained network
+averages +3.6 over the same 200 games, catching about 78% of the fruit.
 
 Deviations from the book, and why:
 
@@ -535,7 +537,8 @@ def dask_backend(scheduler, n_workers=None):
                 client = stack.enter_context(Client(scheduler, timeout="10s"))
             except (OSError, TimeoutError, ValueError) as error:
                 exit_with_error(f"could not connect to the Dask scheduler at {scheduler} "
-                                f"({error})")
+                                f"({error}); give 'local' or an address such as "
+                                "tcp://host:8786")
         workers = len(client.scheduler_info()["workers"])
         print(f"Dask: {workers} workers, dashboard at {client.dashboard_link}")
         with parallel_config(backend="dask"):

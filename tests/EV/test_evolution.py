@@ -258,6 +258,14 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
     assert 'pip install ".[distributed]"' in capsys.readouterr().err
 
 
+def test_a_bad_scheduler_address_is_one_clear_error(capsys):
+    pytest.importorskip("dask.distributed")
+    with pytest.raises(SystemExit) as exit_info:
+        evolution.main(["--scheduler", "nowhere", "--epochs", "1", "--no-show"])
+    assert exit_info.value.code == 2
+    assert "tcp://host:8786" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [["--epochs", "0"], ["--population", "1"], ["--workers", "0"],
                                   ["--sigma", "-1"], ["--episodes-per-agent", "0"],
                                   ["--seed", "-2"]])
