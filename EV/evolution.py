@@ -30,11 +30,11 @@ Flatten, Dense(3, softmax); an action is sampled from the softmax.
     python EV/evolution.py --scheduler local       # the same training on a local Dask cluster
     python EV/evolution.py --scheduler tcp://host:8786   # ... or on a running Dask cluster
 
-What to expect, measured on a 2-core machine with seed 0: the default 100 epochs take about
-two minutes; the population's mean reward climbs from about −7 to about −5.3, and the
+What to expect, measured on a 2-core machine with seed 0: the default 100 epochs take one
+to two minutes; the population's mean reward climbs from about −7 to about −5.3, and the
 trained network beats its random start (−5.7 against −6.4, over the same 200 games). That
 is a start, not a player: ES estimates a direction for 2,700 weights from 20 members an
-epoch, and the progress speeds up later. With ``--epochs 300`` (about six minutes) the
+epoch, and the progress speeds up later. With ``--epochs 300`` (a few minutes more) the
 population reaches about −1.5 with its best members above +5, and the trained network
 averages +3.6 over the same 200 games, catching about 78% of the fruit.
 
@@ -281,18 +281,19 @@ class EvolutionalAgent:
         turns them into a GIF. Returns the rewards of the episodes.
         """
         mode = getattr(env.env, "render_mode", None)
+        record = render and mode == "rgb_array" and frames is not None
         rewards = []
         for _ in range(episode_count):
             state = env.reset()
-            screens = []
+            screens = [env.render()] if record else []
             if frames is not None:
                 frames.append(screens)
             done, episode_reward = False, 0.0
             while not done:
-                if render and mode == "rgb_array" and frames is not None:
-                    screens.append(env.render())
                 state, reward, done, info = env.step(self.policy(state))
                 episode_reward += reward
+                if record:
+                    screens.append(env.render())
                 if mode == "human" and window_closed():
                     print("The window was closed.")
                     return rewards
@@ -366,8 +367,8 @@ class EvolutionalTrainer:
     def train(self, epoch=100, episode_per_agent=1):
         """Evolve the weights for ``epoch`` epochs; return the agent with the final weights.
 
-        Ctrl-C stops after the epoch in progress is dropped, and the agent keeps what was
-        learned until then.
+        Ctrl-C drops the epoch in progress and stops: the agent keeps the weights of the
+        last finished epoch.
         """
         base_seed = self.seed
         if base_seed is None:
@@ -592,8 +593,9 @@ def play_saved(model_path, episode_count, headless, seed):
     env = CatcherObserver(game, FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT)
     try:
         agent = EvolutionalAgent.load(env, model_path, seed=seed)
-    except (OSError, ValueError) as error:
-        exit_with_error(f"could not load {model_path} ({error})")
+    except Exception as error:  # whatever is wrong with the file, say so in one sentence
+        exit_with_error(f"could not load {model_path} ({error}); train again with "
+                        "python EV/evolution.py")
     env.reset(seed=seed)  # seeds the games; each episode then starts where the last ended
     frames = [] if headless else None
     try:

@@ -249,6 +249,15 @@ def test_play_without_a_saved_agent_says_how_to_train(tmp_path, monkeypatch, cap
     assert "python EV/evolution.py" in capsys.readouterr().err
 
 
+def test_play_with_a_broken_file_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    (output_dir(evolution.__file__) / "ev_agent.npz").write_bytes(b"not a zip file")
+    with pytest.raises(SystemExit) as exit_info:
+        evolution.main(["--play", "--headless"])
+    assert exit_info.value.code == 2
+    assert "could not load" in capsys.readouterr().err
+
+
 def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
     # A None entry in sys.modules makes "import dask.distributed" raise ImportError.
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
