@@ -11,9 +11,9 @@ gradient step per call.
 
 Changes from the book:
 
-- ``sklearn.externals.joblib`` is gone; ``joblib`` is imported directly. The model is saved
-  with joblib (a pickle), because scikit-learn models have no other format: load only files you
-  made yourself.
+- scikit-learn no longer bundles its own copy of joblib; ``joblib`` is imported directly. The
+  model is saved with joblib (a pickle), because scikit-learn models have no other format: load
+  only files you made yourself.
 - The update computes all targets at once with NumPy instead of a Python loop, and stops
   bootstrapping only when the pole really fell (``e.d`` is gymnasium's ``terminated``), not at
   the time limit.
