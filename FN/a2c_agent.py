@@ -172,15 +172,6 @@ class ActorCriticAgent(FNAgent):
         self.initialized = True
         print("Done initialization. From now, begin training!")
 
-    def make_model(self, feature_shape):
-        if len(feature_shape) == 3:
-            self.model = self.make_cnn(feature_shape)
-        elif len(feature_shape) == 1:
-            self.model = self.make_mlp(feature_shape)
-        else:
-            raise ValueError(f"{type(self).__name__} takes stacked frames (height, width, "
-                             f"frames) or vectors, not states of shape {tuple(feature_shape)}")
-
     def make_cnn(self, feature_shape):
         """The book's network for frames: a shared convolutional trunk, then two heads.
 

@@ -477,6 +477,17 @@ class FNAgent:
         raise NotImplementedError("FNAgent subclasses must implement initialize(experiences), "
                                   "which builds the model from the first experiences")
 
+    def make_model(self, feature_shape):
+        """Build ``self.model`` for the states' shape: ``make_cnn`` for stacked frames
+        (height, width, frames), ``make_mlp`` for vectors. Subclasses provide the two."""
+        if len(feature_shape) == 3:
+            self.model = self.make_cnn(feature_shape)
+        elif len(feature_shape) == 1:
+            self.model = self.make_mlp(feature_shape)
+        else:
+            raise ValueError(f"{type(self).__name__} takes stacked frames (height, width, "
+                             f"frames) or vectors, not states of shape {tuple(feature_shape)}")
+
     def estimate(self, s):
         raise NotImplementedError("FNAgent subclasses must implement estimate(s), which returns "
                                   "the action values (or probabilities) for the state s")
