@@ -62,7 +62,6 @@ from common import output_dir, set_seed
 from FN.catcher_observer import (
     catch_rate_score,
     make_catcher,
-    record_play,
     report_catch_rates,
 )
 from FN.fn_framework import (
@@ -76,6 +75,7 @@ from FN.fn_framework import (
     finish_training,
     is_batched,
     make_parser,
+    play_catcher,
     require_model_file,
     softmax,
     watch_render_mode,
@@ -549,28 +549,6 @@ def train_catcher(seed=0, episode_count=10_000, max_steps=CATCHER_MAX_STEPS,
     return trainer, agent
 
 
-def play_catcher(path, seed=0, headless=False, episode_count=5):
-    """Load the Catcher model at ``path`` and watch it play, or write a GIF with ``headless``.
-
-    The window shows the policy as the book plays it (actions drawn from it); the GIF shows
-    the greedy policy, the one the evaluations measure.
-    """
-    if headless:
-        env = make_catcher_observer(render_mode="rgb_array")
-        set_seed(seed, env.env)
-        agent = ActorCriticAgent.load(env, path)
-        gif = output_dir(__file__) / "a2c_agent_play.gif"
-        _, info = record_play(agent, env, gif, greedy=True)
-        print(f"Caught {info['caught']}, missed {info['missed']}. Saved {gif}")
-        return gif
-    env = make_catcher_observer(render_mode=watch_render_mode())
-    set_seed(seed, env.env)
-    agent = ActorCriticAgent.load(env, path)
-    rewards = agent.play(env, episode_count=episode_count, render=True)
-    env.close()
-    return rewards
-
-
 def main(argv=None):
     parser = make_parser("Train an Advantage Actor-Critic on Catcher from its pixels, many games "
                          "at once (or watch a trained one). Use --test for CartPole-v1.",
@@ -615,7 +593,11 @@ def main(argv=None):
     path = output_dir(__file__) / "a2c_agent.keras"
     if args.play:
         require_model_file(path, "python FN/a2c_agent.py")
-        return play_catcher(path, seed=args.seed, headless=args.headless)
+        # The window shows the policy as the book plays it (actions drawn from it); the GIF
+        # shows the greedy policy, the one the evaluations measure.
+        return play_catcher(ActorCriticAgent, make_catcher_observer, path,
+                            output_dir(__file__) / "a2c_agent_play.gif", seed=args.seed,
+                            headless=args.headless, greedy=True)
     if args.render:
         print("--render is not available for the batch of Catcher games: use --play to watch.")
     print(f"Train on Catcher ({args.envs} games at once, {CATCHER_SIZE}x{CATCHER_SIZE} "

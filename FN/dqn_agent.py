@@ -60,7 +60,6 @@ from common import output_dir, set_seed
 from FN.catcher_observer import (
     catch_rate_score,
     make_catcher,
-    record_play,
     report_catch_rates,
 )
 from FN.fn_framework import (
@@ -72,6 +71,7 @@ from FN.fn_framework import (
     check_positive,
     finish_training,
     make_parser,
+    play_catcher,
     require_model_file,
     stack_experiences,
     watch_render_mode,
@@ -406,24 +406,6 @@ def train_catcher(seed=0, episode_count=1200, max_steps=CATCHER_MAX_STEPS, rende
     return trainer, agent
 
 
-def play_catcher(path, seed=0, headless=False, episode_count=5):
-    """Load the Catcher model at ``path`` and watch it play, or write a GIF with ``headless``."""
-    if headless:
-        env = make_catcher_observer(render_mode="rgb_array")
-        set_seed(seed, env.env)
-        agent = DeepQNetworkAgent.load(env, path)
-        gif = output_dir(__file__) / "dqn_agent_play.gif"
-        _, info = record_play(agent, env, gif)
-        print(f"Caught {info['caught']}, missed {info['missed']}. Saved {gif}")
-        return gif
-    env = make_catcher_observer(render_mode=watch_render_mode())
-    set_seed(seed, env.env)
-    agent = DeepQNetworkAgent.load(env, path)
-    rewards = agent.play(env, episode_count=episode_count, render=True)
-    env.close()
-    return rewards
-
-
 def main(argv=None):
     parser = make_parser("Train a Deep Q-Network on Catcher from its pixels (or watch a trained "
                          "one). Use --test for CartPole-v1.", episodes=1200)
@@ -461,7 +443,9 @@ def main(argv=None):
     path = output_dir(__file__) / "dqn_agent.keras"
     if args.play:
         require_model_file(path, "python FN/dqn_agent.py")
-        return play_catcher(path, seed=args.seed, headless=args.headless)
+        return play_catcher(DeepQNetworkAgent, make_catcher_observer, path,
+                            output_dir(__file__) / "dqn_agent_play.gif", seed=args.seed,
+                            headless=args.headless)
     print(f"Train on Catcher ({CATCHER_SIZE}x{CATCHER_SIZE} grayscale frames, "
           f"{CATCHER_FRAMES} stacked)")
     trainer, agent = train_catcher(seed=args.seed, episode_count=args.episodes,

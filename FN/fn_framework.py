@@ -50,7 +50,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 from tqdm import tqdm
 
-from common import atomic_path, output_dir, save_figure, show_plot
+from common import atomic_path, output_dir, save_figure, set_seed, show_plot
 
 Experience = namedtuple("Experience", ["s", "a", "r", "n_s", "d"])
 
@@ -1050,6 +1050,28 @@ def watch_render_mode():
     import os
 
     return None if os.environ.get("SDL_VIDEODRIVER") == "dummy" else "human"
+
+
+def play_catcher(agent_class, make_observer, path, gif_path, seed=0, headless=False,
+                 episode_count=5, greedy=False):
+    """Load the Catcher agent saved at ``path`` and watch it play in a window, or, with
+    ``headless``, write one game to the GIF ``gif_path``. ``greedy`` makes the GIF show the
+    greedy policy (the one the evaluations measure) instead of the agent's own policy."""
+    from FN.catcher_observer import record_play
+
+    if headless:
+        env = make_observer(render_mode="rgb_array")
+        set_seed(seed, env.env)
+        agent = agent_class.load(env, path)
+        _, info = record_play(agent, env, gif_path, greedy=greedy)
+        print(f"Caught {info['caught']}, missed {info['missed']}. Saved {gif_path}")
+        return gif_path
+    env = make_observer(render_mode=watch_render_mode())
+    set_seed(seed, env.env)
+    agent = agent_class.load(env, path)
+    rewards = agent.play(env, episode_count=episode_count, render=True)
+    env.close()
+    return rewards
 
 
 def make_parser(description, episodes):
