@@ -7,21 +7,59 @@ Kept small on purpose. Each script calls these instead of repeating the same few
 - ``output_dir`` gives ``outputs/<FOLDER>/<script>/`` for plots, models, logs and CSV files;
 - ``save_figure`` and ``show_plot`` write a figure and open a window only when one can be shown;
 - ``atomic_path`` lets a file be written under a temporary name and renamed when complete;
-- ``exit_with_error`` turns a user's mistake into one clear sentence and exit status 2.
+- ``exit_with_error`` turns a user's mistake into one clear sentence and exit status 2;
+- ``seed_value``, ``probability``, ``positive_float``, ``positive_int`` and ``non_negative_int``
+  are argparse types, so that every script checks its options the same way;
+- ``new_run_dir``, ``finish_run`` and ``find_model`` give each training run a folder of its own,
+  so that no run ever replaces what an earlier one saved, and ``--play`` finds the newest;
+- ``load_keras_model`` opens a saved model, or says in one sentence why it cannot;
+- ``save_gif``, ``display_available`` and ``window_closed`` serve the scripts that show a game.
+
+Importing this module first also makes a script quiet and interruptible from its first line:
+TensorFlow's C++ start-up messages are silenced (``TF_CPP_MIN_LOG_LEVEL``, unless the user set
+it), and a Ctrl-C at any moment, even while TensorFlow is still importing, prints one line and
+exits with status 130 instead of a long traceback. That is why ruff's import order puts
+``common`` before the third-party libraries (see ``pyproject.toml``).
 """
 
+import argparse
 import contextlib
+import json
+import math
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+
+# Before anything imports TensorFlow: level 3 hides its C++ INFO, WARNING and ERROR lines (a CPU
+# machine otherwise prints "failed call to cuInit" and about eight more). Python errors still
+# show as usual.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent
 # Tests point this at a temporary folder so that they never write into the checkout.
 OUTPUT_ENV_VARIABLE = "RL_BOOK_OUTPUT_DIR"
 NON_INTERACTIVE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+INTERRUPTED_EXIT_STATUS = 130  # what a shell reports for a program stopped by Ctrl-C (128 + 2)
+SEED_MAX = 2**32 - 1  # NumPy and gymnasium take seeds in 0 ... 2**32 - 1
+
+
+def _exit_quietly_on_ctrl_c(exc_type, exc, tb, previous_hook=sys.excepthook):
+    """The last word on an exception nobody caught: Ctrl-C gets one line, not a traceback."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        print("\nInterrupted (Ctrl-C).", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(INTERRUPTED_EXIT_STATUS)
+    previous_hook(exc_type, exc, tb)
+
+
+sys.excepthook = _exit_quietly_on_ctrl_c
 
 
 def set_seed(seed, env=None):
@@ -57,6 +95,7 @@ def output_dir(script_file):
     root = Path(os.environ.get(OUTPUT_ENV_VARIABLE, ROOT / "outputs"))
     folder = root / script.parent.name / script.stem
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_leftover_temporaries(folder)
     return folder
 
 
@@ -107,3 +146,261 @@ def exit_with_error(message):
     """Print one clear sentence to stderr and exit with status 2, as argparse does."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+# --------------------------------------------------------------------------------------------
+# Options: argparse types that every script uses, so that a bad value gets one sentence and
+# exit status 2 (argparse's own) instead of a traceback deep inside the training.
+# --------------------------------------------------------------------------------------------
+
+def _number(text, kind):
+    try:
+        value = kind(text)
+    except ValueError:
+        noun = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"must be {noun}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def seed_value(text):
+    """A seed: a whole number from 0 to 2**32 - 1 (NumPy refuses anything else)."""
+    value = _number(text, int)
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {SEED_MAX}, got {text}")
+    return value
+
+
+def probability(text):
+    """A probability or a rate such as ε or γ: a number from 0 to 1."""
+    value = _number(text, float)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
+def positive_float(text):
+    """A learning rate, a step size or a temperature: a finite number above 0."""
+    value = _number(text, float)
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def positive_int(text):
+    """A count that must be at least 1 (episodes, steps, runs)."""
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    """A count where 0 means something (Dyna's ``--modelstep 0`` is plain Q-learning)."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Runs: each training run writes into a folder of its own, so no run replaces another's work.
+#
+#     outputs/FN/dqn_agent/catcher/20261201-104500/   dqn_agent.keras, run.json, logs, plots
+#
+# ``run.json`` says whether the run is still going, finished, or was stopped with Ctrl-C.
+# --------------------------------------------------------------------------------------------
+
+RUN_FILE = "run.json"
+
+
+def new_run_dir(script_file, kind=""):
+    """Create and return a new, empty run folder under the script's output folder.
+
+    ``kind`` separates the modes of one script (``cartpole`` and ``catcher``), so that
+    ``--play`` of one never picks the other's model. The folder is named by the start time
+    (``-2``, ``-3`` ... are added when two runs start in the same second).
+    """
+    parent = output_dir(script_file) / kind if kind else output_dir(script_file)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        folder = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        _write_run_file(folder, {"status": "running", "started": stamp, "argv": sys.argv[1:]})
+        return folder
+    raise RuntimeError(f"could not create a new run folder under {parent}")
+
+
+def finish_run(run_dir, interrupted=False, **details):
+    """Mark the run as ``finished`` or, after Ctrl-C, ``interrupted``; keep its details."""
+    path = Path(run_dir) / RUN_FILE
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    record.update(details, status="interrupted" if interrupted else "finished",
+                  ended=time.strftime("%Y%m%d-%H%M%S"))
+    _write_run_file(run_dir, record)
+
+
+def _write_run_file(folder, record):
+    with atomic_path(Path(folder) / RUN_FILE) as temporary:
+        temporary.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _run_status(folder):
+    try:
+        return json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def find_model(script_file, file_name, model=None, kind="", train_command=""):
+    """The model file that ``--play`` should load: ``--model PATH``, or the newest run's.
+
+    Only runs that ended (finished, or interrupted with what they had learned saved) count; a
+    run still going, or one killed before it saved, is passed over. An interrupted run is
+    played, with a line that says so. No file gives one sentence and exit status 2.
+    """
+    if model is not None:
+        path = Path(model)
+        if not path.is_file():
+            exit_with_error(f"there is no model file at {path}; give the path of a saved "
+                            f"{Path(file_name).suffix} file, or train one with "
+                            f"`{train_command}`")
+        return path
+    parent = output_dir(script_file) / kind if kind else output_dir(script_file)
+    # Run folders are named by their start time, so the newest sorts last.
+    runs = sorted((folder for folder in parent.iterdir() if folder.is_dir()), reverse=True)
+    for folder in runs:
+        status = _run_status(folder)
+        if status in ("finished", "interrupted") and (folder / file_name).is_file():
+            if status == "interrupted":
+                print(f"Note: the newest run ({folder.name}) was stopped with Ctrl-C; "
+                      "playing what it had learned by then.")
+            return folder / file_name
+    exit_with_error(f"there is no trained model under {parent}; run `{train_command}` "
+                    "first, or give a model file with --model PATH")
+
+
+def load_keras_model(path, train_command, **kwargs):
+    """Load a Keras model file, or exit with one sentence that names the file (status 2).
+
+    A file can be damaged (a run killed by the system, a copy cut short), of another kind, or
+    saved by another script: every such case ends here, not in a traceback.
+    """
+    path = Path(path)
+    if not path.is_file():
+        exit_with_error(f"there is no model file at {path}; train one with `{train_command}`")
+    if path.suffix != ".keras":
+        exit_with_error(f"{path} is not a Keras model file (.keras); train one with "
+                        f"`{train_command}`")
+    import keras
+
+    try:
+        return keras.models.load_model(path, **kwargs)
+    except Exception as error:  # a damaged zip, a foreign file or missing layers: all the same
+        exit_with_error(f"{path} cannot be loaded as a model ({type(error).__name__}); it may "
+                        f"be damaged or made by another script: train a new one with "
+                        f"`{train_command}`")
+
+
+def _remove_leftover_temporaries(folder):
+    """Delete temporary files that a killed save left behind (their process is gone)."""
+    for leftover in folder.rglob(".*.tmp*"):
+        try:
+            pid = int(leftover.name.split(".")[2])
+            os.kill(pid, 0)  # raises when no such process is running any more
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, IndexError, OSError):
+            continue
+
+
+# --------------------------------------------------------------------------------------------
+# Games on screen: a window when one can open, an animated GIF otherwise, and reward plots.
+# --------------------------------------------------------------------------------------------
+
+def display_available():
+    """True when a pygame window can open: not SDL's dummy driver, and a display to draw on."""
+    if os.environ.get("SDL_VIDEODRIVER", "").lower() in {"dummy", "offscreen"}:
+        return False
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    import pygame
+
+    try:
+        pygame.display.init()
+    except pygame.error:
+        return False
+    pygame.display.quit()
+    return True
+
+
+def window_closed():
+    """True when the user has closed the pygame window (its close button queues QUIT)."""
+    import pygame
+
+    return bool(pygame.event.peek(pygame.QUIT))
+
+
+def save_gif(frames, path, fps=30, scale=4):
+    """Write RGB frames ((H, W, 3) uint8 arrays) as an animated GIF, atomically; print where.
+
+    Each pixel becomes a ``scale`` × ``scale`` square, so that a small game screen can be seen.
+    """
+    from PIL import Image
+
+    if len(frames) == 0:
+        raise ValueError("no frames to write")
+    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize(
+        (frame.shape[1] * scale, frame.shape[0] * scale), Image.Resampling.NEAREST)
+        for frame in frames]
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(1, round(1000 / fps)), loop=0)
+    print(f"Saved {path}")
+    return path
+
+
+def plot_reward_history(groups, path, x=None, xlabel="episode", label="mean reward",
+                        best=False, show=True):
+    """The book's reward-history plot: the mean of each group of rewards, ± one std band.
+
+    ``groups`` is a list of arrays: the rewards of each block of ``interval`` episodes
+    (see ``reward_groups``), or each epoch's population. ``best`` adds each group's maximum.
+    The PNG is saved at ``path`` and shown when a window can open; its path is returned.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(groups) == 0:
+        raise ValueError("the reward log is empty: train for at least one episode first")
+    x = np.arange(len(groups)) if x is None else np.asarray(x)
+    means = np.array([np.mean(group) for group in groups])
+    stds = np.array([np.std(group) for group in groups])
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.set_title("Reward History")
+    ax.grid()
+    ax.fill_between(x, means - stds, means + stds, alpha=0.1, color="g",
+                    label="± one standard deviation")
+    ax.plot(x, means, "o-", color="g", markersize=3, label=label)
+    if best:
+        ax.plot(x, [np.max(group) for group in groups], ":", color="g", label="best")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("reward")
+    ax.legend(loc="best")
+    save_figure(fig, path)
+    show_plot(show)
+    return Path(path)
+
+
+def reward_groups(values, interval):
+    """``(x, groups)``: the rewards cut into blocks of ``interval`` episodes, for the plot."""
+    values = np.asarray(values, dtype=float)
+    interval = max(1, int(interval))
+    x = np.arange(0, len(values), interval)
+    return x, [values[i:i + interval] for i in x]

@@ -23,6 +23,8 @@ import platform
 import sys
 from pathlib import Path
 
+from common import OUTPUT_ENV_VARIABLE, ROOT, atomic_path, exit_with_error, set_seed
+
 import gymnasium as gym
 import keras
 import numpy as np
@@ -30,7 +32,6 @@ import tensorflow as tf
 from PIL import Image
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from common import OUTPUT_ENV_VARIABLE, ROOT, atomic_path, exit_with_error, set_seed
 
 GIF_SCALE = 4  # each game pixel becomes a 4x4 square in the GIF
 

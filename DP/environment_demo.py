@@ -9,6 +9,7 @@ import argparse
 import random
 
 from common import set_seed
+
 from DP.environment import Environment
 from DP.planner import SAMPLE_GRID
 

@@ -23,9 +23,10 @@ import json
 import sys
 from pathlib import Path
 
+from common import exit_with_error, set_seed
+
 import numpy as np
 
-from common import exit_with_error, set_seed
 from DP.environment import ACTIONS, Action, Environment
 
 SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]

@@ -18,10 +18,11 @@ import os
 import socket
 import sys
 
+from common import exit_with_error, set_seed
+
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from common import exit_with_error, set_seed
 from DP.application import HTTP_SERVER_OPTIONS, Application
 
 DEFAULT_HOST = "127.0.0.1"

@@ -23,10 +23,11 @@ import io
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import gymnasium as gym
 import numpy as np
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from EL.frozen_lake_util import draw_q_value, lake_shape, positive_int, run_greedy
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent

@@ -29,10 +29,10 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from common import atomic_path, output_dir, save_figure, show_plot
+
 import numpy as np
 from gymnasium import spaces
-
-from common import atomic_path, output_dir, save_figure, show_plot
 
 
 def greedy_action(values):

@@ -26,10 +26,10 @@ import argparse
 import math
 import random
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 from tqdm import tqdm
-
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 
 HEAD_PROBS = [0.1, 0.5, 0.1, 0.9, 0.1]
 EPSILONS = [0.0, 0.1, 0.2, 0.5, 0.8]

@@ -23,9 +23,10 @@ import argparse
 import contextlib
 from pathlib import Path
 
+from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 
-from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
 from envs.frozen_lake import make_frozen_lake
 
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3

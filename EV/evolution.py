@@ -75,12 +75,13 @@ import os
 import sys
 from pathlib import Path
 
+from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
 from envs.catcher import MAX_EPISODE_STEPS, CatcherVectorEnv
 from FN.catcher_observer import CatcherObserver
 

@@ -52,13 +52,14 @@ Changes from the book, and why:
   best weights.
 """
 
+from common import output_dir, set_seed
+
 import keras
 import numpy as np
 import tensorflow as tf
 from gymnasium.vector import AutoresetMode
 from tqdm import tqdm
 
-from common import output_dir, set_seed
 from FN.catcher_observer import (
     catch_rate_score,
     make_catcher,

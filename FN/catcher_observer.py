@@ -36,12 +36,13 @@ Deviations from the book, and why:
   and its value must still be bootstrapped.
 """
 
+from common import atomic_path
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from common import atomic_path
 from envs.catcher import CatcherVectorEnv, register_catcher
 
 # ITU-R 601-2 luma, as Pillow's convert("L").

@@ -52,11 +52,12 @@ Changes from the book, and why:
   weights.
 """
 
+from common import output_dir, set_seed
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from common import output_dir, set_seed
 from FN.catcher_observer import (
     catch_rate_score,
     make_catcher,

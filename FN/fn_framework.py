@@ -45,12 +45,12 @@ import time
 from collections import deque, namedtuple
 from pathlib import Path
 
+from common import atomic_path, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 from tqdm import tqdm
-
-from common import atomic_path, output_dir, save_figure, set_seed, show_plot
 
 Experience = namedtuple("Experience", ["s", "a", "r", "n_s", "d"])
 

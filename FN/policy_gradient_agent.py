@@ -26,13 +26,14 @@ Changes from the book, and why:
 - CartPole-v1 (up to 500 steps an episode) replaces the retired CartPole-v0.
 """
 
+from common import output_dir, set_seed
+
 import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.preprocessing import StandardScaler
 
-from common import output_dir, set_seed
 from FN.fn_framework import (
     DenseForward,
     FNAgent,

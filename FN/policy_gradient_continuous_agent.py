@@ -28,12 +28,13 @@ Updates run ``gradient_steps`` at a time inside one ``tf.function`` compiled wit
 actor acts through a NumPy copy of its network. Only the actor is saved: it is the policy.
 """
 
+from common import output_dir, set_seed
+
 import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 
-from common import output_dir, set_seed
 from FN.fn_framework import (
     BranchedForward,
     FNAgent,

@@ -22,6 +22,8 @@ Changes from the book:
   checks its input on every call, which costs more than the arithmetic for a single state.
 """
 
+from common import atomic_path, output_dir, set_seed
+
 import gymnasium as gym
 import joblib
 import numpy as np
@@ -29,7 +31,6 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from common import atomic_path, output_dir, set_seed
 from FN.fn_framework import (
     FNAgent,
     Observer,

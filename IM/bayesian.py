@@ -22,10 +22,11 @@ computed in one vectorized expression.
 
 import argparse
 
+from common import exit_with_error, output_dir, show_plot
+
 import numpy as np
 from tqdm import tqdm
 
-from common import exit_with_error, output_dir, show_plot
 from IM.maxent import add_demo_arguments, plot_rewards, prepare_demo
 from IM.planner import PolicyIterationPlanner
 

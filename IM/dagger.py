@@ -35,6 +35,8 @@ each round, as DAgger prescribes, instead of one epoch of ``partial_fit``.
 import argparse
 import warnings
 
+from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import joblib
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -42,7 +44,6 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
 from envs.frozen_lake import make_frozen_lake
 from MM.dyna import success_probability, transition_table
 

@@ -24,10 +24,11 @@ trajectory length and the frequencies sum to it, as the gradient requires.
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 from tqdm import tqdm
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from envs.gridworld import DEFAULT_GRID, GridWorld
 from IM.planner import PolicyIterationPlanner, ValueIterationPlanner
 

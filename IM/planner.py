@@ -22,9 +22,10 @@ the Bayesian IRL likelihood (a softmax over Q) is defined on.
 
 import argparse
 
+from common import exit_with_error, set_seed
+
 import numpy as np
 
-from common import exit_with_error, set_seed
 from DP import planner as dp
 from envs.gridworld import DEFAULT_GRID, GridWorld
 

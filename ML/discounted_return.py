@@ -20,11 +20,11 @@ same weight (fine when episodes always end); in between, a reward k steps away i
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 
 DEFAULT_REWARDS = [1, 1, 1, 1, 1, 1, 1, 1, 1, 10]
 DEFAULT_GAMMAS = [0.0, 0.5, 0.8, 0.9, 0.99, 1.0]

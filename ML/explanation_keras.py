@@ -15,10 +15,11 @@ that script's TensorFlow computation exactly.
 
 import argparse
 
+from common import output_dir, save_figure, set_seed, show_plot
+
 import keras
 import numpy as np
 
-from common import output_dir, save_figure, set_seed, show_plot
 from ML.explanation_tf import IN_FEATURES, OUT_UNITS, linear, make_parameters
 from ML.matrix_figure import plot_affine
 

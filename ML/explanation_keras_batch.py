@@ -12,10 +12,11 @@ exactly this computation (``explanation_keras_regression.py``).
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import keras
 import numpy as np
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from ML.explanation_keras import dense_by_hand
 from ML.explanation_tf import IN_FEATURES, OUT_UNITS
 from ML.matrix_figure import plot_affine

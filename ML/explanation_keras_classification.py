@@ -19,13 +19,13 @@ predictions, the wrong ones in red with the true label.
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 
 IMAGE_SHAPE = (8, 8)
 N_CLASSES = 10

@@ -23,14 +23,14 @@ procedure, which stays the same for the larger networks of Day4.
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 
 
 def load_data(test_size=0.2, seed=0):

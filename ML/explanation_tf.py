@@ -19,10 +19,11 @@ operation at once (eager execution), so the values can be printed directly.
 
 import argparse
 
+from common import output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 import tensorflow as tf
 
-from common import output_dir, save_figure, set_seed, show_plot
 from ML.matrix_figure import plot_affine
 
 IN_FEATURES = 3

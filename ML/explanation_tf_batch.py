@@ -17,10 +17,11 @@ a batch of one, shape (1, in).
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 import tensorflow as tf
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from ML.explanation_tf import IN_FEATURES, linear, make_parameters
 from ML.matrix_figure import plot_affine
 

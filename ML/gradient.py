@@ -20,11 +20,11 @@ tangent. The book's version used TensorFlow 1 sessions; this one runs eagerly (T
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 
 
 def gradients_by_tape(a, b, x):

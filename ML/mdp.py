@@ -25,11 +25,12 @@ the same values without sampling (dynamic programming), and Day3 learns them fro
 
 import argparse
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from ML.discounted_return import discounted_return_iterative
 
 # The whole MDP as data. A reader can change any number here and rerun.

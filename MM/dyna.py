@@ -24,11 +24,12 @@ import argparse
 import random
 from collections import Counter, defaultdict
 
+from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+
 import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
 from envs.frozen_lake import make_frozen_lake
 
 COMPARE_PLANNING_STEPS = (0, 5, 50)

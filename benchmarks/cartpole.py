@@ -26,9 +26,10 @@ import json
 import os
 import time
 
+from common import atomic_path, output_dir, set_seed
+
 import numpy as np
 
-from common import atomic_path, output_dir, set_seed
 from FN import a2c_agent, dqn_agent
 from FN.fn_framework import evaluate
 from FN.value_function_agent import make_cartpole

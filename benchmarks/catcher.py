@@ -32,9 +32,10 @@ import json
 import pstats
 import time
 
+from common import atomic_path, exit_with_error, output_dir, set_seed
+
 import numpy as np
 
-from common import atomic_path, exit_with_error, output_dir, set_seed
 from FN import a2c_agent, dqn_agent
 from FN.catcher_observer import evaluate_catch_rate
 

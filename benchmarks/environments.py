@@ -22,11 +22,12 @@ benchmark here.)
 import argparse
 import time
 
+from common import exit_with_error
+
 import gymnasium as gym
 import numpy as np
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from common import exit_with_error
 from envs.catcher import CatcherVectorEnv
 
 SINGLE_TARGET = 20_000

@@ -34,10 +34,11 @@ if __package__ in (None, ""):
     # inherit this path).
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common import exit_with_error  # noqa: E402
+
 import numpy as np  # noqa: E402
 from joblib import Parallel  # noqa: E402
 
-from common import exit_with_error  # noqa: E402
 from EV.evolution import EPISODES_PER_AGENT, EvolutionalTrainer  # noqa: E402
 
 SPEEDUP_TARGET = 1.7

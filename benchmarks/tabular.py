@@ -17,9 +17,10 @@ import contextlib
 import io
 import time
 
+from common import exit_with_error, set_seed
+
 import gymnasium as gym
 
-from common import exit_with_error, set_seed
 from EL.q_learning import QLearningAgent
 from envs.frozen_lake import make_frozen_lake
 

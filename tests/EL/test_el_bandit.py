@@ -1,9 +1,10 @@
 import random
 
+from common import output_dir, set_seed
+
 import numpy as np
 import pytest
 
-from common import output_dir, set_seed
 from EL import epsilon_greedy
 from EL.epsilon_greedy import (
     HEAD_PROBS,

@@ -1,11 +1,12 @@
 import contextlib
 import io
 
+from common import set_seed
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from common import set_seed
 from EL.actor_critic import Actor, ActorCritic, Critic
 from EL.frozen_lake_util import run_greedy
 from EL.monte_carlo import MonteCarloAgent

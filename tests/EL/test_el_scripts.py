@@ -1,7 +1,8 @@
+from common import output_dir
+
 import numpy as np
 import pytest
 
-from common import output_dir
 from EL import actor_critic, compare_q_s, monte_carlo, q_learning, sarsa
 
 TRAINING_SCRIPTS = [monte_carlo, q_learning, sarsa, actor_critic]

@@ -2,13 +2,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common import output_dir
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from common import output_dir
 from EV import evolution
 from EV.evolution import (
     EvolutionalAgent,

@@ -1,10 +1,11 @@
 """A2C: n-step returns, the loss against a hand computation, SampleLayer, saving, the script."""
 
+from common import set_seed
+
 import keras
 import numpy as np
 import pytest
 
-from common import set_seed
 from FN import a2c_agent
 from FN.a2c_agent import (
     ActorCriticAgent,

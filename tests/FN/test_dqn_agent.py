@@ -1,10 +1,11 @@
 """DQN: the loss against a hand computation, saving and loading, the script, and learning."""
 
+from common import set_seed
+
 import keras
 import numpy as np
 import pytest
 
-from common import set_seed
 from FN import dqn_agent
 from FN.dqn_agent import (
     DeepQNetworkAgent,

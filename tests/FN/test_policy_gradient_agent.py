@@ -1,11 +1,12 @@
 """REINFORCE: discounted returns, on-policy batches, saving and loading, the script, learning."""
 
+from common import set_seed
+
 import gymnasium as gym
 import keras
 import numpy as np
 import pytest
 
-from common import set_seed
 from FN import policy_gradient_agent
 from FN.fn_framework import Experience
 from FN.policy_gradient_agent import (

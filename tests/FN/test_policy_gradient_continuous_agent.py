@@ -1,11 +1,12 @@
 """The Gaussian-policy actor-critic on Pendulum: squashing, saving, the script, learning."""
 
+from common import set_seed
+
 import gymnasium as gym
 import keras
 import numpy as np
 import pytest
 
-from common import set_seed
 from FN import policy_gradient_continuous_agent as continuous
 from FN.fn_framework import Experience
 from FN.policy_gradient_continuous_agent import (

@@ -1,10 +1,11 @@
 """The scikit-learn value-function agent: Q-learning targets, saving and loading, the script."""
 
+from common import set_seed
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from common import set_seed
 from FN import value_function_agent
 from FN.fn_framework import Experience
 from FN.value_function_agent import CartPoleObserver, ValueFunctionAgent

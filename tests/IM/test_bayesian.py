@@ -1,7 +1,8 @@
+from common import set_seed
+
 import numpy as np
 import pytest
 
-from common import set_seed
 from envs.gridworld import GridWorld
 from IM import bayesian
 from IM.bayesian import BayesianIRL

@@ -1,7 +1,8 @@
+from common import set_seed
+
 import numpy as np
 import pytest
 
-from common import set_seed
 from IM import dagger
 from IM.dagger import FrozenLakeObserver, Student, TeacherAgent
 

@@ -1,7 +1,8 @@
+from common import set_seed
+
 import numpy as np
 import pytest
 
-from common import set_seed
 from DP.planner import value_iteration
 from envs.gridworld import DEFAULT_GRID, GridWorld
 from IM import planner as irl_planner

@@ -1,8 +1,9 @@
+from common import output_dir
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common import output_dir
 from ML import discounted_return as dr
 
 rewards_lists = st.lists(st.floats(-10, 10, allow_nan=False), min_size=1, max_size=40)

@@ -1,9 +1,10 @@
+from common import output_dir
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from common import output_dir
 from ML import explanation_keras, explanation_keras_batch, explanation_tf, explanation_tf_batch
 
 

@@ -1,6 +1,7 @@
+from common import output_dir
+
 import pytest
 
-from common import output_dir
 from ML import gradient
 
 POINTS = [(2.0, 1.0, 3.0), (-0.5, 4.0, 0.0), (1.5, -2.0, -7.25), (0.0, 0.0, 1e3)]

@@ -1,7 +1,8 @@
+from common import output_dir
+
 import numpy as np
 import pytest
 
-from common import output_dir
 from ML import explanation_keras_classification as classification
 from ML import explanation_keras_regression as regression
 

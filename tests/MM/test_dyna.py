@@ -1,7 +1,8 @@
+from common import set_seed
+
 import numpy as np
 import pytest
 
-from common import set_seed
 from envs.frozen_lake import make_frozen_lake
 from MM import dyna
 from MM.dyna import DynaAgent, Model
