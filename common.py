@@ -24,6 +24,8 @@ exits with status 130 instead of a long traceback. That is why ruff's import ord
 
 import argparse
 import contextlib
+import importlib.abc
+import importlib.util
 import json
 import math
 import os
@@ -34,10 +36,53 @@ from pathlib import Path
 
 import numpy as np
 
-# Before anything imports TensorFlow: level 3 hides its C++ INFO, WARNING and ERROR lines (a CPU
-# machine otherwise prints "failed call to cuInit" and about eight more). Python errors still
-# show as usual.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Silence what TensorFlow's C++ core writes to stderr while ``import tensorflow`` runs.
+
+    On a CPU machine TensorFlow prints about eight lines as it starts ("Could not find cuda
+    drivers", "failed call to cuInit", ...). ``TF_CPP_MIN_LOG_LEVEL=3`` hides most of them, but
+    a few are written before TensorFlow reads that setting. So for the length of that one import
+    the stderr file descriptor points at /dev/null. A Python error in the import still shows,
+    because it is printed after the descriptor is back. A user who sets TF_CPP_MIN_LOG_LEVEL
+    themselves sees everything.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once is enough, and find_spec below must not find us
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module_quietly(module):
+            with _stderr_to_devnull():
+                load(module)
+
+        spec.loader.exec_module = exec_module_quietly
+        return spec
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
+    # Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines once it runs.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 ROOT = Path(__file__).resolve().parent
 # Tests point this at a temporary folder so that they never write into the checkout.
