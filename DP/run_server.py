@@ -9,10 +9,16 @@ solve it. The server listens on 127.0.0.1 (this computer only) unless ``--host``
 otherwise, never runs in debug mode, and stops cleanly on Ctrl-C. ``--port 0`` picks a free
 port. The page and its files are found next to this file, so the server can be started
 from any folder.
+
+``--host 0.0.0.0`` (or ``--host ""``) opens the simulator to every machine that can reach
+this one; the server then says so with a warning. Requests must still be addressed to
+localhost, to an IP address of this machine or to its host name: see
+``DP.application.host_is_allowed``.
 """
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -23,7 +29,7 @@ from common import exit_with_error, set_seed
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from DP.application import HTTP_SERVER_OPTIONS, Application
+from DP.application import HTTP_SERVER_OPTIONS, WILDCARD_HOSTS, Application
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -41,19 +47,50 @@ def default_port():
 
 
 def url_for(host, port):
-    """The address to open in a browser. A wildcard address is reached through localhost."""
-    if host in ("", "0.0.0.0", "::"):
-        host = "localhost"
+    """The address to open in a browser on this computer.
+
+    A wildcard address is not one to open: every interface includes the loopback one, so
+    127.0.0.1 (or ::1 for "::", which Tornado binds to IPv6 only) reaches the server.
+    """
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}/"
 
 
-def start_server(host, port):
-    """Bind the application to ``host:port``; return ``(application, server, url)``.
+def is_loopback(address):
+    """True for 127.x.x.x and ::1, the addresses only this computer can connect to."""
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
-    Must be called inside a running event loop. A busy port or an unknown host ends the
-    program with one sentence (exit status 2).
+
+def startup_message(host, port, addresses):
+    """What the server prints when it starts: the URL to open, and a warning when machines
+    other than this one can connect (``addresses`` are those its sockets are bound to)."""
+    lines = [f"DP maze simulator: open {url_for(host, port)} in your browser "
+             "(Ctrl-C stops the server)"]
+    if not all(is_loopback(address) for address in addresses):
+        where = "every network interface" if host in WILDCARD_HOSTS else repr(host)
+        lines += [
+            f"Warning: listening on {where}, so the simulator is now reachable from other "
+            f"machines: anyone who can connect to port {port} of this computer can use it.",
+            f"  From another machine, open http://<this computer's IP address>:{port}/ ; "
+            "without --host only this computer can connect.",
+        ]
+    return "\n".join(lines)
+
+
+def start_server(host, port):
+    """Bind the application to ``host:port``; return ``(application, server, message)``.
+
+    ``message`` is what to print (see ``startup_message``). Must be called inside a running
+    event loop. A busy port or an unknown host ends the program with one sentence (exit
+    status 2).
     """
     try:
         sockets = bind_sockets(port, address=host)
@@ -62,16 +99,16 @@ def start_server(host, port):
     except OSError as error:
         exit_with_error(f"cannot listen on {host}:{port} ({error.strerror or error}); "
                         "is another server using it? Choose another with --port")
-    application = Application()
+    application = Application(host=host)
     server = HTTPServer(application, **HTTP_SERVER_OPTIONS)
     server.add_sockets(sockets)
-    return application, server, url_for(host, sockets[0].getsockname()[1])
+    addresses = [sock.getsockname()[0] for sock in sockets]
+    return application, server, startup_message(host, sockets[0].getsockname()[1], addresses)
 
 
 async def serve(host, port):
-    application, server, url = start_server(host, port)
-    print(f"DP maze simulator: open {url} in your browser (Ctrl-C stops the server)",
-          flush=True)
+    application, server, message = start_server(host, port)
+    print(message, flush=True)
     try:
         await asyncio.Event().wait()  # serve until interrupted
     finally:
@@ -86,7 +123,7 @@ def main(argv=None):
     )
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}: this computer only; "
-                             "0.0.0.0 opens it to your network)")
+                             "0.0.0.0 opens it to every machine that can reach this one)")
     parser.add_argument("--port", type=int, default=None,
                         help=f"port to listen on, 0 for any free one "
                              f"(default $PORT, else {DEFAULT_PORT})")

@@ -216,9 +216,17 @@ BAD_BODIES = {
     "no grid": ({"plan": "value"}, 400),
     "unknown key": ({"plan": "value", "grid": [[0, 1]], "gama": 0.9}, 400),
     "plan is a number": ({"plan": 1, "grid": [[0, 1]]}, 400),
+    "plan is a list": ({"plan": ["value"], "grid": [[0, 1]]}, 400),
+    "plan is an object": ({"plan": {"value": 1}, "grid": [[0, 1]]}, 400),
+    "plan is null": ({"plan": None, "grid": [[0, 1]]}, 400),
     "unknown plan": ({"plan": "q-learning", "grid": [[0, 1]]}, 400),
     "plan in capitals": ({"plan": "VALUE", "grid": [[0, 1]]}, 400),
     "grid is a dict": ({"plan": "value", "grid": {"0": [0, 1]}}, 400),
+    "grid is a string": ({"plan": "value", "grid": "[[0, 1]]"}, 400),
+    "a row is an object": ({"plan": "value", "grid": [{"0": 0}]}, 400),
+    "a cell is a list": ({"plan": "value", "grid": [[[0], 1]]}, 400),
+    "a cell is an object": ({"plan": "value", "grid": [[{}, 1]]}, 400),
+    "a huge integer cell": ({"plan": "value", "grid": [[10 ** 300, 1]]}, 400),
     "rows are numbers": ({"plan": "value", "grid": [0, 1]}, 400),
     "no rows": ({"plan": "value", "grid": []}, 400),
     "no columns": ({"plan": "value", "grid": [[]]}, 400),
@@ -231,6 +239,10 @@ BAD_BODIES = {
     "blocked start": ({"plan": "value", "grid": [[0, 1], [9, 0]]}, 400),
     "prob is a string": ({"plan": "value", "prob": "0.8", "grid": [[0, 1]]}, 400),
     "prob is a boolean": ({"plan": "value", "prob": True, "grid": [[0, 1]]}, 400),
+    "prob is false": ({"plan": "value", "prob": False, "grid": [[0, 1]]}, 400),
+    "prob is a list": ({"plan": "value", "prob": [0.8], "grid": [[0, 1]]}, 400),
+    "gamma is true": ({"plan": "value", "gamma": True, "grid": [[0, 1]]}, 400),
+    "gamma is an object": ({"plan": "value", "gamma": {"value": 0.9}, "grid": [[0, 1]]}, 400),
     "prob below 0": ({"plan": "value", "prob": -0.1, "grid": [[0, 1]]}, 400),
     "prob above 1": ({"plan": "value", "prob": 1.5, "grid": [[0, 1]]}, 400),
     "huge integer prob": ({"plan": "value", "prob": 10 ** 400, "grid": [[0, 1]]}, 400),
@@ -422,7 +434,10 @@ def test_run_server_port_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("PORT", "8123")
     assert run_server.default_port() == 8123
     assert run_server.url_for("127.0.0.1", 8123) == "http://127.0.0.1:8123/"
-    assert run_server.url_for("0.0.0.0", 80) == "http://localhost:80/"
+    # A wildcard address is not one to open: the loopback address reaches it.
+    assert run_server.url_for("0.0.0.0", 80) == "http://127.0.0.1:80/"
+    assert run_server.url_for("", 80) == "http://127.0.0.1:80/"
+    assert run_server.url_for("::", 80) == "http://[::1]:80/"
     assert run_server.url_for("::1", 80) == "http://[::1]:80/"
 
 
@@ -437,11 +452,13 @@ def test_run_server_says_so_when_the_port_is_taken(capsys):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT, as Ctrl-C does")
-def test_run_server_starts_from_another_folder_and_stops_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("host", [None, "0.0.0.0"])
+def test_run_server_starts_from_another_folder_and_stops_on_ctrl_c(tmp_path, host):
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     environment.pop("PORT", None)
+    host_option = [] if host is None else ["--host", host]
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "DP" / "run_server.py"), "--port", "0"],
+        [sys.executable, str(ROOT / "DP" / "run_server.py"), "--port", "0", *host_option],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=environment,
     )
@@ -449,6 +466,9 @@ def test_run_server_starts_from_another_folder_and_stops_on_ctrl_c(tmp_path):
         line = server.stdout.readline()
         assert "http://127.0.0.1:" in line, line
         url = line.split("open ", 1)[1].split()[0]
+        # Listening on every interface is announced on the next two lines; 127.0.0.1 is not.
+        warning = "" if host is None else server.stdout.readline() + server.stdout.readline()
+        assert ("reachable from other machines" in warning) == (host is not None)
         with urllib.request.urlopen(url, timeout=10) as page:
             assert page.status == 200 and "Value Iteration" in page.read().decode()
         with urllib.request.urlopen(url + "static/app.js", timeout=10) as script:
@@ -467,3 +487,4 @@ def test_run_server_starts_from_another_folder_and_stops_on_ctrl_c(tmp_path):
             server.communicate()
     assert server.returncode == 0
     assert "stopped" in output and "Traceback" not in output
+    assert "Warning" not in output
