@@ -105,11 +105,11 @@ def main(argv=None):
     ).parse_args(argv)
     env = make_training_env(args)
     trainer = ActorCritic(Actor, Critic)
-    with keep_on_interrupt():
+    with keep_on_interrupt() as training:
         trainer.train(env, episode_count=args.episodes)
     actor, critic = trainer.actor, trainer.critic
     report_training(actor, env, __file__, actor.Q, "Actor-Critic: action preferences",
-                    show=not args.no_show, V=critic.V)
+                    show=not args.no_show, interrupted=training.interrupted, V=critic.V)
     return actor, critic
 
 

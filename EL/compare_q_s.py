@@ -23,12 +23,21 @@ import io
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    finish_run,
+    new_run_dir,
+    positive_int,
+    probability,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import gymnasium as gym
 import numpy as np
 
-from EL.frozen_lake_util import draw_q_value, lake_shape, positive_int, run_greedy
+from EL.frozen_lake_util import draw_q_value, lake_shape, run_greedy
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from envs.frozen_lake import make_frozen_lake
@@ -80,18 +89,15 @@ def main(argv=None):
     )
     parser.add_argument("--episodes", type=positive_int, default=3000,
                         help="training episodes for each agent (default 3000)")
-    parser.add_argument("--epsilon", type=float, default=0.33,
-                        help="exploration rate of both agents (default 0.33)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--epsilon", type=probability, default=0.33,
+                        help="exploration rate of both agents, from 0 to 1 (default 0.33)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     parser.add_argument("--no-show", action="store_true",
                         help="save the figure without opening a window")
     parser.add_argument("--slippery", action="store_true",
                         help="use the slippery FrozenLake-v1 instead of FrozenLakeEasy-v0")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.epsilon <= 1.0:
-        exit_with_error(f"--epsilon must be in [0, 1], got {args.epsilon}")
-    if args.seed < 0:
-        exit_with_error(f"--seed must be zero or positive, got {args.seed}")
+    run_dir = new_run_dir(__file__)
 
     # One process per agent: they share nothing, so they can learn at the same time. "spawn"
     # starts clean interpreters: forking a process that already runs threads (TensorFlow's,
@@ -118,7 +124,8 @@ def main(argv=None):
               f"greedy route {states} ({'goal' if total > 0 else 'no goal'})")
     fig.colorbar(image, ax=list(axes), shrink=0.8)
     fig.suptitle(f"ε = {args.epsilon}, hole reward −0.5, {args.episodes} episodes")
-    save_figure(fig, output_dir(__file__) / "compare_q_s.png")
+    save_figure(fig, run_dir / "compare_q_s.png")
+    finish_run(run_dir)
     show_plot(not args.no_show)
     return results
 

@@ -29,7 +29,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from common import atomic_path, output_dir, save_figure, show_plot
+from common import atomic_path, output_dir, plot_reward_history, reward_groups
 
 import numpy as np
 from gymnasium import spaces
@@ -94,9 +94,10 @@ class ELAgent:
 
         With ``episode`` (> 0) it prints the book's line for the last ``interval`` episodes.
         Without it, the history is cut into blocks of ``interval`` episodes; the plot shows
-        each block's mean and a band of ± one standard deviation. The figure is saved as a
-        PNG (``path``, by default under ``outputs/EL/el_agent/``), shown when ``show`` is true
-        and a window can open, and the saved path is returned.
+        each block's mean and a band of ± one standard deviation (``common.plot_reward_history``,
+        which the later days share). The figure is saved as a PNG (``path``, by default under
+        ``outputs/EL/el_agent/``), shown when ``show`` is true and a window can open, and the
+        saved path is returned.
         """
         if episode > 0:
             rewards = self.reward_log[-interval:]
@@ -105,31 +106,11 @@ class ELAgent:
             print(f"At Episode {episode} average reward is {mean} (+/-{std}).")
             return None
 
-        import matplotlib.pyplot as plt  # only when plotting: the learning loops never need it
-
-        rewards = np.asarray(self.reward_log, dtype=float)
-        if rewards.size == 0:
-            raise ValueError("the reward log is empty: learn for at least one episode first")
-        indices = np.arange(0, rewards.size, interval)
-        blocks = [rewards[i:i + interval] for i in indices]
-        means = np.array([block.mean() for block in blocks])
-        stds = np.array([block.std() for block in blocks])
-
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        ax.set_title("Reward History")
-        ax.grid()
-        ax.fill_between(indices, means - stds, means + stds, alpha=0.1, color="g",
-                        label="± one standard deviation")
-        ax.plot(indices, means, "o-", color="g",
-                label=f"mean reward of each {interval} episodes")
-        ax.set_xlabel("episode")
-        ax.set_ylabel("reward")
-        ax.legend(loc="best")
         if path is None:
             path = output_dir(__file__) / "reward_history.png"
-        save_figure(fig, path)
-        show_plot(show)
-        return Path(path)
+        x, groups = reward_groups(self.reward_log, interval)
+        return plot_reward_history(groups, path, x=x,
+                                   label=f"mean reward of each {interval} episodes", show=show)
 
     def save_reward_log(self, path):
         """Write the reward of every episode to a CSV file (atomically) and return its path."""

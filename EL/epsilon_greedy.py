@@ -26,7 +26,15 @@ import argparse
 import math
 import random
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    finish_run,
+    new_run_dir,
+    positive_int,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import numpy as np
 from tqdm import tqdm
@@ -145,18 +153,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Compare ε-greedy (and UCB1) on the coin-toss bandit (Day3)."
     )
-    parser.add_argument("--runs", type=int, default=200,
+    parser.add_argument("--runs", type=positive_int, default=200,
                         help="games averaged for each point of the plot (default 200; "
                              "the book plays 1)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     parser.add_argument("--no-show", action="store_true",
                         help="save the plot without opening a window")
     args = parser.parse_args(argv)
-    if args.runs < 1:
-        exit_with_error(f"--runs must be at least 1, got {args.runs}")
-    if args.seed < 0:
-        exit_with_error(f"--seed must be zero or positive, got {args.seed}")
     set_seed(args.seed)
+    run_dir = new_run_dir(__file__)
 
     import pandas as pd  # pandas draws with matplotlib, set up by common.show_plot's backend
 
@@ -176,7 +181,8 @@ def main(argv=None):
     ax.set_title(f"Coin toss with head probabilities {HEAD_PROBS}")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    save_figure(ax.figure, output_dir(__file__) / "epsilon_greedy.png")
+    save_figure(ax.figure, run_dir / "epsilon_greedy.png")
+    finish_run(run_dir, runs=args.runs)
     show_plot(not args.no_show)
     return result
 

@@ -16,14 +16,26 @@ from the environment you pass (or ``nrow``/``ncol``), and any rectangular map wo
 
 The rest of the file is the scaffolding that ``monte_carlo.py``, ``q_learning.py``,
 ``sarsa.py`` and ``actor_critic.py`` share: their command line, the greedy roll-out that
-checks what was learned, and saving and showing the results.
+checks what was learned, and saving and showing the results, each run in a folder of
+its own so that a new run never replaces an earlier one's files.
 """
 
 import argparse
 import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 
-from common import atomic_path, exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    atomic_path,
+    finish_run,
+    new_run_dir,
+    output_dir,
+    positive_int,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import numpy as np
 
@@ -133,23 +145,12 @@ def save_table(path, **arrays):
     return path
 
 
-def positive_int(text):
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
-
-
 def training_parser(description, episodes):
     """The command line every FrozenLake training script takes."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--episodes", type=positive_int, default=episodes,
                         help=f"number of training episodes (default {episodes}, as in the book)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     parser.add_argument("--no-show", action="store_true",
                         help="save the plots without opening a window")
     parser.add_argument("--slippery", action="store_true",
@@ -158,9 +159,7 @@ def training_parser(description, episodes):
 
 
 def make_training_env(args):
-    """The lake the arguments ask for, seeded; exits with a clear message on a bad seed."""
-    if args.seed < 0:
-        exit_with_error(f"--seed must be zero or positive, got {args.seed}")
+    """The lake the arguments ask for, seeded with ``--seed``."""
     env = make_frozen_lake(slippery=args.slippery)
     set_seed(args.seed, env)
     return env
@@ -168,28 +167,40 @@ def make_training_env(args):
 
 @contextlib.contextmanager
 def keep_on_interrupt():
-    """Ctrl-C stops the training loop but keeps the tables learned so far."""
+    """Ctrl-C stops the training loop but keeps the tables learned so far.
+
+    ``with keep_on_interrupt() as training:`` — afterwards ``training.interrupted`` says
+    whether the run was cut short, so that its folder can be marked so.
+    """
+    training = SimpleNamespace(interrupted=False)
     try:
-        yield
+        yield training
     except KeyboardInterrupt:
         print("\nInterrupted: keeping what has been learned so far.")
+        training.interrupted = True
 
 
-def report_training(agent, env, script_file, table, title, show=True, **extra_tables):
-    """Save and show what a training script learned: Q map, reward history, arrays, CSV.
+def report_training(agent, env, script_file, table, title, show=True, interrupted=False,
+                    **extra_tables):
+    """Save and show what a training run learned: Q map, reward history, arrays, CSV.
 
-    ``table`` is what the greedy policy follows (``agent.Q`` or the Actor's preferences).
-    Returns the greedy roll-out's total reward.
+    Everything goes into a new folder of the run's own, ``outputs/EL/<script>/<time>/``
+    (``common.new_run_dir``), so that no run replaces what an earlier one saved; the folder is
+    marked finished, or interrupted after Ctrl-C (``interrupted``). ``table`` is what the
+    greedy policy follows (``agent.Q`` or the Actor's preferences). Returns the greedy
+    roll-out's total reward.
     """
-    folder = output_dir(script_file)
+    run_dir = new_run_dir(script_file)
     total, states = run_greedy(env, table)
     outcome = "reaches the goal" if total > 0 else "does not reach the goal"
     print(f"The greedy policy {outcome}: states {states}")
-    save_table(folder / "q_table.npz", Q=table, **extra_tables)
+    save_table(run_dir / "q_table.npz", Q=table, **extra_tables)
     if agent.reward_log:
-        agent.save_reward_log(folder / "reward_log.csv")
-    show_q_value(table, env=env, title=title,
-                 path=folder / "q_value.png", show=show)
+        agent.save_reward_log(run_dir / "reward_log.csv")
+    # The tables are what the run learned: mark it now, not after a plot window has waited.
+    finish_run(run_dir, interrupted=interrupted, episodes=len(agent.reward_log),
+               greedy_reward=total)
+    show_q_value(table, env=env, title=title, path=run_dir / "q_value.png", show=show)
     if agent.reward_log:
-        agent.show_reward_log(path=folder / "reward_history.png", show=show)
+        agent.show_reward_log(path=run_dir / "reward_history.png", show=show)
     return total

@@ -7,12 +7,18 @@ step t of the episode it computes the discounted return that really followed,
 
 and moves Q(s_t, a_t) towards it with step size 1/N(s_t, a_t), where N counts how often the
 pair has been seen. That makes Q(s, a) the plain average of all returns observed after
-(s, a): "every-visit" Monte Carlo. Nothing is estimated from other estimates, so the update
-is unbiased, but it must wait for the end of the episode.
+(s, a): "every-visit" Monte Carlo. Nothing is estimated from other estimates (except after a
+time limit, below), so the update is unbiased, but it must wait for the end of the episode.
 
-Deviation from the book: the book recomputes each return with a forward sum (O(T²) per
-episode); here the returns are accumulated backwards, G_t = r_{t+1} + γ G_{t+1}, which gives
-the same values in O(T). Since 1/N makes Q an exact running mean, the order does not matter.
+Deviations from the book:
+
+- the book recomputes each return with a forward sum (O(T²) per episode); here the returns
+  are accumulated backwards, G_t = r_{t+1} + γ G_{t+1}, which gives the same values in O(T).
+  Since 1/N makes Q an exact running mean, the order does not matter;
+- gymnasium tells an episode that ended (``terminated``: a hole or the goal) from one that a
+  time limit cut short (``truncated``). The book's 4-tuple ``done`` mixed the two and counted
+  nothing after a cut. Here the return of a cut episode continues with the agent's estimate
+  of the state where it was cut, since the lake goes on from there.
 """
 
 from EL.el_agent import ELAgent, render_env
@@ -49,8 +55,11 @@ class MonteCarloAgent(ELAgent):
                 done = terminated or truncated
             self.log(reward)
 
-            # Evaluate each (state, action) with the return that followed it.
-            G = 0.0
+            # Evaluate each (state, action) with the return that followed it. After the real
+            # end of the episode nothing follows (G = 0). A time limit only cuts the episode
+            # short, the lake goes on from s: what follows is unknown, so the return starts
+            # from the best value the agent knows there (the one estimate Monte Carlo uses).
+            G = 0.0 if terminated else max(self.Q[s].tolist())
             for s, a, reward in reversed(experience):
                 G = reward + gamma * G
                 N[s][a] += 1
@@ -67,10 +76,10 @@ def main(argv=None):
     ).parse_args(argv)
     env = make_training_env(args)
     agent = MonteCarloAgent(epsilon=0.1)
-    with keep_on_interrupt():
+    with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
     report_training(agent, env, __file__, agent.Q, "Monte Carlo: Q values",
-                    show=not args.no_show)
+                    show=not args.no_show, interrupted=training.interrupted)
     return agent
 
 

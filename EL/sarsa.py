@@ -69,9 +69,10 @@ def main(argv=None):
     ).parse_args(argv)
     env = make_training_env(args)
     agent = SARSAAgent(epsilon=0.1)
-    with keep_on_interrupt():
+    with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "SARSA: Q values", show=not args.no_show)
+    report_training(agent, env, __file__, agent.Q, "SARSA: Q values",
+                    show=not args.no_show, interrupted=training.interrupted)
     return agent
 
 

@@ -20,7 +20,7 @@ same weight (fine when episodes always end); in between, a reward k steps away i
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import exit_with_error, output_dir, save_figure, seed_value, set_seed, show_plot
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -112,7 +112,7 @@ def main(argv=None):
     parser.add_argument("--gammas", default=",".join(str(g) for g in DEFAULT_GAMMAS),
                         help="comma-separated discount factors in [0, 1] "
                         "(default 0,0.5,0.8,0.9,0.99,1)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="accepted for uniformity; this computation is deterministic")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)

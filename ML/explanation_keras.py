@@ -15,7 +15,7 @@ that script's TensorFlow computation exactly.
 
 import argparse
 
-from common import output_dir, save_figure, set_seed, show_plot
+from common import output_dir, save_figure, seed_value, set_seed, show_plot
 
 import keras
 import numpy as np
@@ -34,7 +34,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Show that a Keras Dense layer computes weights x input + bias."
     )
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed for the weights and the input (default 0)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)

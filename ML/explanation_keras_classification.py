@@ -19,7 +19,16 @@ predictions, the wrong ones in red with the true label.
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    exit_with_error,
+    output_dir,
+    positive_int,
+    probability,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import keras
 import matplotlib.pyplot as plt
@@ -93,19 +102,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Train a small Keras classifier on scikit-learn's 8x8 digits."
     )
-    parser.add_argument("--epochs", type=int, default=20,
+    parser.add_argument("--epochs", type=positive_int, default=20,
                         help="passes over the training data (default 20)")
-    parser.add_argument("--batch-size", type=int, default=32,
+    parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="examples per gradient step (default 32)")
-    parser.add_argument("--test-size", type=float, default=0.2,
+    parser.add_argument("--test-size", type=probability, default=0.2,
                         help="fraction of the data held back for testing (default 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)
-    if args.epochs < 1:
-        exit_with_error(f"--epochs must be at least 1, got {args.epochs}")
-    if args.batch_size < 1:
-        exit_with_error(f"--batch-size must be at least 1, got {args.batch_size}")
     if not 0.05 <= args.test_size <= 0.5:
         exit_with_error(f"--test-size must be between 0.05 and 0.5, got {args.test_size}")
     set_seed(args.seed)

@@ -19,7 +19,7 @@ operation at once (eager execution), so the values can be printed directly.
 
 import argparse
 
-from common import output_dir, save_figure, set_seed, show_plot
+from common import output_dir, save_figure, seed_value, set_seed, show_plot
 
 import numpy as np
 import tensorflow as tf
@@ -28,6 +28,8 @@ from ML.matrix_figure import plot_affine
 
 IN_FEATURES = 3
 OUT_UNITS = 2
+# The batch scripts print every row of their batch: more than this would only flood the screen.
+MAX_BATCH = 1000
 
 
 def linear(x, weight, bias):
@@ -56,7 +58,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Compute weights x input + bias for one input with TensorFlow tensors."
     )
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed for the weights and the input (default 0)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)

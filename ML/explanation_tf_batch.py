@@ -17,12 +17,20 @@ a batch of one, shape (1, in).
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    exit_with_error,
+    output_dir,
+    positive_int,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import numpy as np
 import tensorflow as tf
 
-from ML.explanation_tf import IN_FEATURES, linear, make_parameters
+from ML.explanation_tf import IN_FEATURES, MAX_BATCH, linear, make_parameters
 from ML.matrix_figure import plot_affine
 
 
@@ -35,14 +43,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Compute weights x input + bias for a batch of inputs with TensorFlow."
     )
-    parser.add_argument("--batch-size", type=int, default=4,
+    parser.add_argument("--batch-size", type=positive_int, default=4,
                         help="how many inputs to stack (default 4)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed for the weights and the inputs (default 0)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)
-    if not 1 <= args.batch_size <= 1000:
-        exit_with_error(f"--batch-size must be between 1 and 1000, got {args.batch_size}")
+    if args.batch_size > MAX_BATCH:
+        exit_with_error(f"--batch-size must be at most {MAX_BATCH}, got {args.batch_size}")
     set_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 

@@ -20,7 +20,15 @@ tangent. The book's version used TensorFlow 1 sessions; this one runs eagerly (T
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    exit_with_error,
+    output_dir,
+    positive_float,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -94,17 +102,14 @@ def main(argv=None):
     parser.add_argument("--x", type=float, default=3.0, help="input x (default 3)")
     parser.add_argument("--target", type=float, default=4.0,
                         help="target t for the squared error (default 4)")
-    parser.add_argument("--learning-rate", type=float, default=0.05,
+    parser.add_argument("--learning-rate", type=positive_float, default=0.05,
                         help="step size η of the gradient-descent step (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="accepted for uniformity; this computation is deterministic")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)
-    values = (args.a, args.b, args.x, args.target, args.learning_rate)
-    if not all(np.isfinite(values)):
-        exit_with_error("--a, --b, --x, --target and --learning-rate must be finite numbers")
-    if args.learning_rate <= 0:
-        exit_with_error(f"--learning-rate must be positive, got {args.learning_rate}")
+    if not all(np.isfinite((args.a, args.b, args.x, args.target))):
+        exit_with_error("--a, --b, --x and --target must be finite numbers")
     set_seed(args.seed)
 
     y = args.a * args.x + args.b

@@ -25,7 +25,15 @@ the same values without sampling (dynamic programming), and Day3 learns them fro
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    output_dir,
+    positive_int,
+    probability,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -132,16 +140,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Sample episodes from a tiny MDP and estimate state values by averaging."
     )
-    parser.add_argument("--episodes", type=int, default=2000,
+    parser.add_argument("--episodes", type=positive_int, default=2000,
                         help="episodes sampled from each state (default 2000)")
-    parser.add_argument("--gamma", type=float, default=0.9, help="discount factor γ (default 0.9)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--gamma", type=probability, default=0.9,
+                        help="discount factor γ from 0 to 1 (default 0.9)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without showing it")
     args = parser.parse_args(argv)
-    if args.episodes < 1:
-        exit_with_error(f"--episodes must be at least 1, got {args.episodes}")
-    if not 0.0 <= args.gamma <= 1.0:
-        exit_with_error(f"--gamma must be in [0, 1], got {args.gamma}")
     set_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 

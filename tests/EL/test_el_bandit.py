@@ -1,4 +1,6 @@
+import json
 import random
+from pathlib import Path
 
 from common import output_dir, set_seed
 
@@ -89,9 +91,12 @@ def test_main_plots_every_agent(capsys):
     assert list(result.index) == epsilon_greedy.GAME_STEPS
     assert ((result >= 0) & (result <= 1)).all().all()
     out = capsys.readouterr().out
-    path = output_dir(epsilon_greedy.__file__) / "epsilon_greedy.png"
-    assert f"Saved {path}" in out
-    assert path.stat().st_size > 0
+    (line,) = [line for line in out.splitlines() if line.startswith("Saved ")]
+    path = Path(line.removeprefix("Saved "))
+    # The plot goes into a new run folder of its own, never over an earlier run's plot.
+    assert path.name == "epsilon_greedy.png" and path.stat().st_size > 0
+    assert path.parent.parent == output_dir(epsilon_greedy.__file__)
+    assert json.loads((path.parent / "run.json").read_text())["status"] == "finished"
 
 
 def test_main_rejects_zero_runs(capsys):

@@ -16,16 +16,18 @@ from envs.frozen_lake import make_frozen_lake
 
 
 class Chain(gym.Env):
-    """Walks ``path`` whatever the action; its last state ends the episode.
+    """Walks ``path`` whatever the action; its last state ends the episode (``terminated``).
 
     The final step pays ``rewards[k % len(rewards)]`` in the k-th episode; others pay 0.
+    ``limits[k % len(limits)]`` is the k-th episode's time limit (None: none): when it runs out
+    before the end, the episode is cut short (``truncated``), although the chain goes on.
     """
 
     observation_space = gym.spaces.Discrete(3)
     action_space = gym.spaces.Discrete(1)
 
-    def __init__(self, path=(0, 1, 2), rewards=(1.0,)):
-        self.path, self.rewards = path, rewards
+    def __init__(self, path=(0, 1, 2), rewards=(1.0,), limits=(None,)):
+        self.path, self.rewards, self.limits = path, rewards, limits
         self.episodes = -1
 
     def reset(self, *, seed=None, options=None):
@@ -38,7 +40,9 @@ class Chain(gym.Env):
         self.t += 1
         end = self.t == len(self.path) - 1
         reward = self.rewards[self.episodes % len(self.rewards)] if end else 0.0
-        return self.path[self.t], reward, end, False, {}
+        limit = self.limits[self.episodes % len(self.limits)]
+        truncated = not end and limit is not None and self.t >= limit
+        return self.path[self.t], reward, end, truncated, {}
 
 
 def quietly(function, *args, **kwargs):
@@ -184,3 +188,45 @@ def test_render_prints_a_text_frame_before_every_step(capsys):
     out = capsys.readouterr().out
     # The ansi frame highlights the agent's cell once per drawing.
     assert env.steps > 0 and out.count("\x1b[41m") == env.steps
+
+
+# Termination vs truncation. Episode 1 walks the whole chain 0 → 1 → 2 (the end, reward 1) and
+# so learns a value for state 1. Episode 2 is cut by a time limit after one step, at state 1.
+# The chain goes on from there, so the update of state 0 must still look ahead to state 1.
+# Treating the cut as the end of the world (``terminated or truncated``) would leave it at 0.
+CUT_CHAIN = {"limits": (None, 1)}
+
+
+@pytest.mark.parametrize("agent_class", [QLearningAgent, SARSAAgent])
+def test_td_learning_bootstraps_through_a_time_limit(agent_class):
+    agent = agent_class(epsilon=0.0)
+    env = Chain(**CUT_CHAIN)
+    quietly(agent.learn, env, episode_count=2, gamma=0.9, learning_rate=0.5)
+    # Episode 1: Q[1] = .5 (1 − 0) = .5; Q[0] stays 0 (Q[1] was still 0).
+    # Episode 2, cut at 1: Q[0] += .5 (0 + .9 · .5 − 0) = .225.
+    np.testing.assert_allclose(agent.Q[:, 0], [0.225, 0.5, 0.0])
+    assert env.episodes == 1 and agent.reward_log == [1.0, 0.0]
+
+
+def test_monte_carlo_continues_a_cut_episode_with_its_estimate():
+    agent = MonteCarloAgent(epsilon=0.0)
+    env = Chain(**CUT_CHAIN)
+    quietly(agent.learn, env, episode_count=2, gamma=0.5)
+    # Episode 1: returns 0.5 from 0 and 1 from 1. Episode 2 is cut at 1, so its return from 0
+    # is 0 + .5 · Q[1] = .5 (not 0, as if nothing followed): Q[0] = mean(.5, .5).
+    np.testing.assert_allclose(agent.Q[:, 0], [0.5, 1.0, 0.0])
+    assert env.episodes == 1 and agent.reward_log == [1.0, 0.0]
+
+
+def test_actor_critic_bootstraps_through_a_time_limit():
+    np.random.seed(0)
+    env = Chain(**CUT_CHAIN)
+    actor, critic = quietly(ActorCritic(Actor, Critic).train, env, episode_count=2,
+                            gamma=0.9, learning_rate=0.1)
+    np.random.seed(0)
+    initial = np.random.uniform(0, 1, (3, 1))
+    # Episode 1: td(0) = 0, td(1) = 1 − 0 = 1, so V[1] = .1. Episode 2, cut at 1:
+    # td(0) = 0 + .9 · V[1] − V[0] = .09, so V[0] = .009 and the Actor's Q[0] moves as much.
+    np.testing.assert_allclose(critic.V, [0.009, 0.1, 0.0])
+    np.testing.assert_allclose(actor.Q[:, 0], initial[:, 0] + [0.009, 0.1, 0.0])
+    assert env.episodes == 1 and actor.reward_log == [1.0, 0.0]

@@ -41,7 +41,7 @@ def test_keras_dense_equals_the_manual_matmul():
     layer.set_weights([kernel, bias])
     y = keras.ops.convert_to_numpy(layer(x))
     np.testing.assert_allclose(y, x @ kernel + bias, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(y, explanation_keras.dense_by_hand(x, layer), rtol=1e-6)
+    np.testing.assert_allclose(y, explanation_keras.dense_by_hand(x, layer), rtol=1e-6, atol=1e-6)
 
 
 def test_keras_model_takes_the_batch_first_and_matches_the_layer_weights():
