@@ -9,7 +9,10 @@ sweep. ``python DP/run_server.py`` starts this application. The book's names sta
 - ``PlanningHandler`` answers ``POST /plan``.
 
 ``POST /plan`` takes the book's JSON, ``{"plan": "value"|"policy", "prob": 0.8, "grid": [[...]]}``,
-plus an optional ``"gamma"`` (default 0.9), and answers with everything the page plays back:
+plus an optional ``"gamma"`` (default 0.9) and an optional ``"rewards"``: a grid of numbers of
+the maze's shape, the reward on arriving at each cell (from -10 to 10; blocks are ignored).
+Without it the defaults by kind apply: +1 (Treasure), -1 (Danger), -0.04 (any other cell).
+It answers with everything the page plays back:
 
 - ``log``: the value grid after every sweep (Value Iteration) or after every policy
   evaluation (Policy Iteration), starting with the all-zero grid, rounded to 4 decimals;
@@ -23,7 +26,23 @@ plus an optional ``"gamma"`` (default 0.9), and answers with everything the page
   Policy Iteration: the uniformly random start policy (all four), then the policy after
   each improvement step;
 - ``policy_log`` (Policy Iteration only): the action each cell takes after each
-  improvement step (``null`` where nothing is chosen).
+  improvement step (``null`` where nothing is chosen);
+- ``steps`` (Policy Iteration only): every step on the way, for playing it back sweep by
+  sweep. Each step carries what it changes: ``{"kind": "start", "policy": 0, "values",
+  "arrows"}`` (the random policy), ``{"kind": "evaluation", "policy": k, "sweep": j,
+  "delta", "values"}`` (sweep j of evaluating policy k; ``delta`` is its largest change of
+  a value) and ``{"kind": "improvement", "policy": k, "changed", "arrows"}`` (policy k made
+  greedy; ``changed`` cells changed their action, 0 means the plan is done). A plan of more
+  than ``MAX_ITERATIONS`` sweeps sends every n-th sweep of each evaluation and its last;
+- ``rewards``: the reward on arriving at each cell that was planned with (``null`` on blocks);
+- ``model``: the transition table the planner used, for the page's walking agent:
+  ``next_state[s][a]`` and ``prob[s][a]`` list the (up to three) outcomes of action ``a`` in
+  cell ``s = row * columns + column``; ``start`` is the start cell ``[row, column]``;
+- ``warnings``: ``{"code", "message"}`` for a maze that plans but may surprise: one with no
+  Treasure or Danger, or where none can be reached from the start.
+
+The arrows of each sweep and Policy Iteration's steps come from ``DP/planner.py``; this module
+only checks the request and turns the planner's results into JSON.
 
 Deviation from the book: the book's server accepted any body and let errors reach the
 client as tracebacks. Here every request is validated first. Malformed or wrong-typed input
@@ -52,12 +71,11 @@ from pathlib import Path
 import numpy as np
 import tornado.web
 
-from DP.environment import ACTIONS, Environment
+from DP.environment import ACTIONS, REWARD_LIMIT, Environment, validate_rewards
 from DP.planner import (
     PlanningDidNotConverge,
     PolicyIterationPlanner,
     ValueIterationPlanner,
-    greedy_mask,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -150,16 +168,18 @@ class PlanRequest:
     grid: list
     prob: float
     gamma: float
+    rewards: list = None  # the reward on arrival at each cell; None: the defaults by kind
 
 
 # The JSON type each field of /plan must have, checked for every field before any value is
 # used: a list where a string belongs must get a 400, not a TypeError deep in the code.
-# "plan" and "grid" are required; "prob" and "gamma" have defaults.
+# "plan" and "grid" are required; "prob" and "gamma" have defaults, "rewards" defaults by kind.
 FIELD_TYPES = {
     "plan": ("a string", str),
     "prob": ("a number", (int, float)),
     "gamma": ("a number", (int, float)),
     "grid": ("a list of rows", list),
+    "rewards": ("a list of rows", list),
 }
 REQUIRED_FIELDS = {
     "plan": 'use "value" or "policy"',
@@ -226,8 +246,9 @@ def parse_plan_request(body):
 
     Everything is checked before any planning starts: the size, the JSON itself (NaN and
     Infinity are refused although Python's parser would accept them), the keys and the JSON
-    type of every field (all in ``_check_field_types``), then the ranges and the maze
-    (rectangular, known cell values, a free start cell).
+    type of every field (all in ``_check_field_types``), then the ranges, the maze
+    (rectangular, known cell values, a free start cell) and the rewards (the maze's shape,
+    numbers from -10 to 10: a number too large for a float, like 1e400, is refused too).
     """
     if len(body) > MAX_BODY_BYTES:
         raise BadRequest(BODY_TOO_LARGE, status=413)
@@ -247,10 +268,16 @@ def parse_plan_request(body):
     gamma = _probability(data, "gamma", DEFAULT_GAMMA)
     grid = _grid(data["grid"])
     try:
-        Environment(grid, move_prob=prob)  # validate_grid: rectangular, known cells, free start
+        env = Environment(grid, move_prob=prob)  # validate_grid: rectangular, known cells, start
     except ValueError as error:
         raise BadRequest(f"invalid maze: {error}") from None
-    return PlanRequest(plan=plan, grid=grid, prob=prob, gamma=gamma)
+    rewards = data.get("rewards")
+    if rewards is not None:
+        try:
+            validate_rewards(rewards, env.mdp.grid.shape)
+        except ValueError as error:
+            raise BadRequest(f'invalid "rewards": {error}') from None
+    return PlanRequest(plan=plan, grid=grid, prob=prob, gamma=gamma, rewards=rewards)
 
 
 def cells_that_can_end(mdp):
@@ -271,18 +298,26 @@ def cells_that_can_end(mdp):
 def convergence_hint(request):
     """What to change when planning ``request`` hit the iteration cap (a true sentence).
 
-    Measured on this maze simulator: γ = 0.99 or lower always converges within the cap. At
-    γ = 1 nothing is discounted, so a cell that can never end the episode loses 0.04 per step
-    forever, and no planner converges. Even when every cell can end it, Policy Iteration
-    first evaluates the uniformly random policy, whose random walk needs far more sweeps
-    than the cap on all but small mazes; Value Iteration follows the best moves instead and
-    usually converges there.
+    Measured on this maze simulator: with rewards from -1 to 1 (the defaults), γ = 0.99 or
+    lower always converges within the cap. A sweep shrinks the remaining error by γ, so
+    larger rewards need a few more sweeps: with rewards up to ±10, γ = 0.98 or lower
+    converges (0.98^k · 10 falls below the threshold within 600 sweeps). At γ = 1 nothing is
+    discounted, so a cell that can never end the episode loses 0.04 per step forever (or,
+    with a positive reward, gains it forever), and no planner converges. Even when every cell
+    can end it, Policy Iteration first evaluates the uniformly random policy, whose random
+    walk needs far more sweeps than the cap on all but small mazes; Value Iteration follows
+    the best moves instead and usually converges there.
     """
-    lower = "lower γ (gamma) below 1 (0.99 or lower always converges)"
+    mdp = Environment(request.grid, move_prob=request.prob, rewards=request.rewards).mdp
+    safe = "0.99" if np.abs(mdp.reward).max() <= 1 else "0.98"
+    lower = f"lower γ (gamma) below 1 ({safe} or lower always converges)"
     if request.gamma < 1:
         return ("values settle slowly when γ (gamma) is close to 1: lower it "
-                "(0.99 or lower always converges)")
-    mdp = Environment(request.grid, move_prob=request.prob).mdp
+                f"({safe} or lower always converges with these rewards)")
+    ordinary = ~(mdp.terminal | mdp.blocked)
+    if (mdp.reward[ordinary] > 0).any():
+        return (f"at γ = 1 a positive reward on an ordinary cell can be collected again and "
+                f"again, so values grow without end: {lower}, or make those rewards negative")
     if not (cells_that_can_end(mdp) | mdp.blocked).all():
         return (f"at γ = 1 a cell that can never reach a Treasure or Danger loses value without "
                 f"end: {lower}, or make a Treasure or Danger reachable from every cell")
@@ -293,8 +328,61 @@ def convergence_hint(request):
     return lower
 
 
+def maze_warnings(mdp):
+    """Warnings for a maze that plans but may surprise a learner: ``[{"code", "message"}]``."""
+    if not mdp.terminal.any():
+        return [{"code": "no_terminal", "message": (
+            "the maze has no Treasure or Danger, so no episode ever ends: every value is the "
+            "discounted sum of the rewards of wandering forever")}]
+    start = mdp.n_states - mdp.n_columns  # the lower-left cell
+    if not cells_that_can_end(mdp)[start]:
+        return [{"code": "unreachable", "message": (
+            "no Treasure or Danger can be reached from the start, so an episode from there "
+            "never ends")}]
+    return []
+
+
 def _cells(flat, n_columns):
     return [flat[i:i + n_columns] for i in range(0, len(flat), n_columns)]
+
+
+def _policy_iteration_steps(planner, arrows_of):
+    """Policy Iteration's ``steps`` as JSON-ready dicts (see the module docstring).
+
+    A step carries only what it changes (values, or arrows), so that a 20 x 20 plan of
+    some 200 sweeps stays small and quick to encode. A plan of more than ``MAX_ITERATIONS``
+    sweeps in all keeps every n-th sweep of each evaluation and its last one (their ``sweep``
+    numbers tell which), so that the answer stays about as large as Value Iteration's.
+    """
+    mdp = planner.mdp
+    sweeps = sum(step.kind == "evaluation" for step in planner.steps)
+    every = max(1, math.ceil(sweeps / MAX_ITERATIONS))
+    kept, sweep = [], 0
+    for index, step in enumerate(planner.steps):
+        if step.kind == "evaluation":
+            sweep += 1
+            last = index + 1 == len(planner.steps) or planner.steps[index + 1].kind != "evaluation"
+            if sweep % every == 0 or last:
+                kept.append((step, sweep))
+        else:
+            kept.append((step, sweep))
+            sweep = 0
+    evaluated = [step.V for step, _ in kept if step.kind == "evaluation"]
+    values = iter(np.round(np.reshape(evaluated, (-1, mdp.n_rows, mdp.n_columns)),
+                           LOG_DECIMALS).tolist())
+    answer = []
+    for step, sweep in kept:
+        entry = {"kind": step.kind, "policy": step.policy_number}
+        if step.kind == "evaluation":
+            entry.update(sweep=sweep, delta=step.delta, values=next(values))
+        else:
+            if step.kind == "start":
+                entry["values"] = np.zeros((mdp.n_rows, mdp.n_columns)).tolist()
+            else:
+                entry["changed"] = step.changed
+            entry["arrows"] = arrows_of(step.policy > 0)
+        answer.append(entry)
+    return answer
 
 
 def solve(request):
@@ -303,22 +391,17 @@ def solve(request):
     Runs in a worker thread. Raises ``PlanningDidNotConverge`` when the iteration cap is hit.
     """
     start = time.perf_counter()
-    env = Environment(request.grid, move_prob=request.prob)
+    env = Environment(request.grid, move_prob=request.prob, rewards=request.rewards)
     planner = PLANNERS[request.plan](env)
     planner.plan(gamma=request.gamma, threshold=THRESHOLD, max_iterations=MAX_ITERATIONS)
     mdp, gamma = planner.mdp, request.gamma
     n_rows, n_columns, n_states = mdp.n_rows, mdp.n_columns, mdp.n_states
     history = np.asarray(planner.log, dtype=float).reshape(len(planner.log), n_states)
-    acting = mdp.prob.sum(axis=(1, 2)) > 0  # cells where the agent still chooses an action
+    acting = planner.acting
 
-    if request.plan == "value":
-        # The greedy actions of every sweep's values: the policy implied at that moment.
-        masks = np.stack([greedy_mask(mdp.action_values(V, gamma)) for V in history])
-    else:
-        steps = np.asarray(planner.policy_log, dtype=int).reshape(-1, n_states)
-        uniform = np.ones((1, n_states, len(ACTIONS)), dtype=bool)
-        masks = np.concatenate([uniform, np.eye(len(ACTIONS), dtype=bool)[steps]])
-    arrows = (masks & acting[None, :, None]) @ ACTION_BITS
+    def arrows_of(mask):
+        """One bit per action (bit i is actions[i]) for each acting cell, as a grid."""
+        return ((mask & acting[:, None]) @ ACTION_BITS).reshape(n_rows, n_columns).tolist()
 
     names = [action.name for action in ACTIONS]
     Q = mdp.action_values(planner.V, gamma)
@@ -340,13 +423,24 @@ def solve(request):
         "values": history[-1].reshape(n_rows, n_columns).tolist(),
         "policy": greedy,
         "q_values": _cells(q_values, n_columns),
-        "arrows_log": arrows.reshape(-1, n_rows, n_columns).tolist(),
+        "arrows_log": [arrows_of(mask) for mask in planner.actions_log()],
+        "rewards": _cells([None if block else r
+                           for r, block in zip(mdp.reward.tolist(), mdp.blocked)], n_columns),
+        "model": {
+            "next_state": mdp.next_state.tolist(),
+            # 12 decimals: 0.1 rather than 0.09999999999999998, half the text, same draws.
+            "prob": np.round(mdp.prob, 12).tolist(),
+            "start": [n_rows - 1, 0],
+        },
+        "warnings": maze_warnings(mdp),
     }
     if request.plan == "policy":
+        steps = np.asarray(planner.policy_log, dtype=int).reshape(-1, n_states).tolist()
         answer["policy_log"] = [
             _cells([names[a] if act else None for a, act in zip(step, acting)], n_columns)
-            for step in steps.tolist()
+            for step in steps
         ]
+        answer["steps"] = _policy_iteration_steps(planner, arrows_of)
     answer["elapsed_ms"] = (time.perf_counter() - start) * 1000
     return json.dumps(answer, separators=(",", ":"), allow_nan=False)
 
@@ -479,6 +573,7 @@ class IndexHandler(BaseHandler):
         self.render(
             "index.html",
             max_side=MAX_SIDE,
+            reward_limit=REWARD_LIMIT,
             default_prob=DEFAULT_PROB,
             default_gamma=DEFAULT_GAMMA,
         )

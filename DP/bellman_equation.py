@@ -17,6 +17,8 @@ This is the Bellman equation. Writing it recursively lets us postpone what we ca
 import argparse
 from functools import cache
 
+from common import probability, seed_value
+
 LIMIT_GAME_COUNT = 5
 HAPPY_END_BORDER = 4
 MOVE_PROB = 0.9
@@ -69,12 +71,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Print the Bellman values of the five-move up/down game."
     )
-    parser.add_argument("--gamma", type=float, default=0.99, help="discount factor (default 0.99)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--gamma", type=probability, default=0.99,
+                        help="discount factor from 0 to 1 (default 0.99)")
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="accepted for uniformity; this computation is deterministic")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.gamma <= 1.0:
-        parser.error(f"--gamma must be in [0, 1], got {args.gamma}")
     for state in ("state", "state_up_up", "state_down_down"):
         print(f'V("{state}") = {V(state, args.gamma):.6f}')
 

@@ -12,6 +12,10 @@ Grid cells:
    -1   danger:   -1 and the episode ends
     9   block: cannot be entered; bumping into it (or into the edge) leaves the agent in place
 
+Those rewards are the defaults. ``rewards`` (a grid of numbers of the maze's shape, checked by
+``validate_rewards``) sets the reward on arrival at any cell instead, as the web simulator
+lets a learner do; the values given for blocks are ignored, as no one ever arrives there.
+
 The dynamics live in one place, ``GridMDP``: it turns a grid into NumPy arrays (for every
 state and action, the possible next states and their probabilities). The book's dict-based
 ``Environment.transit_func`` reads those arrays, the planners in ``DP/planner.py`` sweep them
@@ -27,6 +31,8 @@ from scipy import sparse
 
 TREASURE, DANGER, BLOCK, ORDINARY = 1, -1, 9, 0
 CELL_VALUES = (ORDINARY, TREASURE, DANGER, BLOCK)
+# A reward on arrival is a number from -REWARD_LIMIT to REWARD_LIMIT.
+REWARD_LIMIT = 10
 
 
 @dataclass(frozen=True, order=True)
@@ -60,14 +66,20 @@ MOVES = {Action.UP: (-1, 0), Action.DOWN: (1, 0), Action.LEFT: (0, -1), Action.R
 def validate_grid(grid, move_prob=0.8):
     """Check a maze and return it as an integer NumPy array; raise ``ValueError`` if invalid.
 
-    Invalid: an empty or non-rectangular grid, a cell value outside {0, 1, -1, 9}, a blocked
-    start cell (the lower-left one, where the agent starts), or ``move_prob`` outside [0, 1].
+    Invalid: anything but a list of rows of cells, an empty or non-rectangular grid, a cell
+    value outside {0, 1, -1, 9}, a blocked start cell (the lower-left one, where the agent
+    starts), or a ``move_prob`` that is not a number in [0, 1].
     """
-    if not isinstance(move_prob, (int, float)) or not 0.0 <= move_prob <= 1.0:
+    # bool is an int in Python, but ``"prob": true`` in a maze file is a mistake, not 1.0.
+    if (isinstance(move_prob, bool) or not isinstance(move_prob, (int, float))
+            or not 0.0 <= move_prob <= 1.0):
         raise ValueError(f"move_prob must be a number in [0, 1], got {move_prob!r}")
-    rows = [list(row) for row in grid] if isinstance(grid, (list, tuple)) else None
     if isinstance(grid, np.ndarray):
-        rows = grid.tolist()
+        grid = grid.tolist()
+    if not isinstance(grid, (list, tuple)) or not all(isinstance(row, (list, tuple))
+                                                      for row in grid):
+        raise ValueError("the grid must be a list of rows, each a list of cells")
+    rows = [list(row) for row in grid]
     if not rows or not rows[0]:
         raise ValueError("the grid must have at least one row and one column")
     width = len(rows[0])
@@ -88,6 +100,30 @@ def validate_grid(grid, move_prob=0.8):
     return array
 
 
+def validate_rewards(rewards, shape):
+    """Check a grid of rewards on arrival for a maze of ``shape`` and return it as a float array.
+
+    Raise ``ValueError`` unless it is a list of rows of the maze's shape whose every entry is a
+    finite number from -REWARD_LIMIT to REWARD_LIMIT (true and false are not numbers here).
+    """
+    n_rows, n_columns = shape
+    if not isinstance(rewards, (list, tuple)) or not all(isinstance(row, (list, tuple))
+                                                         for row in rewards):
+        raise ValueError("the rewards must be a list of rows, each a list of numbers")
+    if len(rewards) != n_rows or any(len(row) != n_columns for row in rewards):
+        raise ValueError(f"the rewards must have the grid's shape, {n_rows} rows of "
+                         f"{n_columns} numbers")
+    for row in rewards:
+        for reward in row:
+            # A comparison is False for NaN and refuses infinity and integers too large to be
+            # floats, before float() could overflow.
+            if (isinstance(reward, bool) or not isinstance(reward, (int, float))
+                    or not -REWARD_LIMIT <= reward <= REWARD_LIMIT):
+                raise ValueError(f"every reward must be a number from {-REWARD_LIMIT} to "
+                                 f"{REWARD_LIMIT}, got {reward!r}")
+    return np.array(rewards, dtype=float)
+
+
 class GridMDP:
     """The maze's dynamics as arrays: the single source of truth for every grid world.
 
@@ -105,7 +141,7 @@ class GridMDP:
     ``k`` handle that naturally.
     """
 
-    def __init__(self, grid, move_prob=0.8, default_reward=-0.04):
+    def __init__(self, grid, move_prob=0.8, default_reward=-0.04, rewards=None):
         self.grid = validate_grid(grid, move_prob)
         self.move_prob = float(move_prob)
         self.default_reward = float(default_reward)
@@ -115,6 +151,9 @@ class GridMDP:
         self.blocked = cells == BLOCK
         self.terminal = (cells == TREASURE) | (cells == DANGER)
         self.reward = np.where(self.terminal, cells, self.default_reward).astype(float)
+        if rewards is not None:
+            given = validate_rewards(rewards, self.grid.shape).ravel()
+            self.reward = np.where(self.blocked, self.reward, given)
         self.next_state, self.prob = self._build_transitions()
         # The same table as a sparse (S*4, S) matrix: row s*4 + a holds T(.|s, a). One sparse
         # matrix-vector product then backs up every state and action at once.
@@ -162,9 +201,6 @@ class GridMDP:
         # The reward is earned on arrival, so it and the next value share one expectation.
         return (self.transition_matrix @ (reward + gamma * V)).reshape(self.n_states, -1)
 
-    def with_move_prob(self, move_prob):
-        return GridMDP(self.grid, move_prob, self.default_reward)
-
 
 class Environment:
     """The book's maze environment: a dict-and-State view of ``GridMDP``.
@@ -173,11 +209,11 @@ class Environment:
     ``step`` samples one of those outcomes with NumPy's global random state, as in the book.
     """
 
-    def __init__(self, grid, move_prob=0.8):
+    def __init__(self, grid, move_prob=0.8, rewards=None):
         self.grid = grid
         self.default_reward = -0.04
         self.move_prob = move_prob
-        self.mdp = GridMDP(grid, move_prob, self.default_reward)
+        self.mdp = GridMDP(grid, move_prob, self.default_reward, rewards)
         self.agent_state = State()
         self.reset()
 

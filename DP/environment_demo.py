@@ -8,7 +8,7 @@ the agent picks actions at random, totals vary a lot from episode to episode.
 import argparse
 import random
 
-from common import set_seed
+from common import positive_int, seed_value, set_seed
 
 from DP.environment import Environment
 from DP.planner import SAMPLE_GRID
@@ -26,11 +26,10 @@ class Agent:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="A random agent plays the book's maze.")
-    parser.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--episodes", type=positive_int, default=10,
+                        help="episodes to play (default 10)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
-    if args.episodes < 1:
-        parser.error("--episodes must be at least 1")
     set_seed(args.seed)
 
     env = Environment(SAMPLE_GRID)

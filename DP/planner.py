@@ -16,18 +16,34 @@ a 40×40 maze plan in milliseconds. Each sweep reads the previous sweep's values
 synchronous sweep); the book's loop overwrites values as it goes. Both reach the same fixed
 point. ``log`` starts with the all-zero grid, so ``iterations = len(log) - 1`` and
 ``log[-1]`` is the final value grid (for Policy Iteration, one entry per evaluated policy).
+
+For the web simulator, which draws every step, the planners also keep what happened in between:
+``actions_log()`` gives the arrows of each entry of ``log``, and Policy Iteration's ``steps``
+hold every evaluation sweep and every improvement (``PolicyIterationStep``).
+
+The Bellman backup Σ_s' T(s'|s,a) (R(s') + γ V(s')) is written out for one state and action
+in ``backup``, as the formula reads; the planners use ``GridMDP.action_values``, the same sum
+for every state and action at once as one sparse matrix-vector product (the fast path).
 """
 
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import exit_with_error, set_seed
+from common import exit_with_error, positive_float, probability, seed_value, set_seed
 
 import numpy as np
 
-from DP.environment import ACTIONS, Action, Environment
+from DP.environment import (
+    ACTIONS,
+    TREASURE,
+    Action,
+    Environment,
+    validate_grid,
+    validate_rewards,
+)
 
 SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 ARROWS = {Action.UP: "↑", Action.DOWN: "↓", Action.LEFT: "←", Action.RIGHT: "→"}
@@ -60,13 +76,19 @@ def value_iteration(mdp, gamma=0.9, threshold=0.0001, max_iterations=100_000, re
 
 
 def policy_evaluation(mdp, policy, gamma=0.9, threshold=0.0001, max_iterations=100_000,
-                      reward=None):
-    """V^π by repeated expectation sweeps: V(s) ← Σ_a π(a|s) Q(s, a). ``policy`` is (S, 4)."""
-    V = np.zeros(mdp.n_states)
+                      reward=None, V=None, sweeps=None):
+    """V^π by repeated expectation sweeps: V(s) ← Σ_a π(a|s) Q(s, a). ``policy`` is (S, 4).
+
+    The sweeps start from ``V`` (default: all 0, as in the book); every sweep's values are
+    appended to the list ``sweeps`` when one is given.
+    """
+    V = np.zeros(mdp.n_states) if V is None else V
     for _ in range(max_iterations):
         new_V = (policy * mdp.action_values(V, gamma, reward)).sum(axis=1)
         delta = np.abs(new_V - V).max()
         V = new_V
+        if sweeps is not None:
+            sweeps.append(V)
         if delta < threshold:
             return V
     raise PlanningDidNotConverge(f"policy evaluation did not converge in {max_iterations} sweeps")
@@ -75,6 +97,38 @@ def policy_evaluation(mdp, policy, gamma=0.9, threshold=0.0001, max_iterations=1
 def greedy_mask(Q, tolerance=TIE_TOLERANCE):
     """Boolean (S, 4): True for every action whose value is within ``tolerance`` of the best."""
     return Q >= Q.max(axis=1, keepdims=True) - tolerance
+
+
+def backup(mdp, V, gamma, s, a, reward=None):
+    """Q(s, a) = Σ_s' T(s'|s, a) (R(s') + γ V(s')) for one state ``s`` and action index ``a``.
+
+    The readable form of the Bellman backup: a sum over the (up to three) cells the move can
+    end in, the intended one and the two slips. ``GridMDP.action_values`` computes the very
+    same sum for every state and action at once, which is what the planners call.
+    """
+    reward = mdp.reward if reward is None else reward
+    return sum(prob * (reward[next_s] + gamma * V[next_s])
+               for next_s, prob in zip(mdp.next_state[s, a], mdp.prob[s, a]))
+
+
+@dataclass(frozen=True)
+class PolicyIterationStep:
+    """One step of Policy Iteration, as the web simulator plays it back.
+
+    ``kind`` is "start" (the uniformly random policy, every value 0), "evaluation" (one
+    expectation sweep of the current policy) or "improvement" (the policy made greedy).
+    ``policy_number`` counts the policies: 0 is the random one, improvement k makes policy k.
+    ``V`` and ``policy`` (π(a|s), shape (S, 4)) are what holds after the step. ``delta`` is an
+    evaluation sweep's largest change of a value, ``changed`` the number of cells whose action
+    an improvement changed (0 means the policy is stable: the plan is done).
+    """
+
+    kind: str
+    policy_number: int
+    V: np.ndarray
+    policy: np.ndarray
+    delta: float = 0.0
+    changed: int = 0
 
 
 class Planner:
@@ -99,6 +153,11 @@ class Planner:
         """How many sweeps (or, for Policy Iteration, improvement steps) the plan took."""
         return len(self.log) - 1
 
+    @property
+    def acting(self):
+        """Boolean (S,): the cells where the agent chooses an action (not blocks, not the end)."""
+        return self.mdp.prob.sum(axis=(1, 2)) > 0
+
     def reward_vector(self):
         """The reward on arrival at each state used for planning; ``None`` means the maze's own.
 
@@ -108,13 +167,6 @@ class Planner:
 
     def plan(self, gamma=0.9, threshold=0.0001):
         raise NotImplementedError("Planner subclasses must implement plan(gamma, threshold)")
-
-    def transitions_at(self, state, action):
-        """Yield ``(probability, next_state, reward)`` for each outcome of ``action``."""
-        transition_probs = self.env.transit_func(state, action)
-        for next_state, prob in transition_probs.items():
-            reward, _ = self.env.reward_func(next_state)
-            yield prob, next_state, reward
 
     def dict_to_grid(self, state_reward_dict):
         """Lay values out as rows × columns lists. Accepts ``{State: value}`` or a flat array."""
@@ -154,18 +206,29 @@ class ValueIterationPlanner(Planner):
         self.log = [self.dict_to_grid(V) for V in history]
         return self.dict_to_grid(self.V)
 
+    def actions_log(self):
+        """For each entry of ``log``, the arrows of that moment: boolean (S, 4), True for every
+        greedy action (ties kept) with respect to that sweep's values, False where nothing is
+        chosen. The policy is implicit in Value Iteration, so it is read off each sweep's V."""
+        reward = self.reward_vector()
+        history = np.asarray(self.log, dtype=float).reshape(len(self.log), -1)
+        return [greedy_mask(self.mdp.action_values(V, self.gamma, reward)) & self.acting[:, None]
+                for V in history]
+
 
 class PolicyIterationPlanner(Planner):
     def __init__(self, env):
         super().__init__(env)
         self.policy_probs = None
         self.policy_log = []
+        self.steps = []
 
     def initialize(self):
         super().initialize()
         # Start from the uniformly random policy, as the book does.
         self.policy_probs = np.full((self.mdp.n_states, len(ACTIONS)), 1 / len(ACTIONS))
         self.policy_log = []
+        self.steps = []
 
     @property
     def policy(self):
@@ -183,15 +246,28 @@ class PolicyIterationPlanner(Planner):
         """Alternate evaluation and greedy improvement until the policy is stable.
 
         ``max_iterations`` bounds both the improvement steps and each evaluation's sweeps.
-        ``policy_log`` keeps the chosen action index of each cell after every step.
+        ``policy_log`` keeps the chosen action index of each cell after every step, and
+        ``steps`` every sweep and improvement on the way (see ``PolicyIterationStep``).
+
+        Deviation from the book: each evaluation starts from the values of the policy before
+        it, not from 0. It reaches the same V^π (to ``threshold``), in about half the sweeps
+        on a 20×20 maze, and played back the values adjust instead of growing from 0 again.
         """
         self.initialize()
         self.gamma = gamma
-        self.log = [self.dict_to_grid(np.zeros(self.mdp.n_states))]
+        V = np.zeros(self.mdp.n_states)
+        self.log = [self.dict_to_grid(V)]
+        self.steps = [PolicyIterationStep("start", 0, V, self.policy_probs)]
         reward = self.reward_vector()
-        for _ in range(max_iterations):
+        for number in range(max_iterations):
+            sweeps = []
             self.V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold,
-                                       max_iterations, reward=reward)
+                                       max_iterations, reward=reward, V=V, sweeps=sweeps)
+            deltas = np.abs(np.diff([V, *sweeps], axis=0)).max(axis=1)
+            self.steps += [PolicyIterationStep("evaluation", number, swept, self.policy_probs,
+                                               delta=float(delta))
+                           for swept, delta in zip(sweeps, deltas)]
+            V = self.V
             self.log.append(self.dict_to_grid(self.V))
             Q = self.mdp.action_values(self.V, gamma, reward)
             # Trap: keep the current action when it is still (one of) the best. Switching
@@ -201,38 +277,98 @@ class PolicyIterationPlanner(Planner):
             best = np.where(keep, current, Q.argmax(axis=1))
             improved = np.eye(len(ACTIONS))[best]
             stable = np.array_equal(improved, self.policy_probs)
+            changed = (improved != self.policy_probs).any(axis=1) & self.acting
+            self.steps.append(PolicyIterationStep("improvement", number + 1, self.V, improved,
+                                                  changed=int(changed.sum())))
             self.policy_probs = improved
             self.policy_log.append(best.reshape(self.mdp.n_rows, self.mdp.n_columns).tolist())
             if stable:
                 return self.dict_to_grid(self.V)
         raise PlanningDidNotConverge(f"Policy Iteration did not converge in {max_iterations} steps")
 
+    def actions_log(self):
+        """For each entry of ``log``, the arrows of that moment: boolean (S, 4), the actions of
+        the uniformly random start policy (all four), then of the policy after each
+        improvement; False where nothing is chosen."""
+        return [(step.policy > 0) & self.acting[:, None]
+                for step in self.steps if step.kind != "evaluation"]
+
 
 def format_grid(value_grid, planner=None):
-    """Values as aligned text, with the greedy arrows after each value when a planner is given."""
+    """Values as aligned text. With a planner, the greedy arrows follow each value, a Treasure
+    or Danger cell shows its reward marked (T) or (D) (its V is 0: nothing follows the end of
+    an episode) and a block shows as "block"."""
     arrows = planner.greedy_actions() if planner is not None else None
     lines = []
     for r, row in enumerate(value_grid):
         cells = []
         for c, value in enumerate(row):
+            s = r * len(row) + c
+            if planner is not None and planner.mdp.blocked[s]:
+                cells.append(f"{'block':>7}    ")
+                continue
+            if planner is not None and planner.mdp.terminal[s]:
+                mark = "(T)" if planner.mdp.grid[r, c] == TREASURE else "(D)"
+                cells.append(f"{planner.mdp.reward[s]:7.3f}{mark:<4}")
+                continue
             mark = "".join(ARROWS[a] for a in arrows[r][c]) if arrows else ""
             cells.append(f"{value:7.3f}{mark:<4}")
         lines.append(" ".join(cells))
     return "\n".join(lines)
 
 
+MAZE_HINT = ("make a good one with the simulator: run `python DP/run_server.py`, draw the maze "
+             "and press Save")
+
+
 def load_maze(path):
-    """Read a maze saved by the web simulator: ``{"grid": [[...]], "prob": 0.8, ...}``."""
+    """Read and check a maze saved by the web simulator: ``{"grid": [[...]], "prob": 0.8, ...}``.
+
+    Besides the grid, the file may hold "prob", "gamma" and "rewards" (the reward on arrival
+    at each cell, a grid of numbers of the maze's shape); ``main`` plans with all three.
+
+    A bare list of rows is accepted too. Whatever is wrong with the file (missing, not text,
+    not JSON, nested too deeply for Python's parser, not a valid maze) ends in one sentence
+    that names the file and says how to make a good one, with exit status 2.
+    """
+    path = Path(path)
+
+    def refuse(problem):
+        exit_with_error(f"{path} {problem}; {MAZE_HINT}")
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        exit_with_error(f"no maze file at {path}")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        exit_with_error(f"could not read {path} as JSON: {error}")
+        refuse("does not exist")
+    except IsADirectoryError:
+        refuse("is a folder, not a maze file")
+    except UnicodeDecodeError:
+        refuse("is not a text file")
+    except OSError as error:
+        refuse(f"cannot be read ({error.strerror})")
+    try:
+        data = json.loads(text)
+    except RecursionError:  # json.loads recurses once per level of [ or {
+        refuse("is nested too deeply to be a maze")
+    except json.JSONDecodeError as error:
+        refuse(f"is not valid JSON ({error.msg} at line {error.lineno})")
     if isinstance(data, list):
         data = {"grid": data}
     if not isinstance(data, dict) or "grid" not in data:
-        exit_with_error(f"{path} must hold a grid, or an object with a \"grid\" key")
+        refuse('holds no maze: it must be an object with a "grid" key, a list of rows')
+    for key in ("prob", "gamma"):
+        value = data.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            refuse(f'has a "{key}" that is not a number from 0 to 1')
+    try:
+        grid = validate_grid(data["grid"], data.get("prob", 0.8))
+    except ValueError as error:
+        refuse(f"is not a valid maze ({error})")
+    if "rewards" in data:
+        try:
+            validate_rewards(data["rewards"], grid.shape)
+        except ValueError as error:
+            refuse(f'has "rewards" that do not fit its maze ({error})')
     return data
 
 
@@ -242,37 +378,30 @@ def main(argv=None):
     )
     parser.add_argument("--grid", help="a maze JSON file saved by the web simulator "
                         "(default: the book's sample grid)")
-    parser.add_argument("--gamma", type=float, default=0.9, help="discount factor γ (default 0.9)")
-    parser.add_argument("--threshold", type=float, default=0.0001,
+    parser.add_argument("--gamma", type=probability, default=None,
+                        help="discount factor γ from 0 to 1 (default 0.9, or the file's)")
+    parser.add_argument("--threshold", type=positive_float, default=0.0001,
                         help="stop when no value moves more than this (default 0.0001)")
-    parser.add_argument("--move-prob", type=float, default=None,
+    parser.add_argument("--move-prob", type=probability, default=None,
                         help="probability of moving as intended (default 0.8, or the file's)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     set_seed(args.seed)
 
-    grid, move_prob = SAMPLE_GRID, 0.8
-    if args.grid:
-        maze = load_maze(args.grid)
-        grid, move_prob = maze["grid"], maze.get("prob", move_prob)
-    if args.move_prob is not None:
-        move_prob = args.move_prob
-    if not 0.0 <= args.gamma <= 1.0:
-        exit_with_error(f"--gamma must be in [0, 1], got {args.gamma}")
-    if not args.threshold > 0:
-        exit_with_error(f"--threshold must be positive, got {args.threshold}")
-    try:
-        env = Environment(grid, move_prob=move_prob)
-    except ValueError as error:
-        exit_with_error(f"invalid maze: {error}")
+    maze = load_maze(args.grid) if args.grid else {"grid": SAMPLE_GRID}
+    move_prob = args.move_prob if args.move_prob is not None else maze.get("prob", 0.8)
+    gamma = args.gamma if args.gamma is not None else maze.get("gamma", 0.9)
+    env = Environment(maze["grid"], move_prob=move_prob, rewards=maze.get("rewards"))
 
     for name, planner in (("Value Iteration", ValueIterationPlanner(env)),
                           ("Policy Iteration", PolicyIterationPlanner(env))):
         try:
-            value_grid = planner.plan(gamma=args.gamma, threshold=args.threshold)
+            value_grid = planner.plan(gamma=gamma, threshold=args.threshold)
         except PlanningDidNotConverge as error:
-            exit_with_error(str(error))
-        print(f"{name} (γ={args.gamma}, move_prob={move_prob}): {planner.iterations} iterations")
+            hint = ("at γ = 1 nothing is discounted, so try --gamma 0.99" if gamma == 1
+                    else "try a smaller --gamma or a larger --threshold")
+            exit_with_error(f"{error}; {hint}")
+        print(f"{name} (γ={gamma}, move_prob={move_prob}): {planner.iterations} iterations")
         print(format_grid(value_grid, planner))
         print()
     sys.stdout.flush()

@@ -77,6 +77,12 @@ def test_reset_and_step():
         ([[0, 1]], float("nan"), "move_prob"),
         ([], 0.8, "at least one row"),
         ([["0", 1]], 0.8, "unknown cell value"),
+        ([[0, True]], 0.8, "unknown cell value"),
+        ([0, 1], 0.8, "list of rows"),
+        ("01", 0.8, "list of rows"),
+        ({"grid": [[0, 1]]}, 0.8, "list of rows"),
+        ([[0, 1]], True, "move_prob"),
+        ([[0, 1]], "0.8", "move_prob"),
     ],
 )
 def test_invalid_grids_raise_value_error(grid, move_prob, message):
@@ -84,14 +90,61 @@ def test_invalid_grids_raise_value_error(grid, move_prob, message):
         Environment(grid, move_prob=move_prob)
 
 
-def test_grid_mdp_arrays_match_the_dict_view():
-    env = Environment([[0, 0, 0, 1, 0], [0, 9, 0, -1, 0], [0, 0, 0, 0, 9]], move_prob=0.7)
-    mdp = GridMDP(env.grid, 0.7)
-    for state in env.states:
-        for a, action in enumerate(env.actions):
-            expected = np.zeros(mdp.n_states)
-            for next_state, prob in env.transit_func(state, action).items():
-                expected[mdp.index(next_state)] += prob
-            actual = np.zeros(mdp.n_states)
-            np.add.at(actual, mdp.next_state[mdp.index(state), a], mdp.prob[mdp.index(state), a])
-            np.testing.assert_allclose(actual, expected)
+# A maze that is not square, with blocks, both ends and edges. move_prob 0.7: the two sideways
+# slips get 0.15 each. Every expected outcome below is worked out by hand from the rule.
+MAZE = [[0, 0, 0, 1, 0],
+        [0, 9, 0, -1, 0],
+        [0, 0, 0, 0, 9]]
+HAND_TRANSITIONS = [
+    # UP reaches (0, 0); the LEFT slip bumps the edge and the RIGHT slip the block: both stay.
+    (State(1, 0), Action.UP, {State(0, 0): 0.7, State(1, 0): 0.3}),
+    # DOWN reaches (1, 2); the slips go left to (0, 1) and right onto the treasure.
+    (State(0, 2), Action.DOWN, {State(1, 2): 0.7, State(0, 1): 0.15, State(0, 3): 0.15}),
+    # DOWN into the block stays; the slips go left and right.
+    (State(0, 1), Action.DOWN, {State(0, 1): 0.7, State(0, 0): 0.15, State(0, 2): 0.15}),
+    # RIGHT into the block stays, UP slips onto the danger, DOWN bumps the edge and stays.
+    (State(2, 3), Action.RIGHT, {State(2, 3): 0.85, State(1, 3): 0.15}),
+    # LEFT onto the danger; UP slips to (0, 4); DOWN into the block stays.
+    (State(1, 4), Action.LEFT, {State(1, 3): 0.7, State(0, 4): 0.15, State(1, 4): 0.15}),
+    # LEFT bumps the edge; UP slips to (1, 0); DOWN bumps the edge too.
+    (State(2, 0), Action.LEFT, {State(2, 0): 0.85, State(1, 0): 0.15}),
+    # The opposite move never happens: from (2, 2) UP can slip left or right, never down.
+    (State(2, 2), Action.UP, {State(1, 2): 0.7, State(2, 1): 0.15, State(2, 3): 0.15}),
+    # Nothing follows the end of an episode.
+    (State(0, 3), Action.DOWN, {}),
+    (State(1, 3), Action.UP, {}),
+]
+
+
+@pytest.mark.parametrize("state, action, expected", HAND_TRANSITIONS,
+                         ids=[f"{s.row}{s.column}-{a.name}" for s, a, _ in HAND_TRANSITIONS])
+def test_transit_func_by_hand(state, action, expected):
+    probs = Environment(MAZE, move_prob=0.7).transit_func(state, action)
+    assert probs.keys() == expected.keys()
+    for next_state, prob in expected.items():
+        assert probs[next_state] == pytest.approx(prob, abs=1e-12)
+
+
+def test_grid_mdp_arrays_by_hand():
+    mdp = GridMDP(MAZE, move_prob=0.7)
+    assert (mdp.n_rows, mdp.n_columns, mdp.n_states) == (3, 5, 15)
+    up, down, left, right = range(4)
+    # State (1, 0) is number 5. UP: intended (0, 0) = 0, then the LEFT and RIGHT slips.
+    assert mdp.next_state[5, up].tolist() == [0, 5, 5]
+    assert mdp.prob[5, up].tolist() == pytest.approx([0.7, 0.15, 0.15])
+    # State (2, 3) is number 13. RIGHT: the block (2, 4) keeps it at 13; slips UP to 8, DOWN 13.
+    assert mdp.next_state[13, right].tolist() == [13, 8, 13]
+    # State (0, 2) is number 2. DOWN: 7, then the LEFT and RIGHT slips, 1 and 3.
+    assert mdp.next_state[2, down].tolist() == [7, 1, 3]
+    assert mdp.next_state[2, left].tolist() == [1, 2, 7]
+    # The ends (3: treasure, 8: danger) and the blocks (6, 14) have no outcomes at all.
+    assert np.flatnonzero(mdp.prob.sum(axis=(1, 2)) == 0).tolist() == [3, 6, 8, 14]
+    assert np.flatnonzero(mdp.terminal).tolist() == [3, 8]
+    assert np.flatnonzero(mdp.blocked).tolist() == [6, 14]
+    expected_reward = np.full(15, -0.04)
+    expected_reward[3], expected_reward[8] = 1.0, -1.0
+    np.testing.assert_allclose(mdp.reward, expected_reward)
+    # One backup by hand: Q(5, UP) = 0.7 (R(0) + γ V(0)) + 0.3 (R(5) + γ V(5)).
+    V = np.arange(15, dtype=float)
+    Q = mdp.action_values(V, gamma=0.5)
+    assert Q[5, up] == pytest.approx(0.7 * (-0.04 + 0.0) + 0.3 * (-0.04 + 2.5))

@@ -1,7 +1,9 @@
+from functools import partialmethod
+
 import numpy as np
 import pytest
 
-from DP.environment import Environment
+from DP.environment import ACTIONS, Action, Environment, State
 from DP.planner import (
     PlanningDidNotConverge,
     PolicyIterationPlanner,
@@ -80,6 +82,52 @@ def test_policy_iteration_policy_is_greedy_and_deterministic():
             assert chosen in best_actions[state]
 
 
+def books_policy_evaluation(env, policy, gamma, threshold=1e-12):
+    """The book's ``estimate_by_policy``, written with dicts: in-place sweeps of
+    V(s) ← Σ_a π(a|s) Σ_s' T(s'|s,a) (R(s') + γ V(s')), independently of the planner."""
+    V = {state: 0.0 for state in env.states}
+    while True:
+        delta = 0.0
+        for state in env.states:
+            if not env.can_action_at(state):
+                continue
+            expected = sum(
+                action_prob * sum(prob * (env.reward_func(n)[0] + gamma * V[n])
+                                  for n, prob in env.transit_func(state, action).items())
+                for action, action_prob in policy[state].items()
+            )
+            delta = max(delta, abs(expected - V[state]))
+            V[state] = expected
+        if delta < threshold:
+            return V
+
+
+def test_policy_evaluation_of_the_random_policy_by_hand():
+    # One cell next to the treasure, moves that never slip: RIGHT (1 in 4) reaches the
+    # treasure, the other three bump into the edge, pay −0.04 and stay. So
+    #   V = 1/4 · 1 + 3/4 · (−0.04 + γ V),  that is  V = (0.25 − 0.03) / (1 − 0.75 γ).
+    # A max instead of the expectation would give V = 1.
+    env = Environment([[0, 1]], move_prob=1.0)
+    planner = PolicyIterationPlanner(env)
+    planner.initialize()  # the uniformly random policy
+    V = planner.estimate_by_policy(gamma=0.9, threshold=1e-12)
+    assert V[State(0, 0)] == pytest.approx(0.22 / (1 - 0.75 * 0.9), abs=1e-9)
+    assert V[State(0, 1)] == 0.0  # nothing follows the end of the episode
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_policy_evaluation_matches_the_books_dict_backup(grid):
+    env = Environment(grid, move_prob=0.8)
+    planner = PolicyIterationPlanner(env)
+    planner.initialize()
+    # A stochastic policy that is neither uniform nor greedy, one row per state.
+    planner.policy_probs = np.random.default_rng(0).dirichlet(np.ones(4), env.mdp.n_states)
+    V = planner.estimate_by_policy(gamma=0.9, threshold=1e-12)
+    expected = books_policy_evaluation(env, planner.policy, gamma=0.9)
+    for state in env.states:
+        assert V[state] == pytest.approx(expected[state], abs=1e-8)
+
+
 def test_policy_evaluation_is_an_expectation_not_a_max():
     env = Environment(SAMPLE)
     planner = PolicyIterationPlanner(env)
@@ -89,6 +137,32 @@ def test_policy_evaluation_is_an_expectation_not_a_max():
     # The random policy wanders: its values are strictly worse than the optimal ones.
     start = env.reset()
     assert V_random[start] < V_best[start.row][start.column] - 0.1
+
+
+class StartingFromRight(PolicyIterationPlanner):
+    """Policy Iteration that starts from "always RIGHT" instead of the random policy."""
+
+    def initialize(self):
+        super().initialize()
+        self.policy_probs = np.eye(len(ACTIONS))[[ACTIONS.index(Action.RIGHT)] * 9]
+
+
+def test_policy_iteration_keeps_the_current_action_when_it_ties():
+    # Treasures on both sides of the top middle cell: there LEFT and RIGHT are worth exactly
+    # the same, whatever the rest of the policy is (the maze is a mirror image).
+    grid = [[1, 0, 1], [9, 0, 9], [0, 0, 0]]
+    env = Environment(grid)
+    V = ValueIterationPlanner(env).plan(gamma=0.9, threshold=1e-10)
+    _, best_actions = bellman_backup(env, V, 0.9)
+    assert set(best_actions[State(0, 1)]) == {Action.LEFT, Action.RIGHT}
+
+    planner = StartingFromRight(env)
+    planner.plan(gamma=0.9, threshold=1e-10)
+    right = ACTIONS.index(Action.RIGHT)
+    # RIGHT was the current action and stays: switching to the tied LEFT (np.argmax's first
+    # choice) would be a change that improves nothing, and could go on forever.
+    assert [step[0][1] for step in planner.policy_log] == [right] * len(planner.policy_log)
+    assert planner.policy[State(0, 1)][Action.RIGHT] == 1.0
 
 
 def test_the_books_sample_values():
@@ -120,16 +194,67 @@ def test_main_prints_both_value_grids(capsys):
     assert "0.610" in out
 
 
-def test_main_reads_a_saved_maze_and_rejects_a_bad_one(tmp_path, capsys):
+def test_main_reads_a_saved_maze_with_its_parameters(tmp_path, capsys):
     good = tmp_path / "maze.json"
-    good.write_text('{"grid": [[0, 0, 1], [0, 9, -1]], "prob": 0.9}')
+    good.write_text('{"grid": [[0, 0, 1], [0, 9, -1]], "prob": 0.9, "gamma": 0.8}')
     main(["--grid", str(good)])
-    assert "move_prob=0.9" in capsys.readouterr().out
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"grid": [[0, 0, 1], [9]]}')
+    out = capsys.readouterr().out
+    assert "(γ=0.8, move_prob=0.9)" in out
+    main(["--grid", str(good), "--gamma", "0.5", "--move-prob", "1"])
+    assert "(γ=0.5, move_prob=1.0)" in capsys.readouterr().out
+
+
+BAD_MAZES = {
+    "deep.json": "[" * 100_000 + "]" * 100_000,  # Python's JSON parser recurses per level
+    "deep-grid.json": '{"grid": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "cut-short.json": '{"grid": [[0, 0, 1], [0',
+    "binary.json": b"\x89PNG\r\n\x1a\n\x00\xff\xfe",
+    "empty.json": "",
+    "number.json": "42",
+    "no-grid.json": '{"prob": 0.8}',
+    "ragged.json": '{"grid": [[0, 0, 1], [9]]}',
+    "rows-not-lists.json": '{"grid": [0, 1]}',
+    "unknown-cell.json": '{"grid": [[0, 2]]}',
+    "blocked-start.json": '{"grid": [[0, 1], [9, 0]]}',
+    "prob-text.json": '{"grid": [[0, 1]], "prob": "high"}',
+    "prob-true.json": '{"grid": [[0, 1]], "prob": true}',
+    "prob-nan.json": '{"grid": [[0, 1]], "prob": NaN}',
+    "gamma-too-big.json": '{"grid": [[0, 1]], "gamma": 1.5}',
+}
+
+
+@pytest.mark.parametrize("name", BAD_MAZES)
+def test_a_broken_maze_file_gets_one_sentence_naming_it(name, tmp_path, capsys):
+    path = tmp_path / name
+    content = BAD_MAZES[name]
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(SystemExit) as exit_info:
-        main(["--grid", str(bad)])
+        main(["--grid", str(path)])
     assert exit_info.value.code == 2
-    assert "rectangular" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--grid", str(tmp_path / "missing.json")])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"error: {path} ")
+    assert "python DP/run_server.py" in line  # how to make a good one
+
+
+@pytest.mark.parametrize("where", ["missing.json", "."])
+def test_a_missing_maze_file_gets_one_sentence_naming_it(where, tmp_path, capsys):
+    path = tmp_path / where
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--grid", str(path)])
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {path} ") and "python DP/run_server.py" in line
+
+
+def test_a_plan_that_does_not_converge_gets_one_sentence(tmp_path, capsys, monkeypatch):
+    maze = tmp_path / "no-goal.json"
+    maze.write_text('{"grid": [[0, 0], [0, 0]]}')
+    # No goal and γ = 1: the values fall forever. 200 sweeps show it as well as 100,000.
+    monkeypatch.setattr(ValueIterationPlanner, "plan",
+                        partialmethod(ValueIterationPlanner.plan, max_iterations=200))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--grid", str(maze), "--gamma", "1"])
+    assert exit_info.value.code == 2
+    assert "--gamma 0.99" in capsys.readouterr().err

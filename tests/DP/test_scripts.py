@@ -1,6 +1,6 @@
 import pytest
 
-from DP import bellman_equation, environment_demo
+from DP import bellman_equation, environment_demo, planner
 
 
 def test_bellman_equation_prints_the_three_values(capsys):
@@ -24,3 +24,40 @@ def test_environment_demo_plays_ten_episodes(capsys):
     assert len(totals) == 10
     assert all(-10 < total <= 1 for total in totals)
     assert capsys.readouterr().out.count("Episode") == 10
+
+
+# Every Day2 script but the web server, whose options tests/DP/test_application*.py check.
+SCRIPTS = [bellman_equation, environment_demo, planner]
+BAD_SEEDS = ["-1", "nan", "1.5", str(2**32), "ten"]
+
+
+def assert_refused(main, argv, capsys, mentions):
+    """``main(argv)`` ends with exit status 2 and one error line, not a traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    errors = [line for line in captured.err.splitlines() if "error: " in line]
+    assert len(errors) == 1 and mentions in errors[0], captured.err
+
+
+@pytest.mark.parametrize("seed", BAD_SEEDS)
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda m: m.__name__)
+def test_a_bad_seed_gets_one_sentence_and_status_2(script, seed, capsys):
+    assert_refused(script.main, ["--seed", seed], capsys, "argument --seed:")
+
+
+@pytest.mark.parametrize("script, argv, option", [
+    (bellman_equation, ["--gamma", "1.5"], "--gamma"),
+    (bellman_equation, ["--gamma", "nan"], "--gamma"),
+    (environment_demo, ["--episodes", "0"], "--episodes"),
+    (planner, ["--gamma", "-0.1"], "--gamma"),
+    (planner, ["--gamma", "inf"], "--gamma"),
+    (planner, ["--threshold", "0"], "--threshold"),
+    (planner, ["--threshold", "nan"], "--threshold"),
+    (planner, ["--move-prob", "1.01"], "--move-prob"),
+    (planner, ["--move-prob", "nan"], "--move-prob"),
+], ids=str)
+def test_a_value_out_of_range_gets_one_sentence_and_status_2(script, argv, option, capsys):
+    assert_refused(script.main, argv, capsys, f"argument {option}:")
