@@ -1,10 +1,11 @@
 /*
- * DP maze simulator (Day2): edit a maze, ask the server to plan it with Value Iteration or
- * Policy Iteration, and play the iterations back.
+ * DP maze simulator (Day2): edit a maze and its rewards, ask the server to plan it with Value
+ * Iteration or Policy Iteration, play the steps back, and let an agent walk the plan.
  *
  * Plain JavaScript, no libraries, no build step. The server (DP/application.py) does all the
- * planning; this page only draws what /plan answers: `log` (values per iteration),
- * `arrows_log` (arrows per iteration, one bit per action), `deltas`, `q_values`, ...
+ * planning; this page only draws what /plan answers: `log` and `arrows_log` (Value Iteration:
+ * every sweep), `steps` (Policy Iteration: every evaluation sweep and improvement), `deltas`,
+ * `q_values`, `rewards`, and `model`, the transition table the agent walks with.
  */
 (() => {
   'use strict';
@@ -19,41 +20,69 @@
   const KINDS = new Map([
     [ORDINARY, 'Ordinary'], [TREASURE, 'Treasure'], [DANGER, 'Danger'], [BLOCK, 'Block'],
   ]);
+  const KIND_REWARDS = new Map([[TREASURE, 1], [DANGER, -1], [BLOCK, 0]]);
+  const DEFAULT_STEP_REWARD = -0.04;
   const MIN_SIDE = 2;
   const MAX_SIDE = Number(document.body.dataset.maxSide) || 20;
+  const REWARD_LIMIT = Number(document.body.dataset.rewardLimit) || 10;
   const SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]];
-  const PLAN_NAMES = { value: 'Value Iteration', policy: 'Policy Iteration' };
-  const THRESHOLD = 1e-4;
+  // Cell sizes (px) below which the kind label, then the numbers, no longer fit.
+  const COMPACT_CELL = 50;
+  const TINY_CELL = 24;
+  // A walk that has not ended after this many steps is cut off (a policy may go round in
+  // circles, or a maze may have no end at all).
+  const MAX_WALK_STEPS = 500;
+  const MAX_EPISODES = 10000;
+  const WARNINGS = {
+    no_terminal: 'この迷路には Treasure も Danger もありません。エピソードが終わらないので、価値は報酬を'
+      + '割り引きながら永遠に足し合わせたものになります',
+    unreachable: 'スタートからは Treasure にも Danger にも行けません。S からのエピソードは終わりません',
+  };
 
   const $ = (id) => document.getElementById(id);
   const els = {
     rows: $('rows'), columns: $('columns'), draw: $('draw'),
+    reward: $('reward'), setReward: $('set-reward'), stepReward: $('step-reward'),
     prob: $('prob'), probOut: $('prob-out'), gamma: $('gamma'), gammaOut: $('gamma-out'),
     live: $('live'), save: $('save'), load: $('load'), loadFile: $('load-file'),
     message: $('message'), messageText: $('message-text'), messageClose: $('message-close'),
-    status: $('status'), grid: $('grid'),
+    warning: $('warning'), status: $('status'), grid: $('grid'),
+    legendLow: $('legend-low'), legendHigh: $('legend-high'), legendNote: $('legend-note'),
+    tinyNote: $('tiny-note'),
     first: $('first'), prev: $('prev'), play: $('play'), next: $('next'), last: $('last'),
     frame: $('frame'), frameLabel: $('frame-label'), speed: $('speed'),
-    phase: $('phase'), converged: $('converged'), chart: $('chart'), cellInfo: $('cell-info'),
+    piSteps: $('pi-steps'), stepSweep: $('step-sweep'), stepImprove: $('step-improve'),
+    phase: $('phase'), converged: $('converged'),
+    walk: $('walk'), walkMany: $('walk-many'), episodes: $('episodes'), seed: $('seed'),
+    walkStatus: $('walk-status'), walkLog: $('walk-log'), walkSummary: $('walk-summary'),
+    chart: $('chart'), chartTitle: $('chart-title'), cellInfo: $('cell-info'),
   };
   const runButtons = [$('run-value'), $('run-policy')];
   const kindButtons = Array.from(document.querySelectorAll('button.kind'));
+  const viewInputs = Array.from(document.querySelectorAll('input[name="view"]'));
 
   const state = {
     grid: SAMPLE_GRID.map((row) => row.slice()),
+    rewards: [],          // [row][column] -> the reward on arriving there
+    stepReward: DEFAULT_STEP_REWARD,
     cells: [],            // [row][column] -> { root, value, label, shown }
     selection: new Set(), // "row,column" keys
     anchor: null,         // where a drag or shift-click selection starts
     dragging: false,
     hover: null,
-    result: null,         // the last answer of /plan for the current grid
+    result: null,         // the last answer of /plan for the current maze
+    frames: [],           // what playback shows, one entry per step (see framesOf)
     scale: 1,             // |value| that gets the strongest colour
+    view: 'value',        // what the cells show: 'value' V(s) or 'reward' R(s)
     frame: 0,
     timer: null,
     lastPlan: null,
     controller: null,     // AbortController of the request in flight
     liveTimer: null,
     chartSize: null,      // the canvas' CSS size [width, height]
+    cellSize: 64,
+    walker: null,         // the walk being animated: { timer, agent, ... }
+    rng: null,            // the walking agent's random numbers (seeded)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -71,9 +100,18 @@
     return node;
   }
 
+  // A number as the cells show it, with a real minus sign (a hyphen next to an arrow was
+  // easy to misread).
   function formatValue(v) {
-    const text = Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-    return text === '-0.00' ? '0.00' : text.replace('-', '−');
+    const size = Math.abs(v);
+    const digits = size >= 100 ? 0 : size >= 10 ? 1 : 2;
+    const text = v.toFixed(digits);
+    return /^-0\.?0*$/.test(text) ? text.slice(1) : text.replace('-', '−');
+  }
+
+  function formatReward(v) {
+    const text = Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
+    return (v > 0 ? '+' : '') + text.replace('-', '−');
   }
 
   function showMessage(text, kind = 'error') {
@@ -110,22 +148,94 @@
     return SHADES[Math.round((t + 1) * 200)];
   }
 
+  // ---------------------------------------------------------------- rewards
+
+  const defaultReward = (kind) => (KIND_REWARDS.has(kind) ? KIND_REWARDS.get(kind) : state.stepReward);
+  const isCustom = (r, c) => state.grid[r][c] !== BLOCK
+    && state.rewards[r][c] !== defaultReward(state.grid[r][c]);
+  const anyCustom = () => state.grid.some((row, r) => row.some((_, c) => isCustom(r, c)));
+
+  function defaultRewards() {
+    return state.grid.map((row) => row.map((kind) => defaultReward(kind)));
+  }
+
+  // A reward typed by the learner: a finite number within the limits, or null.
+  function readReward(input) {
+    const text = input.value.trim();
+    const value = Number(text);
+    if (text === '' || !Number.isFinite(value) || Math.abs(value) > REWARD_LIMIT) return null;
+    return value;
+  }
+
+  function rewardRefused() {
+    showMessage(`報酬は −${REWARD_LIMIT} から ${REWARD_LIMIT} の数にしてください `
+      + `(a reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`);
+  }
+
+  function setRewardOfSelection() {
+    const value = readReward(els.reward);
+    if (value === null) {
+      rewardRefused();
+      return;
+    }
+    const cells = selectedCells().filter(([r, c]) => state.grid[r][c] !== BLOCK);
+    if (cells.length === 0) {
+      showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info');
+      return;
+    }
+    clearMessage();
+    let changed = false;
+    cells.forEach(([r, c]) => {
+      if (state.rewards[r][c] !== value) {
+        state.rewards[r][c] = value;
+        changed = true;
+      }
+    });
+    if (changed) gridChanged();
+  }
+
+  // The step reward is the default of every ordinary cell: those still at the old default
+  // follow it, those given their own reward keep it.
+  function stepRewardChanged() {
+    const value = readReward(els.stepReward);
+    if (value === null) {
+      rewardRefused();
+      els.stepReward.value = String(state.stepReward);
+      return;
+    }
+    clearMessage();
+    const old = state.stepReward;
+    if (value === old) return;
+    state.grid.forEach((row, r) => row.forEach((kind, c) => {
+      if (kind === ORDINARY && state.rewards[r][c] === old) state.rewards[r][c] = value;
+    }));
+    state.stepReward = value;
+    gridChanged();
+  }
+
   // ---------------------------------------------------------------- the grid
 
   function cellSize(rows, columns) {
-    const wide = window.innerWidth > 760;
-    const room = wide ? Math.min(760, Math.max(320, els.grid.parentElement.clientWidth - 16)) : 340;
-    return clampInt(Math.min(room / columns, 680 / rows) - 2, 28, 84);
+    // The grid must fit the board's width (no sideways scrolling, on a phone too) and, on
+    // a wide screen, a comfortable height. Each cell takes its size plus a 2 px gap.
+    const width = Math.min(760, els.grid.parentElement.clientWidth - 8);
+    const byWidth = Math.floor((width - 4 - 2 * (columns - 1)) / columns);
+    const byHeight = window.innerWidth > 760 ? Math.floor((680 - 2 * (rows - 1)) / rows) : 84;
+    return clampInt(Math.min(byWidth, byHeight), 10, 84);
   }
 
-  // Small cells (big mazes) get a compact layout: value above, side arrows below it.
   function applyCellSize() {
     const size = cellSize(rowsOf(), columnsOf());
+    if (size !== state.cellSize) stopWalk(true); // the agent and its trail were placed in px
+    state.cellSize = size;
     els.grid.style.setProperty('--cell', `${size}px`);
-    els.grid.classList.toggle('compact', size < 50);
+    els.grid.classList.toggle('compact', size < COMPACT_CELL);
+    els.grid.classList.toggle('tiny', size < TINY_CELL);
+    els.tinyNote.hidden = size >= TINY_CELL;
   }
 
   function buildGrid() {
+    stopWalk(true);
     const rows = rowsOf();
     const columns = columnsOf();
     els.grid.replaceChildren();
@@ -143,6 +253,7 @@
         root.setAttribute('role', 'gridcell');
         const value = element('span', 'value');
         const label = element('span', 'label');
+        // In the order up, down, left, right (the order of ACTIONS and of the bits).
         const arrows = ARROW_NAMES.map((name) => element('span', `arrow ${name}`));
         root.append(value, label, ...arrows);
         if (isStart(r, c)) root.append(element('span', 'start', 'S'));
@@ -158,41 +269,49 @@
     render();
   }
 
-  function paintCell(r, c, values, arrows, scale, faint) {
+  function currentFrame() {
+    return state.result ? state.frames[state.frame] : null;
+  }
+
+  function paintCell(r, c, frame) {
     const cell = state.cells[r][c];
     const kind = state.grid[r][c];
+    const reward = state.rewards[r][c];
     const classes = ['cell'];
     let valueText = '';
     let labelText = '';
     let background = '';
     let dark = false;
-    if (kind === TREASURE) {
-      classes.push('treasure');
-      valueText = '+1';
-      labelText = 'Treasure';
-    } else if (kind === DANGER) {
-      classes.push('danger');
-      valueText = '−1';
-      labelText = 'Danger';
+    if (kind === TREASURE || kind === DANGER) {
+      classes.push(kind === TREASURE ? 'treasure' : 'danger');
+      valueText = formatReward(reward);
+      labelText = KINDS.get(kind);
     } else if (kind === BLOCK) {
       classes.push('block');
       labelText = 'Block';
-    } else if (values) {
-      const v = values[r][c];
-      const colour = colourOf(v, scale);
+    } else if (state.view === 'reward') {
+      const colour = colourOf(reward, state.scale);
+      background = colour.css;
+      dark = colour.dark;
+      valueText = formatReward(reward);
+    } else if (frame) {
+      const v = frame.values[r][c];
+      const colour = colourOf(v, state.scale);
       background = colour.css;
       dark = colour.dark;
       valueText = formatValue(v);
     }
     if (dark) classes.push('dark');
+    if (isStart(r, c)) classes.push('start-cell');
+    if (isCustom(r, c)) classes.push('custom');
     if (state.selection.has(key(r, c))) classes.push('selected');
     if (state.hover && state.hover[0] === r && state.hover[1] === c) classes.push('hover');
     // The arrows are classes of the cell (one write per cell), not of the four arrow spans.
-    const bits = arrows && kind === ORDINARY ? arrows[r][c] : 0;
+    const bits = frame && kind === ORDINARY ? frame.arrows[r][c] : 0;
     ARROW_NAMES.forEach((name, a) => {
       if (bits & (1 << a)) classes.push(`go-${name}`);
     });
-    if (faint && bits) classes.push('faint');
+    if (frame && frame.random && bits) classes.push('faint');
     // Only what changed is written; the last written values are kept here, not read back.
     const className = classes.join(' ');
     const shown = cell.shown;
@@ -205,19 +324,38 @@
   }
 
   function render() {
-    const result = state.result;
-    const values = result ? result.log[state.frame] : null;
-    const arrows = result ? result.arrows_log[state.frame] : null;
-    // Policy Iteration starts from the uniformly random policy: its arrows are drawn faint.
-    const faint = Boolean(result && result.plan === 'policy' && state.frame === 0);
+    const frame = currentFrame();
     for (let r = 0; r < rowsOf(); r += 1) {
-      for (let c = 0; c < columnsOf(); c += 1) {
-        paintCell(r, c, values, arrows, state.scale, faint);
-      }
+      for (let c = 0; c < columnsOf(); c += 1) paintCell(r, c, frame);
     }
+    renderLegend();
     renderPlayer();
     renderCellInfo();
     drawChart();
+  }
+
+  function paintOne([r, c]) {
+    if (r < rowsOf() && c < columnsOf()) paintCell(r, c, currentFrame());
+  }
+
+  // The colours span the largest |value| of the whole playback and the largest |reward|,
+  // so that a frame's colours compare with every other frame's.
+  function updateScale() {
+    let biggest = 0;
+    state.grid.forEach((row, r) => row.forEach((kind, c) => {
+      if (kind !== BLOCK) biggest = Math.max(biggest, Math.abs(state.rewards[r][c]));
+    }));
+    state.frames.forEach((frame) => frame.values.forEach((row) => row.forEach((v) => {
+      biggest = Math.max(biggest, Math.abs(v));
+    })));
+    state.scale = biggest > 0 ? biggest : 1;
+  }
+
+  function renderLegend() {
+    els.legendLow.textContent = formatValue(-state.scale);
+    els.legendHigh.textContent = `+${formatValue(state.scale)}`;
+    const what = state.view === 'reward' ? '報酬 R(s)' : '価値 V(s)';
+    els.legendNote.textContent = `色 = ${what}　矢印 = 方策（同点はすべて、長さ = 確率）`;
   }
 
   // ---------------------------------------------------------------- editing
@@ -233,16 +371,21 @@
     for (let r = r0; r <= r1; r += 1) {
       for (let c = c0; c <= c1; c += 1) state.selection.add(key(r, c));
     }
-    updateKindButtons();
+    selectionChanged();
     render();
   }
 
-  function updateKindButtons() {
+  function selectionChanged() {
     const cells = selectedCells();
     const onlyStart = cells.length === 1 && isStart(cells[0][0], cells[0][1]);
     kindButtons.forEach((button) => {
       button.disabled = cells.length === 0 || (onlyStart && Number(button.dataset.kind) === BLOCK);
     });
+    // The reward box shows the reward of the cell the selection started from.
+    const at = state.anchor;
+    if (at && at[0] < rowsOf() && at[1] < columnsOf() && state.grid[at[0]][at[1]] !== BLOCK) {
+      els.reward.value = String(state.rewards[at[0]][at[1]]);
+    }
   }
 
   function setKind(kind) {
@@ -260,26 +403,39 @@
       }
       if (state.grid[r][c] !== kind) {
         state.grid[r][c] = kind;
+        state.rewards[r][c] = defaultReward(kind); // a new kind starts from its default
         changed = true;
       }
     });
     if (skippedStart) {
       showMessage('スタート（左下）は Block にできません (the start cell cannot be blocked).', 'info');
     }
-    if (changed) gridChanged();
+    if (changed) {
+      selectionChanged();
+      gridChanged();
+    }
   }
 
   // The results belong to the old maze: drop them (or re-plan at once in live mode).
   function gridChanged() {
-    stopPlayback();
-    state.result = null;
-    state.frame = 0;
-    render();
+    dropResult();
     if (els.live.checked && state.lastPlan) {
       scheduleLiveRun();
     } else {
       setStatus('迷路を変更しました。Value Iteration か Policy Iteration で計画し直してください。');
     }
+  }
+
+  // repaint = false when the grid is rebuilt next anyway (its cells may not exist yet).
+  function dropResult(repaint = true) {
+    stopPlayback();
+    stopWalk(true);
+    state.result = null;
+    state.frames = [];
+    state.frame = 0;
+    els.warning.hidden = true;
+    updateScale();
+    if (repaint) render();
   }
 
   function scheduleLiveRun() {
@@ -305,7 +461,7 @@
       if (state.selection.has(k)) state.selection.delete(k);
       else state.selection.add(k);
       state.anchor = at;
-      updateKindButtons();
+      selectionChanged();
       render();
       return;
     }
@@ -327,14 +483,6 @@
       if (at) paintOne(at);
       renderCellInfo();
     }
-  }
-
-  function paintOne([r, c]) {
-    if (r >= rowsOf() || c >= columnsOf()) return;
-    const result = state.result;
-    paintCell(r, c, result ? result.log[state.frame] : null,
-      result ? result.arrows_log[state.frame] : null, state.scale,
-      Boolean(result && result.plan === 'policy' && state.frame === 0));
   }
 
   function onKeyDown(event) {
@@ -371,12 +519,11 @@
       return;
     }
     clearMessage();
-    stopPlayback();
     state.grid = Array.from({ length: rows }, () => new Array(columns).fill(ORDINARY));
-    state.result = null;
-    state.frame = 0;
+    state.rewards = defaultRewards();
+    dropResult(false);
     buildGrid();
-    updateKindButtons();
+    selectionChanged();
     setStatus(`${rows} × ${columns} の迷路を描きました。セルを選んで Treasure や Danger を置いてみましょう。`);
   }
 
@@ -395,10 +542,7 @@
   function parametersChanged() {
     showParameters();
     if (state.result) {
-      stopPlayback();
-      state.result = null;
-      state.frame = 0;
-      render();
+      dropResult();
       if (els.live.checked && state.lastPlan) scheduleLiveRun();
       else setStatus('パラメーターを変更しました。もう一度計画してください。');
     }
@@ -417,30 +561,31 @@
     try {
       const body = await response.json();
       if (body && typeof body.error === 'string') return body.error;
-    } catch (ignored) {
-      // Not JSON: fall back to the status line below.
+    } catch (error) {
+      // Not JSON: fall back to the status text below.
     }
     return response.statusText || 'unknown error';
   }
 
   async function run(plan, { live = false } = {}) {
+    state.lastPlan = plan;
     if (state.controller) state.controller.abort();
     const controller = new AbortController();
     state.controller = controller;
-    state.lastPlan = plan;
     stopPlayback();
-    clearMessage();
+    stopWalk(true);
     setBusy(true, plan);
-    setStatus(`${PLAN_NAMES[plan]} を計算しています… (planning)`);
+    if (!live) clearMessage();
     const body = {
       plan,
       prob: readParameter(els.prob),
       gamma: readParameter(els.gamma),
       grid: state.grid,
+      rewards: state.rewards,
     };
     let result;
     try {
-      const response = await fetch('plan', {
+      const response = await fetch('/plan', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
         body: JSON.stringify(body),
@@ -453,8 +598,7 @@
       result = await response.json();
     } catch (error) {
       if (error.name === 'AbortError') return;
-      state.result = null;
-      render();
+      dropResult();
       const text = error instanceof TypeError
         ? `サーバーに接続できませんでした。python DP/run_server.py が動いているか確認してください (${error.message}).`
         : error.message;
@@ -470,31 +614,69 @@
     showResult(result, live);
   }
 
+  // What playback shows, one frame per step, each with the values and arrows in force:
+  // Value Iteration: the start and every sweep; Policy Iteration: the start, every
+  // evaluation sweep and every improvement (a step of `steps` carries only what changed).
+  function framesOf(result) {
+    if (result.plan === 'value') {
+      return result.log.map((values, i) => ({
+        kind: i === 0 ? 'start' : 'sweep', values, arrows: result.arrows_log[i],
+        delta: i > 0 ? result.deltas[i - 1] : null, random: false,
+      }));
+    }
+    let values = null;
+    let arrows = null;
+    return result.steps.map((step) => {
+      if (step.values) values = step.values;
+      if (step.arrows) arrows = step.arrows;
+      return {
+        kind: step.kind, values, arrows, policy: step.policy, sweep: step.sweep || 0,
+        delta: step.kind === 'evaluation' ? step.delta : null, changed: step.changed,
+        random: step.policy === 0,
+      };
+    });
+  }
+
   function showResult(result, live) {
     state.result = result;
-    let biggest = 0;
-    result.log.forEach((grid) => grid.forEach((row) => row.forEach((v) => {
-      biggest = Math.max(biggest, Math.abs(v));
-    })));
-    state.scale = Math.max(1, biggest);
-    els.frame.max = String(result.iterations);
+    state.frames = framesOf(result);
+    updateScale();
+    state.rng = null;
+    const n = state.frames.length - 1;
+    els.frame.max = String(n);
     const when = `${result.name} (γ = ${result.gamma}, move prob = ${result.prob})`;
     setStatus(`${when}: ${result.elapsed_ms.toFixed(1)} ms で計算しました。`);
-    els.converged.textContent = `converged in ${result.iterations} iterations — `
-      + `${result.iterations} 回の反復で収束しました`;
+    const warnings = result.warnings || [];
+    els.warning.textContent = warnings.map((w) => `⚠ ${WARNINGS[w.code] || ''} (${w.message}).`).join(' ');
+    els.warning.hidden = warnings.length === 0;
+    els.walkSummary.textContent = '';
+    els.walkStatus.textContent = '';
+    els.walkLog.replaceChildren();
     if (live) {
-      showFrame(result.iterations);
+      showFrame(n);
     } else {
       showFrame(0);
       play();
     }
   }
 
+  function convergedText(result) {
+    if (result.plan === 'value') {
+      return `converged in ${result.iterations} iterations — ${result.iterations} 回のスイープで`
+        + `収束しました（max|ΔV| < ${result.threshold}）`;
+    }
+    const sweeps = state.frames.filter((f) => f.kind === 'evaluation').length;
+    return `converged in ${result.iterations} iterations — 方策改善 ${result.iterations} 回で`
+      + `方策が変わらなくなりました（評価スイープ 計 ${sweeps} 回）`;
+  }
+
   // ---------------------------------------------------------------- playback
 
   function showFrame(index) {
     if (!state.result) return;
-    state.frame = clampInt(index, 0, state.result.iterations);
+    const frame = clampInt(index, 0, state.frames.length - 1);
+    if (frame !== state.frame) stopWalk(false);
+    state.frame = frame;
     render();
   }
 
@@ -502,16 +684,17 @@
     const choice = els.speed.value;
     if (choice !== 'auto') return Number(choice);
     // Automatic speed: a whole run takes about four seconds, but never flickers.
-    const n = state.result ? Math.max(1, state.result.iterations) : 1;
+    const n = Math.max(1, state.frames.length - 1);
     return clampInt(4000 / n, 30, 700);
   }
 
   function play() {
     if (!state.result) return;
-    if (state.frame >= state.result.iterations) state.frame = 0;
+    const last = state.frames.length - 1;
+    if (state.frame >= last) state.frame = 0;
     stopPlayback();
     const tick = () => {
-      if (!state.result || state.frame >= state.result.iterations) {
+      if (!state.result || state.frame >= state.frames.length - 1) {
         stopPlayback();
         return;
       }
@@ -533,9 +716,42 @@
     else play();
   }
 
+  // Policy Iteration's own steps, as reinforcejs offers them: one evaluation sweep, or on to
+  // the next improvement (the rest of the evaluation, then the greedy update).
+  function nextImprovement() {
+    for (let i = state.frame + 1; i < state.frames.length; i += 1) {
+      if (state.frames[i].kind === 'improvement') return i;
+    }
+    return -1;
+  }
+
+  function phaseText(result, frame, index, last) {
+    if (result.plan === 'value') {
+      if (frame.kind === 'start') return ['start', '反復 0: 価値はすべて 0 から始まります (all values start at 0).'];
+      return ['sweep', `反復 ${index}: 全セルを一度ずつ更新（スイープ） — 最大変化量 `
+        + `max|ΔV| = ${frame.delta.toExponential(2)}`];
+    }
+    const name = `π${frame.policy}`;
+    if (frame.kind === 'start') {
+      return ['start', '開始: 価値はすべて 0、方策 π0 は 4 方向を確率 1/4 ずつ選ぶランダム方策 '
+        + '(uniform random policy).'];
+    }
+    if (frame.kind === 'evaluation') {
+      return ['evaluation', `方策評価 (policy evaluation): 方策 ${name} に従ったときの価値を求める`
+        + `スイープ ${frame.sweep} — max|ΔV| = ${frame.delta.toExponential(2)}`
+        + (frame.delta < result.threshold ? `（${result.threshold} 未満: 評価はここで収束）` : '')];
+    }
+    if (index === last || frame.changed === 0) {
+      return ['improvement', `方策改善 (policy improvement): どのセルの行動も変わりません — `
+        + '方策が安定したので終了 (policy stable).'];
+    }
+    return ['improvement', `方策改善 (policy improvement): 価値に対して貪欲な方策 ${name} へ。`
+      + `${frame.changed} セルの行動が変わりました。`];
+  }
+
   function renderPlayer() {
     const result = state.result;
-    const n = result ? result.iterations : 0;
+    const n = result ? state.frames.length - 1 : 0;
     const playing = state.timer !== null;
     els.frame.max = String(n);
     els.frame.value = String(state.frame);
@@ -546,25 +762,230 @@
     els.play.classList.toggle('playing', playing);
     els.play.setAttribute('aria-label', playing ? '一時停止 (pause)' : '再生 (play)');
     els.frameLabel.textContent = result ? `反復 ${state.frame} / ${n}` : '0 / 0';
+    els.piSteps.hidden = !result || result.plan !== 'policy';
+    els.walk.disabled = !result;
+    els.walkMany.disabled = !result;
     if (!result) {
-      els.phase.textContent = '';
+      els.phase.replaceChildren();
       els.converged.textContent = '';
       return;
     }
-    let phase;
-    if (state.frame === 0) {
-      phase = result.plan === 'policy'
-        ? '反復 0: 価値はすべて 0、方策は 4 方向ランダム (uniform random policy).'
-        : '反復 0: 価値はすべて 0 から始まります (all values start at 0).';
-    } else if (result.plan === 'policy') {
-      phase = `反復 ${state.frame}: 方策評価で V^π を求め、方策改善で矢印を更新 `
-        + `(policy evaluation → improvement).`;
-    } else {
-      phase = `反復 ${state.frame}: 全セルを一度ずつ更新（スイープ） — 最大変化量 `
-        + `max|ΔV| = ${result.deltas[state.frame - 1].toExponential(2)}`;
+    const frame = state.frames[state.frame];
+    if (result.plan === 'policy') {
+      const following = state.frames[state.frame + 1];
+      els.stepSweep.disabled = !following || following.kind !== 'evaluation';
+      els.stepImprove.disabled = nextImprovement() < 0;
     }
-    if (state.frame === n) phase += '　✓ 最終結果 (final)';
-    els.phase.textContent = phase;
+    const [kind, text] = phaseText(result, frame, state.frame, n);
+    const tags = { start: '開始 start', sweep: 'スイープ sweep', evaluation: '評価 evaluation', improvement: '改善 improvement' };
+    const tag = element('span', `kind-tag ${kind}`, tags[kind]);
+    els.phase.replaceChildren(tag, document.createTextNode(text
+      + (state.frame === n ? '　✓ 最終結果 (final)' : '')));
+    els.converged.textContent = convergedText(result);
+  }
+
+  // ---------------------------------------------------------------- the walking agent
+
+  // mulberry32: a small seeded generator, so that a seed gives the same walks every time.
+  function seededRandom(seed) {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6D2B79F5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function walkRandom() {
+    if (!state.rng) {
+      const seed = Number(els.seed.value);
+      state.rng = seededRandom(Number.isInteger(seed) && seed >= 0 ? seed : 0);
+    }
+    return state.rng;
+  }
+
+  // One step of the agent, with exactly the dynamics the planner used (the answer's `model`):
+  // pick one of the arrows shown (ties and the random policy: each equally likely), then one
+  // of the action's outcomes with its probability. Outcome 0 is the intended move, the
+  // others are the slips sideways.
+  function agentStep(s, frame, random) {
+    const { model } = state.result;
+    const columns = state.result.columns;
+    const bits = frame.arrows[Math.floor(s / columns)][s % columns];
+    const choices = [0, 1, 2, 3].filter((a) => bits & (1 << a));
+    const options = choices.length ? choices : [0, 1, 2, 3];
+    const action = options[Math.min(options.length - 1, Math.floor(random() * options.length))];
+    const probs = model.prob[s][action];
+    let u = random();
+    let outcome = probs.length - 1;
+    for (let k = 0; k < probs.length; k += 1) {
+      if (u < probs[k]) {
+        outcome = k;
+        break;
+      }
+      u -= probs[k];
+    }
+    const next = model.next_state[s][action][outcome];
+    const reward = state.result.rewards[Math.floor(next / columns)][next % columns];
+    const ended = model.prob[next].every((p) => p.every((x) => x === 0));
+    return { action, outcome, next, reward, ended };
+  }
+
+  function startIndex() {
+    const [r, c] = state.result.model.start;
+    return r * state.result.columns + c;
+  }
+
+  // A whole episode without drawing it: its discounted return and how it ended.
+  function episode(frame, random) {
+    const gamma = state.result.gamma;
+    let s = startIndex();
+    let total = 0;
+    let discount = 1;
+    for (let t = 0; t < MAX_WALK_STEPS; t += 1) {
+      const step = agentStep(s, frame, random);
+      total += discount * step.reward;
+      discount *= gamma;
+      s = step.next;
+      if (step.ended) return { total, end: s };
+    }
+    return { total, end: null };
+  }
+
+  // Where the agent (of diameter 0.4 cell) or a trail dot (0.14) goes in cell s: centred on
+  // the arrows' hub, in the grid's own coordinates.
+  function atHub(s, diameter) {
+    const columns = state.result.columns;
+    const cell = state.cells[Math.floor(s / columns)][s % columns].root;
+    const size = state.cellSize;
+    const hub = els.grid.classList.contains('tiny') ? 0.5 : 0.67; // as in style.css
+    const x = cell.offsetLeft + size * (0.5 - diameter / 2);
+    const y = cell.offsetTop + size * (hub - diameter / 2);
+    return `translate(${x}px, ${y}px)`;
+  }
+
+  function placeAgent(s, animate = true) {
+    const { agent } = state.walker;
+    const columns = state.result.columns;
+    agent.style.transition = animate ? '' : 'none';
+    agent.style.transform = atHub(s, 0.4);
+    agent.dataset.row = String(Math.floor(s / columns));
+    agent.dataset.column = String(s % columns);
+    state.walker.at = s;
+  }
+
+  function dropTrail(s, slipped) {
+    const dot = element('span', slipped ? 'trail slip' : 'trail');
+    dot.style.transform = atHub(s, 0.14);
+    els.grid.append(dot);
+    state.walker.trail.push(dot);
+  }
+
+  // stopWalk(true) also removes the agent and its trail (the maze or the plan changed).
+  function stopWalk(remove) {
+    const walker = state.walker;
+    if (!walker) return;
+    window.clearTimeout(walker.timer);
+    walker.timer = null;
+    if (remove) {
+      walker.agent.remove();
+      walker.trail.forEach((dot) => dot.remove());
+      state.walker = null;
+    }
+  }
+
+  function walkInterval() {
+    const choice = els.speed.value;
+    return choice === 'auto' ? 350 : Math.max(40, Number(choice));
+  }
+
+  function logLine(text, slipped) {
+    const item = element('li', slipped ? 'slip' : '', text);
+    els.walkLog.append(item);
+    item.scrollIntoView({ block: 'nearest' });
+  }
+
+  function walkOnce() {
+    if (!state.result) return;
+    stopPlayback();
+    stopWalk(true);
+    const frame = state.frames[state.frame];
+    const random = walkRandom();
+    const gamma = state.result.gamma;
+    const agent = element('span', 'agent');
+    agent.setAttribute('aria-hidden', 'true');
+    els.grid.append(agent);
+    state.walker = { agent, trail: [], timer: null, at: startIndex(), t: 0, total: 0, discount: 1 };
+    placeAgent(state.walker.at, false);
+    els.walkLog.replaceChildren();
+    els.walkStatus.textContent = 'S から出発 (start).';
+    const tick = () => {
+      const walker = state.walker;
+      if (!walker || !state.result) return;
+      const step = agentStep(walker.at, frame, random);
+      const slipped = step.outcome > 0;
+      dropTrail(walker.at, slipped);
+      walker.total += walker.discount * step.reward;
+      walker.discount *= gamma;
+      walker.t += 1;
+      placeAgent(step.next);
+      agent.classList.toggle('slipped', slipped);
+      const [r, c] = [Math.floor(step.next / state.result.columns), step.next % state.result.columns];
+      const moved = slipped
+        ? `${SYMBOLS[step.action]} のつもりが滑って (slip) (${r}, ${c}) へ`
+        : `${SYMBOLS[step.action]} で (${r}, ${c}) へ`;
+      logLine(`t = ${walker.t}: ${moved}、報酬 r = ${formatReward(step.reward)}`, slipped);
+      const so = `ここまでのリターン G = Σ γ^t r = ${walker.total.toFixed(4)}（${walker.t} 歩）`;
+      if (step.ended) {
+        const kind = KINDS.get(state.grid[r][c]);
+        els.walkStatus.textContent = `終了 (episode ended): ${kind} に到着。${so}`;
+        agent.dataset.end = kind;
+        walker.timer = null;
+        return;
+      }
+      if (walker.t >= MAX_WALK_STEPS) {
+        els.walkStatus.textContent = `${MAX_WALK_STEPS} 歩で打ち切り (cut off). ${so}`;
+        walker.timer = null;
+        return;
+      }
+      els.walkStatus.textContent = so;
+      walker.timer = window.setTimeout(tick, walkInterval());
+    };
+    state.walker.timer = window.setTimeout(tick, walkInterval());
+  }
+
+  function walkMany() {
+    if (!state.result) return;
+    const n = Number(els.episodes.value);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_EPISODES) {
+      showMessage(`N は 1 から ${MAX_EPISODES} の整数にしてください (N must be 1 to ${MAX_EPISODES}).`);
+      return;
+    }
+    clearMessage();
+    const frame = state.frames[state.frame];
+    const random = walkRandom();
+    const returns = [];
+    const ends = new Map();
+    for (let i = 0; i < n; i += 1) {
+      const { total, end } = episode(frame, random);
+      returns.push(total);
+      const columns = state.result.columns;
+      const name = end === null ? 'cut off' : KINDS.get(state.grid[Math.floor(end / columns)][end % columns]);
+      ends.set(name, (ends.get(name) || 0) + 1);
+    }
+    const mean = returns.reduce((a, b) => a + b, 0) / n;
+    const variance = returns.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1);
+    const error = Math.sqrt(variance / n);
+    const [r, c] = state.result.model.start;
+    const value = frame.values[r][c];
+    const where = Array.from(ends, ([name, count]) => `${name} ${count}`).join('、');
+    els.walkSummary.textContent = `${n} エピソードの平均リターン mean return = ${mean.toFixed(4)} `
+      + `± ${error.toFixed(4)}（標準誤差）　V(S) = ${value.toFixed(4)}　[${where}]`;
+    els.walkSummary.dataset.mean = String(mean);
+    els.walkSummary.dataset.error = String(error);
+    els.walkSummary.dataset.value = String(value);
   }
 
   // ---------------------------------------------------------------- cell details
@@ -579,16 +1000,25 @@
     const [r, c] = at;
     const kind = state.grid[r][c];
     const lines = [];
-    const title = element('div', '', `セル (row ${r}, column ${c}) — ${KINDS.get(kind)}`
-      + (isStart(r, c) ? ' / Start' : ''));
-    lines.push(title);
+    lines.push(element('div', '', `セル (row ${r}, column ${c}) — ${KINDS.get(kind)}`
+      + (isStart(r, c) ? ' / Start' : '')));
     const result = state.result;
-    if (kind === TREASURE || kind === DANGER) {
-      lines.push(element('div', '', `ここに着くと報酬 ${kind > 0 ? '+1' : '−1'} でエピソード終了。`));
-    } else if (kind === BLOCK) {
+    const frame = currentFrame();
+    if (kind === BLOCK) {
       lines.push(element('div', '', '入れないセルです。ぶつかるとその場に留まります。'));
-    } else if (result) {
-      lines.push(element('div', '', `V(s) = ${result.log[state.frame][r][c].toFixed(4)}`
+      box.replaceChildren(...lines);
+      return;
+    }
+    const reward = formatReward(state.rewards[r][c]);
+    const changed = isCustom(r, c) ? '（標準から変更 custom）' : '';
+    if (kind === TREASURE || kind === DANGER) {
+      lines.push(element('div', '', `ここに着くと報酬 ${reward} でエピソード終了。${changed}`));
+      box.replaceChildren(...lines);
+      return;
+    }
+    lines.push(element('div', '', `ここに着いたときの報酬 R = ${reward}${changed}`));
+    if (result) {
+      lines.push(element('div', '', `V(s) = ${frame.values[r][c].toFixed(4)}`
         + `（反復 ${state.frame}）`));
       const q = result.q_values[r][c];
       if (q) {
@@ -631,18 +1061,24 @@
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = '#5b6775';
     const result = state.result;
-    if (!result || result.deltas.length === 0) {
+    const frames = state.frames;
+    const policy = Boolean(result && result.plan === 'policy');
+    els.chartTitle.textContent = policy
+      ? 'max |ΔV| per evaluation sweep, improvements marked'
+      : 'max |ΔV| per iteration';
+    if (!result || frames.length < 2) {
       ctx.fillText('計画すると、反復ごとの max|ΔV| をここに描きます。', 12, height / 2);
       return;
     }
     const left = 44;
     const right = width - 10;
-    const top = 10;
+    const top = 12;
     const bottom = height - 22;
-    const logs = result.deltas.map((d) => Math.log10(Math.max(d, 1e-8)));
-    const high = Math.max(0, Math.ceil(Math.max(...logs)));
-    const low = Math.min(-5, Math.floor(Math.min(...logs)));
-    const n = result.deltas.length;
+    const deltas = frames.map((f) => (f.delta === null ? null : Math.log10(Math.max(f.delta, 1e-8))));
+    const known = deltas.filter((d) => d !== null);
+    const high = Math.max(0, Math.ceil(Math.max(...known)));
+    const low = Math.min(-5, Math.floor(Math.min(...known)));
+    const n = frames.length - 1;
     const x = (i) => left + ((right - left) * (n === 1 ? 0.5 : (i - 1) / (n - 1)));
     const y = (lg) => top + ((bottom - top) * (high - lg)) / (high - low);
 
@@ -655,33 +1091,68 @@
       ctx.stroke();
       ctx.fillText(`1e${e}`, 4, y(e) + 4);
     }
-    ctx.fillText('iteration →', (left + right) / 2 - 30, height - 6);
+    ctx.fillText(policy ? 'step →' : 'iteration →', (left + right) / 2 - 30, height - 6);
     ctx.fillText('1', left - 2, height - 6);
     ctx.fillText(String(n), right - 12, height - 6);
 
+    // The stopping threshold: Value Iteration stops below it; for Policy Iteration it ends
+    // each evaluation (the plan itself stops when an improvement changes nothing).
+    const line = y(Math.log10(result.threshold));
     ctx.setLineDash([4, 3]);
     ctx.strokeStyle = '#1a9850';
     ctx.beginPath();
-    ctx.moveTo(left, y(Math.log10(THRESHOLD)));
-    ctx.lineTo(right, y(Math.log10(THRESHOLD)));
+    ctx.moveTo(left, line);
+    ctx.lineTo(right, line);
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = '#1a9850';
-    ctx.fillText('threshold', left + 4, y(Math.log10(THRESHOLD)) - 4);
+    ctx.fillText(policy ? `評価の停止 threshold ${result.threshold}` : `threshold ${result.threshold}`,
+      left + 4, line - 4);
+
+    if (policy) {
+      // Improvements: a vertical line, with how many cells changed their action (where the
+      // label has room: late improvements come close together).
+      ctx.strokeStyle = '#7c3aed';
+      ctx.fillStyle = '#7c3aed';
+      let labelEnd = -Infinity;
+      frames.forEach((f, i) => {
+        if (f.kind !== 'improvement') return;
+        ctx.globalAlpha = i === state.frame ? 1 : 0.55;
+        ctx.beginPath();
+        ctx.moveTo(x(i), top);
+        ctx.lineTo(x(i), bottom);
+        ctx.stroke();
+        const label = f.changed === 0 ? 'stable' : `Δπ ${f.changed}`;
+        const size = ctx.measureText(label).width;
+        const at = Math.min(x(i) + 2, right - size); // the last one stays inside the chart
+        if (at > labelEnd + 4 || f.changed === 0) {
+          ctx.fillText(label, at, top + 8);
+          labelEnd = at + size;
+        }
+      });
+      ctx.globalAlpha = 1;
+    }
 
     ctx.strokeStyle = '#2457c5';
     ctx.lineWidth = 2;
     ctx.beginPath();
-    logs.forEach((lg, i) => {
-      if (i === 0) ctx.moveTo(x(i + 1), y(lg));
-      else ctx.lineTo(x(i + 1), y(lg));
+    let drawing = false;
+    deltas.forEach((lg, i) => {
+      if (i === 0 || lg === null) {
+        drawing = false; // an improvement starts a new evaluation: break the line there
+        return;
+      }
+      if (drawing) ctx.lineTo(x(i), y(lg));
+      else ctx.moveTo(x(i), y(lg));
+      drawing = true;
     });
     ctx.stroke();
 
-    if (state.frame > 0) {
+    const current = deltas[state.frame];
+    if (state.frame > 0 && current !== null) {
       ctx.fillStyle = '#ffb000';
       ctx.beginPath();
-      ctx.arc(x(state.frame), y(logs[state.frame - 1]), 5, 0, 2 * Math.PI);
+      ctx.arc(x(state.frame), y(current), 5, 0, 2 * Math.PI);
       ctx.fill();
     }
   }
@@ -689,10 +1160,15 @@
   // ---------------------------------------------------------------- save and load
 
   function mazeText() {
-    // One row per line, so that a saved maze is easy to read and edit by hand.
-    const rows = state.grid.map((row) => `    [${row.join(', ')}]`).join(',\n');
-    return `{\n  "grid": [\n${rows}\n  ],\n  "prob": ${readParameter(els.prob)},\n`
-      + `  "gamma": ${readParameter(els.gamma)}\n}\n`;
+    // One row per line, so that a saved maze is easy to read and edit by hand. The rewards
+    // are saved only when some cell's differs from its kind's default (+1, -1, -0.04).
+    const lines = (grid) => grid.map((row) => `    [${row.join(', ')}]`).join(',\n');
+    let text = `{\n  "grid": [\n${lines(state.grid)}\n  ],\n  "prob": ${readParameter(els.prob)},\n`
+      + `  "gamma": ${readParameter(els.gamma)}`;
+    if (anyCustom() || state.stepReward !== DEFAULT_STEP_REWARD) {
+      text += `,\n  "rewards": [\n${lines(state.rewards)}\n  ]`;
+    }
+    return `${text}\n}\n`;
   }
 
   function saveMaze() {
@@ -705,7 +1181,8 @@
     link.click();
     link.remove();
     window.setTimeout(() => URL.revokeObjectURL(url), 1000);
-    showMessage('maze.json として保存しました (saved).', 'info');
+    showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads): '
+      + 'python DP/planner.py --grid ~/Downloads/maze.json でも解けます。', 'info');
   }
 
   // The same checks as the server's, so that a broken file is refused with a clear reason.
@@ -749,21 +1226,58 @@
       }
       return v;
     };
-    return { grid, prob: number('prob'), gamma: number('gamma') };
+    let rewards = null;
+    if (data.rewards !== undefined) {
+      rewards = data.rewards;
+      const fits = Array.isArray(rewards) && rewards.length === grid.length
+        && rewards.every((row) => Array.isArray(row) && row.length === columns);
+      if (!fits) {
+        throw new Error(`"rewards" は迷路と同じ ${grid.length} 行 × ${columns} 列にしてください `
+          + '(the rewards must have the grid\'s shape).');
+      }
+      rewards.forEach((row) => row.forEach((v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > REWARD_LIMIT) {
+          throw new Error(`報酬 ${JSON.stringify(v)} は −${REWARD_LIMIT}〜${REWARD_LIMIT} の数にしてください `
+            + `(every reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`);
+        }
+      }));
+    }
+    return { grid, prob: number('prob'), gamma: number('gamma'), rewards };
+  }
+
+  // The step reward of a loaded maze: the reward most ordinary cells have.
+  function commonOrdinaryReward(grid, rewards) {
+    const counts = new Map();
+    grid.forEach((row, r) => row.forEach((kind, c) => {
+      if (kind === ORDINARY) counts.set(rewards[r][c], (counts.get(rewards[r][c]) || 0) + 1);
+    }));
+    let best = DEFAULT_STEP_REWARD;
+    let most = 0;
+    counts.forEach((count, value) => {
+      if (count > most) [best, most] = [value, count];
+    });
+    return best;
   }
 
   async function loadMaze(file) {
     try {
       const maze = parseMaze(await file.text());
-      stopPlayback();
       state.grid = maze.grid.map((row) => row.slice());
+      if (maze.rewards) {
+        state.stepReward = commonOrdinaryReward(maze.grid, maze.rewards);
+        state.rewards = maze.rewards.map((row, r) => row.map((v, c) => (
+          maze.grid[r][c] === BLOCK ? 0 : v)));
+      } else {
+        state.stepReward = DEFAULT_STEP_REWARD;
+        state.rewards = defaultRewards();
+      }
+      els.stepReward.value = String(state.stepReward);
       if (maze.prob !== null) els.prob.value = String(maze.prob);
       if (maze.gamma !== null) els.gamma.value = String(maze.gamma);
       showParameters();
-      state.result = null;
-      state.frame = 0;
+      dropResult(false);
       buildGrid();
-      updateKindButtons();
+      selectionChanged();
       clearMessage();
       setStatus(`${file.name} を読み込みました (${rowsOf()} × ${columnsOf()}).`);
       if (els.live.checked && state.lastPlan) scheduleLiveRun();
@@ -782,6 +1296,8 @@
     showParameters();
     els.rows.max = String(MAX_SIDE);
     els.columns.max = String(MAX_SIDE);
+    els.stepReward.value = String(DEFAULT_STEP_REWARD);
+    state.rewards = defaultRewards();
 
     els.draw.addEventListener('click', drawNewGrid);
     [els.rows, els.columns].forEach((input) => input.addEventListener('keydown', (event) => {
@@ -789,6 +1305,15 @@
     }));
     kindButtons.forEach((button) => button.addEventListener('click', () => {
       setKind(Number(button.dataset.kind));
+    }));
+    els.setReward.addEventListener('click', setRewardOfSelection);
+    els.reward.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') setRewardOfSelection();
+    });
+    els.stepReward.addEventListener('change', stepRewardChanged);
+    viewInputs.forEach((input) => input.addEventListener('change', () => {
+      state.view = input.checked ? input.value : state.view;
+      render();
     }));
     runButtons.forEach((button) => button.addEventListener('click', () => run(button.dataset.plan)));
     [els.prob, els.gamma].forEach((input) => {
@@ -817,7 +1342,7 @@
     els.next.addEventListener('click', () => { stopPlayback(); showFrame(state.frame + 1); });
     els.last.addEventListener('click', () => {
       stopPlayback();
-      if (state.result) showFrame(state.result.iterations);
+      if (state.result) showFrame(state.frames.length - 1);
     });
     els.play.addEventListener('click', togglePlay);
     els.frame.addEventListener('input', () => {
@@ -825,6 +1350,16 @@
       stopPlayback();
       showFrame(wanted);
     });
+    els.stepSweep.addEventListener('click', () => { stopPlayback(); showFrame(state.frame + 1); });
+    els.stepImprove.addEventListener('click', () => {
+      stopPlayback();
+      const next = nextImprovement();
+      if (next >= 0) showFrame(next);
+    });
+
+    els.walk.addEventListener('click', walkOnce);
+    els.walkMany.addEventListener('click', walkMany);
+    els.seed.addEventListener('change', () => { state.rng = null; });
 
     els.save.addEventListener('click', saveMaze);
     els.load.addEventListener('click', () => els.loadFile.click());
@@ -844,7 +1379,7 @@
     });
 
     buildGrid();
-    updateKindButtons();
+    selectionChanged();
     setStatus('迷路を編集して、Value Iteration か Policy Iteration を押してください (edit the maze, then plan).');
     document.body.dataset.ready = 'true';
   }

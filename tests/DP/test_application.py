@@ -249,6 +249,14 @@ BAD_BODIES = {
     "gamma is null": ({"plan": "value", "gamma": None, "grid": [[0, 1]]}, 400),
     "gamma above 1": ({"plan": "value", "gamma": 2, "grid": [[0, 1]]}, 400),
     "gamma below 0": ({"plan": "value", "gamma": -1e-9, "grid": [[0, 1]]}, 400),
+    "rewards is null": ({"plan": "value", "grid": [[0, 1]], "rewards": None}, 400),
+    "rewards is a number": ({"plan": "value", "grid": [[0, 1]], "rewards": -0.04}, 400),
+    "rewards of another shape": ({"plan": "value", "grid": [[0, 1]], "rewards": [[0]]}, 400),
+    "rewards with a string": ({"plan": "value", "grid": [[0, 1]], "rewards": [["0", 1]]}, 400),
+    "rewards with a boolean": ({"plan": "value", "grid": [[0, 1]], "rewards": [[True, 1]]}, 400),
+    "reward out of range": ({"plan": "value", "grid": [[0, 1]], "rewards": [[-20, 1]]}, 400),
+    "reward overflows": (b'{"plan": "value", "grid": [[0, 1]], "rewards": [[1e400, 1]]}', 400),
+    "reward is NaN": (b'{"plan": "value", "grid": [[0, 1]], "rewards": [[NaN, 1]]}', 400),
     # Too large: 413.
     "21 rows": ({"plan": "value", "grid": [[0]] * 21}, 413),
     "21 columns": ({"plan": "value", "grid": [[0] * 21]}, 413),
@@ -334,10 +342,13 @@ class TestBadInput(ServerTestCase):
             st.lists(st.sampled_from([0, 0, 0, 1, -1, 9, 2, "x", 0.5]), min_size=0, max_size=5),
             min_size=0, max_size=5,
         ),
-        drop=st.sets(st.sampled_from(["plan", "prob", "gamma", "grid"])),
+        rewards=st.lists(st.lists(st.one_of(st.floats(-12, 12), st.integers(-12, 12)),
+                                  min_size=0, max_size=5), min_size=0, max_size=5),
+        drop=st.sets(st.sampled_from(["plan", "prob", "gamma", "grid", "rewards"])),
     )
-    def test_nearly_valid_requests_get_only_200_or_4xx(self, plan, prob, gamma, grid, drop):
-        body = {"plan": plan, "prob": prob, "gamma": gamma, "grid": grid}
+    def test_nearly_valid_requests_get_only_200_or_4xx(self, plan, prob, gamma, grid, rewards,
+                                                        drop):
+        body = {"plan": plan, "prob": prob, "gamma": gamma, "grid": grid, "rewards": rewards}
         body = {k: v for k, v in body.items() if k not in drop}
         response = self.post(json.dumps(body))
         assert response.code == 200 or 400 <= response.code < 500

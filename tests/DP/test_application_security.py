@@ -80,7 +80,7 @@ def assert_security_headers(response):
 
 class TestAnyInput(ServerTestCase):
     @FUZZ
-    @given(field=st.sampled_from(["plan", "prob", "gamma", "grid"]), value=JSON_VALUES)
+    @given(field=st.sampled_from(["plan", "prob", "gamma", "grid", "rewards"]), value=JSON_VALUES)
     def test_any_json_value_in_any_field_gets_200_or_a_json_4xx(self, field, value):
         self.assert_200_or_json_4xx(self.post({**VALID, field: value}))
 
@@ -107,6 +107,7 @@ class TestAnyInput(ServerTestCase):
         assert "must be a string" in self.assert_error(self.post({**VALID, "plan": {}}), 400)
         assert "must be a number" in self.assert_error(self.post({**VALID, "prob": [1]}), 400)
         assert "must be a list" in self.assert_error(self.post({**VALID, "grid": {}}), 400)
+        assert "must be a list" in self.assert_error(self.post({**VALID, "rewards": "0"}), 400)
         assert self.post(VALID).code == 200
 
     @FUZZ
