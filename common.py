@@ -15,6 +15,9 @@ Kept small on purpose. Each script calls these instead of repeating the same few
 - ``load_keras_model`` opens a saved model, or says in one sentence why it cannot;
 - ``save_gif``, ``display_available`` and ``window_closed`` serve the scripts that show a game.
 
+Every figure can carry Japanese text on any machine: importing ``matplotlib_fontja`` makes
+matplotlib use the IPAex Gothic font that the package ships, so no figure shows empty boxes.
+
 Importing this module first also makes a script quiet and interruptible from its first line:
 TensorFlow's C++ start-up messages are silenced (``TF_CPP_MIN_LOG_LEVEL``, unless the user set
 it), and a Ctrl-C at any moment, even while TensorFlow is still importing, prints one line and
@@ -34,6 +37,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib_fontja  # noqa: F401  (registers its bundled Japanese font with matplotlib)
 import numpy as np
 
 
@@ -317,7 +321,7 @@ def find_model(script_file, file_name, model=None, kind="", train_command=""):
         return path
     parent = output_dir(script_file) / kind if kind else output_dir(script_file)
     # Run folders are named by their start time, so the newest sorts last.
-    runs = sorted((folder for folder in parent.iterdir() if folder.is_dir()), reverse=True)
+    runs = sorted((folder for folder in parent.glob("*") if folder.is_dir()), reverse=True)
     for folder in runs:
         status = _run_status(folder)
         if status in ("finished", "interrupted") and (folder / file_name).is_file():
