@@ -649,7 +649,8 @@ class PlanningHandler(BaseHandler):
 
 
 class Application(tornado.web.Application):
-    """The simulator: ``/`` (the page), ``/plan`` (the API) and ``/static/...`` (its files).
+    """The simulator: ``/`` (the page), ``/plan`` (the API), ``/static/...`` (its files), and
+    Day3's ``/learn`` with its WebSocket ``/learn/socket`` (``DP/learning_socket.py``).
 
     ``host`` is the address the server listens on (``--host``): requests addressed to it are
     answered besides those addressed to loopback names (see ``host_is_allowed``); ``None``
@@ -660,9 +661,14 @@ class Application(tornado.web.Application):
     """
 
     def __init__(self, executor=None, plan_timeout=PLAN_TIMEOUT_S, host=None, **settings):
+        # Day3's page /learn and its WebSocket (imported here: that module imports this one).
+        from DP.learning_socket import LearningSessions, learning_handlers
+
+        self.learning_sessions = LearningSessions()
         handlers = [
             (r"/", IndexHandler),
             (r"/plan", PlanningHandler),
+            *learning_handlers(self.learning_sessions),
         ]
         settings.update(
             template_path=str(TEMPLATE_PATH),
@@ -693,4 +699,5 @@ class Application(tornado.web.Application):
         return super().listen(port, address, **{**HTTP_SERVER_OPTIONS, **kwargs})
 
     def close(self):
+        self.learning_sessions.close()
         self.executor.shutdown(wait=False, cancel_futures=True)

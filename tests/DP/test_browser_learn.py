@@ -1,0 +1,269 @@
+"""The Day3 page (/learn) in a real headless Chromium (Playwright for Python).
+
+Uses the system Chromium (Debian package ``chromium``; ``.ci/run`` installs it); Playwright's
+own browser download is never used. Without Chromium these tests are skipped, and say why,
+unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them to fail instead.
+Screenshots of the page go to ``/tmp/shots/learn_*.png`` (``RL_BOOK_SHOTS`` to change).
+"""
+
+import asyncio
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from DP.application import HTTP_SERVER_OPTIONS, Application
+
+
+def find_chromium():
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+CHROMIUM = find_chromium()
+if os.environ.get("RL_BOOK_REQUIRE_BROWSER") == "1" and CHROMIUM is None:
+    pytest.fail("RL_BOOK_REQUIRE_BROWSER=1 but Chromium is not installed", pytrace=False)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed (Debian: apt-get install chromium); "
+               "the browser tests drive the system Chromium",
+    ),
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+)
+expect = sync_api.expect
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(os.environ.get("RL_BOOK_SHOTS", "/tmp/shots"))
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    """The simulator on a free port, served from a background thread's event loop."""
+    ready = threading.Event()
+    shared = {}
+
+    async def serve():
+        app = Application()
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(app, **HTTP_SERVER_OPTIONS)
+        server.add_sockets(sockets)
+        shared["url"] = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/"
+        shared["loop"] = asyncio.get_running_loop()
+        shared["stop"] = asyncio.Event()
+        ready.set()
+        await shared["stop"].wait()
+        server.stop()
+        app.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    assert ready.wait(20), "the test server did not start"
+    yield shared["url"]
+    shared["loop"].call_soon_threadsafe(shared["stop"].set)
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def open_page(browser, server_url):
+    """``open_page(viewport)``: /learn in a fresh browser context, connected to its socket.
+    At the end, any script error or console error fails the test."""
+    contexts, problems = [], []
+
+    def open_(viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(server_url + "learn")
+        page.wait_for_selector("body[data-ready='true']")
+        # The page starts a paused learner at once: the maze, V* and episode 0.
+        expect(page.locator("#status-a")).to_contain_text("一時停止中", timeout=WAIT_MS)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert problems == []
+
+
+def points(page, chart="#chart"):
+    return int(page.get_attribute(chart, "data-points") or 0)
+
+
+def coloured_triangles(page, board="#grid-a"):
+    """How many Q triangles of a board have a colour (the unvisited ones have none)."""
+    return page.eval_on_selector_all(f"{board} .tri",
+                                     "tris => tris.filter(t => t.style.fill).length")
+
+
+def episode_shown(page, key="a"):
+    text = page.inner_text(f"#status-{key}")
+    match = re.search(r"エピソード\s*(\d+)", text)
+    return int(match.group(1)) if match else -1
+
+
+def wait_for(page, condition, timeout=WAIT_MS):
+    """Poll ``condition()`` (a Python function reading the page) until it holds."""
+    waited = 0
+    while not condition():
+        assert waited < timeout, "the page did not get there in time"
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+def shoot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"learn_{name}.png"), full_page=True)
+
+
+def test_the_page_streams_q_learning_and_colours_the_triangles(open_page):
+    page = open_page()
+    assert coloured_triangles(page) == 0  # nothing learned yet
+    expect(page.locator("#title-a")).to_contain_text("Q-learning")
+    page.select_option("#speed", "0")
+    page.click("#start")
+    expect(page.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
+    assert episode_shown(page) == 500
+    assert points(page) == 500
+    # Every ordinary cell the agent visited now has four coloured triangles, and greedy arrows.
+    assert coloured_triangles(page) >= 4 * 5
+    assert page.locator("#grid-a .cell[class*='go-']").count() >= 4
+    # The greedy route from S reaches the Treasure round the block (5 moves), and is drawn.
+    expect(page.locator("#status-a")).to_contain_text("Treasure まで 5 手")
+    assert len(page.get_attribute("#grid-a .route", "points").split()) == 6
+    assert page.get_attribute("#grid-a .episode", "points")
+    assert points(page, "#gap-chart") >= 2
+    shoot(page, "desktop")
+
+
+def test_the_reward_curve_grows_while_the_learner_runs(open_page):
+    page = open_page()
+    page.select_option("#speed", "30")
+    page.click("#start")
+    wait_for(page, lambda: points(page) >= 3)
+    first = points(page)
+    wait_for(page, lambda: points(page) >= first + 5)
+    assert 0 < episode_shown(page) <= 500
+
+
+def test_pause_one_episode_and_resume(open_page):
+    page = open_page()
+    page.select_option("#speed", "10")
+    page.click("#start")
+    wait_for(page, lambda: points(page) >= 2)
+    page.click("#pause")
+    expect(page.locator("#status-a")).to_contain_text("一時停止中", timeout=WAIT_MS)
+    paused_at = points(page)
+    page.wait_for_timeout(600)
+    assert points(page) == paused_at  # nothing happens while paused
+    expect(page.locator("#pause")).to_contain_text("再開")
+    for _ in range(2):  # one episode at a time
+        before = points(page)
+        page.click("#step")
+        wait_for(page, lambda n=before: points(page) == n + 1
+                 and "一時停止中" in page.inner_text("#status-a"))
+        page.wait_for_timeout(300)
+        assert points(page) == before + 1
+    page.click("#pause")  # now "resume"
+    wait_for(page, lambda: points(page) >= paused_at + 6)
+    # Reset: a fresh learner, paused, nothing learned.
+    page.click("#reset")
+    wait_for(page, lambda: points(page) == 0 and episode_shown(page) == 0)
+    assert coloured_triangles(page) == 0
+
+
+def test_the_comparison_shows_q_learning_and_sarsa_on_the_cliff(open_page):
+    page = open_page()
+    page.select_option("#preset", "cliff")
+    expect(page.locator("#box-b")).to_be_visible()
+    expect(page.locator("#title-a")).to_contain_text("Q-learning")
+    expect(page.locator("#title-b")).to_contain_text("SARSA")
+    assert page.input_value("#epsilon") == "0.3"
+    expect(page.locator("#status-b")).to_contain_text("一時停止中", timeout=WAIT_MS)
+    page.select_option("#speed", "0")
+    page.click("#start")
+    for key in "ab":
+        expect(page.locator(f"#status-{key}")).to_contain_text("完了", timeout=WAIT_MS)
+    assert points(page) == 1000  # two curves of 500 episodes
+    assert coloured_triangles(page, "#grid-a") > 0 and coloured_triangles(page, "#grid-b") > 0
+    # The book's point: Q-learning's greedy route runs along the Danger (9 moves), SARSA's a
+    # row higher (11 moves).
+    expect(page.locator("#status-a")).to_contain_text("Treasure まで 9 手")
+    expect(page.locator("#status-b")).to_contain_text("Treasure まで 11 手")
+    shoot(page, "compare_desktop")
+    page.check("#show-visits")
+    expect(page.locator("#grid-a .cell.acting .visits").first).to_be_visible()
+    shoot(page, "visits_desktop")
+
+
+def test_the_phone_layout_fits_and_compares(open_page):
+    page = open_page(PHONE)
+    page.select_option("#preset", "cliff")
+    page.select_option("#speed", "0")
+    expect(page.locator("#status-b")).to_contain_text("一時停止中", timeout=WAIT_MS)
+    page.click("#start")
+    for key in "ab":
+        expect(page.locator(f"#status-{key}")).to_contain_text("完了", timeout=WAIT_MS)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+    box = page.locator("#grid-a").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    shoot(page, "compare_phone")
+
+
+def test_editing_the_maze_starts_learning_again(open_page):
+    page = open_page()
+    page.select_option("#speed", "0")
+    page.click("#start")
+    expect(page.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
+    page.locator("#grid-a .cell[data-row='0'][data-column='0']").click()
+    page.click("button.kind.danger")
+    expect(page.locator("#grid-a .cell[data-row='0'][data-column='0']")).to_have_class(
+        re.compile(r"\bdanger\b"))
+    wait_for(page, lambda: episode_shown(page) == 0 and points(page) == 0)
+    expect(page.locator("#status-a")).to_contain_text("一時停止中")
+
+
+def test_actor_critic_shows_its_policy(open_page):
+    page = open_page()
+    page.select_option("#learner-a", "actor_critic")
+    expect(page.locator("#episodes")).to_have_value("3000")
+    expect(page.locator("#epsilon")).to_be_disabled()
+    page.fill("#episodes", "300")
+    page.select_option("#speed", "0")
+    page.click("#start")
+    expect(page.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
+    expect(page.locator("#legend-note")).to_contain_text("π(a|s)")
+    assert coloured_triangles(page) > 0
+    shoot(page, "actor_critic_desktop")
+    phone = open_page(PHONE)
+    phone.select_option("#speed", "0")
+    phone.click("#start")
+    expect(phone.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
+    shoot(phone, "phone")
