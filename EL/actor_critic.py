@@ -108,7 +108,7 @@ def main(argv=None):
     with keep_on_interrupt() as training:
         trainer.train(env, episode_count=args.episodes)
     actor, critic = trainer.actor, trainer.critic
-    report_training(actor, env, __file__, actor.Q, "Actor-Critic: action preferences",
+    report_training(actor, env, __file__, actor.Q, "Actor-Critic: Actor の行動の好み (preferences)",
                     show=not args.no_show, interrupted=training.interrupted, V=critic.V)
     return actor, critic
 

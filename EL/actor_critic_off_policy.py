@@ -105,7 +105,7 @@ def main(argv=None):
         trainer.train(env, episode_count=args.episodes)
     actor, critic = trainer.actor, trainer.critic
     report_training(actor, env, __file__, actor.Q,
-                    "Off-policy Actor-Critic: action preferences",
+                    "Off-policy Actor-Critic: Actor の行動の好み",
                     show=not args.no_show, interrupted=training.interrupted, V=critic.V)
     return actor, critic
 

@@ -181,6 +181,7 @@ def print_table(results, threshold):
 
 
 def plot(results, threshold, path, title, show=True):
+    """The success curves of ``{name: curve}``; saved at ``path`` (None: only shown)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
@@ -192,13 +193,14 @@ def plot(results, threshold, path, title, show=True):
         ax.plot(np.arange(1, curve.size), curve[1:], style, color=color, label=name)
     ax.axhline(threshold, color="gray", linestyle=":", linewidth=1)
     ax.set_xscale("log")
-    ax.set_xlabel("episodes learned (log scale)")
-    ax.set_ylabel("success probability of the greedy policy (mean over seeds)")
+    ax.set_xlabel("学習したエピソード数 (episodes learned, 対数目盛り)")
+    ax.set_ylabel("greedy な戦略でゴールする確率\n(success probability, シードの平均)")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-    save_figure(fig, path)
+    if path is not None:
+        save_figure(fig, path)
     show_plot(show)
     return path
 
@@ -260,7 +262,8 @@ def main(argv=None):
     write_curves(results, run_dir / "success.csv")
     lake = "FrozenLake-v1 (slippery)" if args.slippery else "FrozenLakeEasy-v0"
     plot(results, args.threshold, run_dir / "compare_methods.png",
-         f"Day3 methods on {lake}: greedy success, mean of {args.seeds} seeds", not args.no_show)
+         f"Day3 の手法を {lake} で比べる (greedy success, {args.seeds} シードの平均)",
+         not args.no_show)
     finish_run(run_dir, episodes=args.episodes, seeds=list(seeds), slippery=args.slippery)
     return results
 

@@ -37,13 +37,14 @@ from common import (
 import gymnasium as gym
 import numpy as np
 
-from EL.frozen_lake_util import draw_q_value, lake_shape, run_greedy
+from EL.frozen_lake_util import draw_q_value, lake_letters, lake_shape, run_greedy
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from envs.frozen_lake import make_frozen_lake
 
 AGENTS = {"Q-learning": QLearningAgent, "SARSA": SARSAAgent}
-TITLES = {"Q-learning": "Q-learning (off-policy)", "SARSA": "SARSA (on-policy)"}
+TITLES = {"Q-learning": "Q-learning (off-policy)\n次は最善の行動をとると見積もる",
+          "SARSA": "SARSA (on-policy)\n次も自分の戦略 (探索込み) で動くと見積もる"}
 
 
 class HolePenalty(gym.Wrapper):
@@ -83,6 +84,22 @@ def train(agent_name, episode_count=3000, epsilon=0.33, seed=0, slippery=False,
     return np.asarray(agent.Q), np.asarray(agent.reward_log, dtype=float), report.getvalue()
 
 
+def plot_q_maps(tables, env, title):
+    """The Q maps of ``{name: Q}`` side by side, on one colour scale; return the figure."""
+    import matplotlib.pyplot as plt
+
+    nrow, ncol = lake_shape(env)
+    vmax = max(np.abs(Q).max() for Q in tables.values())
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 5.8),
+                             layout="constrained")
+    for ax, (name, Q) in zip(axes, tables.items()):
+        image = draw_q_value(ax, Q, nrow, ncol, vmax=vmax, title=TITLES[name],
+                             letters=lake_letters(env))
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="Q 値 (Q value)")
+    fig.suptitle(title)
+    return fig
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Train Q-learning and SARSA side by side and compare their Q maps (Day3)."
@@ -109,21 +126,16 @@ def main(argv=None):
                    for name in AGENTS}
         results = {name: future.result() for name, future in futures.items()}
 
-    import matplotlib.pyplot as plt
-
     env = make_env(args.slippery)
-    nrow, ncol = lake_shape(env)
-    vmax = max(np.abs(Q).max() for Q, _, _ in results.values())
-    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 5))
-    for ax, (name, (Q, rewards, report)) in zip(axes, results.items()):
-        image = draw_q_value(ax, Q, nrow, ncol, vmax=vmax, title=TITLES[name])
+    for name, (Q, rewards, report) in results.items():
         recent = rewards[-100:]
         total, states = run_greedy(env, Q)
         print(f"{name}:\n{report}", end="")
         print(f"{name}: mean reward of the last {recent.size} episodes {recent.mean():.3f}; "
               f"greedy route {states} ({'goal' if total > 0 else 'no goal'})")
-    fig.colorbar(image, ax=list(axes), shrink=0.8)
-    fig.suptitle(f"ε = {args.epsilon}, hole reward −0.5, {args.episodes} episodes")
+    fig = plot_q_maps({name: Q for name, (Q, _, _) in results.items()}, env,
+                      f"ε = {args.epsilon}, 穴の報酬 −0.5 (hole reward), "
+                      f"{args.episodes} エピソード (episodes)")
     save_figure(fig, run_dir / "compare_q_s.png")
     finish_run(run_dir)
     show_plot(not args.no_show)

@@ -94,10 +94,10 @@ class ELAgent:
 
         With ``episode`` (> 0) it prints the book's line for the last ``interval`` episodes.
         Without it, the history is cut into blocks of ``interval`` episodes; the plot shows
-        each block's mean and a band of ± one standard deviation (``common.plot_reward_history``,
-        which the later days share). The figure is saved as a PNG (``path``, by default under
-        ``outputs/EL/el_agent/``), shown when ``show`` is true and a window can open, and the
-        saved path is returned.
+        each block's mean and a band of ± one standard deviation, clipped to the rewards seen
+        (``common.plot_reward_history``, which the later days share). The figure is saved as
+        a PNG (``path``, by default under ``outputs/EL/el_agent/``), shown when ``show`` is
+        true and a window can open, and the saved path is returned.
         """
         if episode > 0:
             rewards = self.reward_log[-interval:]
@@ -109,8 +109,9 @@ class ELAgent:
         if path is None:
             path = output_dir(__file__) / "reward_history.png"
         x, groups = reward_groups(self.reward_log, interval)
-        return plot_reward_history(groups, path, x=x,
-                                   label=f"mean reward of each {interval} episodes", show=show)
+        return plot_reward_history(
+            groups, path, x=x, show=show,
+            label=f"{interval} エピソードごとの平均報酬 (mean over every {interval} episodes)")
 
     def save_reward_log(self, path):
         """Write the reward of every episode to a CSV file (atomically) and return its path."""

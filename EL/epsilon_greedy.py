@@ -149,6 +149,23 @@ def average_rewards(agent, env, game_steps, runs):
     return totals / runs
 
 
+def plot_result(result, runs):
+    """One line per agent: the mean reward per toss against the game length; return the axes.
+
+    ``result`` is the table ``main`` builds: one column per agent, indexed by the number of
+    tosses in a game. UCB1 is the dashed black line.
+    """
+    labels = {name: name.replace("epsilon=", "ε = ") for name in result.columns}
+    styles = ["k--" if name == "UCB1" else "-" for name in result.columns]
+    ax = result.rename(columns=labels).plot.line(figsize=(10, 5), style=styles)
+    ax.set_xlabel("1 ゲームで投げる回数 (coin toss count)")
+    ax.set_ylabel(f"1 投あたりの平均報酬\n(mean reward per toss, {runs} ゲームの平均)")
+    ax.set_title(f"コイントス: 表の出る確率 {HEAD_PROBS} (coin toss)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Compare ε-greedy (and UCB1) on the coin-toss bandit (Day3)."
@@ -174,13 +191,9 @@ def main(argv=None):
     result["coin toss count"] = GAME_STEPS
     result = pd.DataFrame(result)
     result = result.set_index("coin toss count", drop=True)
-    print(result.mean().rename("mean reward per toss").to_string())
+    print(result.mean().rename("mean reward per toss").round(3).to_string())
 
-    ax = result.plot.line(figsize=(10, 5), style=["-"] * len(EPSILONS) + ["k--"])
-    ax.set_ylabel(f"mean reward per toss (average of {args.runs} games)")
-    ax.set_title(f"Coin toss with head probabilities {HEAD_PROBS}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax = plot_result(result, args.runs)
     save_figure(ax.figure, run_dir / "epsilon_greedy.png")
     finish_run(run_dir, runs=args.runs)
     show_plot(not args.no_show)

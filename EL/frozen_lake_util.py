@@ -80,8 +80,18 @@ def q_value_grid(Q, nrow, ncol):
     return grid
 
 
-def draw_q_value(ax, Q, nrow, ncol, vmax=None, title=None):
-    """Draw ``Q`` into ``ax``; a shared ``vmax`` puts several maps on one colour scale."""
+def lake_letters(env):
+    """The map of ``env`` as rows of letters (S start, F ice, H hole, G goal), or None."""
+    desc = getattr(env.unwrapped, "desc", None) if env is not None else None
+    return None if desc is None else [[cell.decode() for cell in row] for row in desc]
+
+
+def draw_q_value(ax, Q, nrow, ncol, vmax=None, title=None, letters=None):
+    """Draw ``Q`` into ``ax``; a shared ``vmax`` puts several maps on one colour scale.
+
+    ``letters`` (rows of "S", "F", "H", "G", see ``lake_letters``) marks the start, the holes
+    and the goal in the corner of their cells, so the map can be read against the lake.
+    """
     grid = q_value_grid(Q, nrow, ncol)
     if vmax is None:
         vmax = np.abs(grid).max()
@@ -94,6 +104,13 @@ def draw_q_value(ax, Q, nrow, ncol, vmax=None, title=None):
     ax.set_xlim(-0.5, ncol * BLOCK - 0.5)
     ax.set_ylim(nrow * BLOCK - 0.5, -0.5)
     ax.grid(which="both", color="black", linewidth=0.8)
+    ax.set_xlabel("列 (column)")
+    ax.set_ylabel("行 (row)")
+    for row, line in enumerate(letters or []):
+        for col, letter in enumerate(line):
+            if letter != "F":
+                ax.text(col * BLOCK - 0.35, row * BLOCK - 0.3, letter, ha="left", va="top",
+                        fontsize=9)
     if title:
         ax.set_title(title)
     return image
@@ -103,14 +120,15 @@ def show_q_value(Q, env=None, nrow=None, ncol=None, title=None, path=None, show=
     """Draw the Q table of a FrozenLake, save it as a PNG and show it; return the path.
 
     The map size comes from ``env`` (or ``nrow`` and ``ncol``; the book's 4×4 without
-    either). ``path`` defaults to ``outputs/EL/frozen_lake_util/q_value.png``.
+    either), and so do the letters S, H and G. ``path`` defaults to
+    ``outputs/EL/frozen_lake_util/q_value.png``.
     """
     import matplotlib.pyplot as plt  # only when drawing: importing pyplot takes a while
 
     nrow, ncol = lake_shape(env, nrow, ncol)
-    fig, ax = plt.subplots(figsize=(1.2 * ncol + 1.5, 1.2 * nrow + 0.5))
-    image = draw_q_value(ax, Q, nrow, ncol, title=title)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig, ax = plt.subplots(figsize=(1.2 * ncol + 2.0, 1.2 * nrow + 0.8))
+    image = draw_q_value(ax, Q, nrow, ncol, title=title, letters=lake_letters(env))
+    fig.colorbar(image, ax=ax, shrink=0.8, label="値 (value): 上下左右 = 各行動, 中央 = 平均")
     if path is None:
         path = output_dir(__file__) / "q_value.png"
     save_figure(fig, path)

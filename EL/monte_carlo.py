@@ -78,7 +78,7 @@ def main(argv=None):
     agent = MonteCarloAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "Monte Carlo: Q values",
+    report_training(agent, env, __file__, agent.Q, "モンテカルロ法 (Monte Carlo): Q 値",
                     show=not args.no_show, interrupted=training.interrupted)
     return agent
 

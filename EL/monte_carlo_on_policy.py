@@ -117,7 +117,7 @@ def main(argv=None):
     agent = OnPolicyMonteCarloAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "On-policy Monte Carlo: Q values",
+    report_training(agent, env, __file__, agent.Q, "On-policy モンテカルロ法: Q 値",
                     show=not args.no_show, interrupted=training.interrupted, pi=agent.pi)
     return agent
 

@@ -91,7 +91,7 @@ def main(argv=None):
     agent = NStepSARSAAgent(epsilon=0.1, n=args.n)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, f"{args.n}-step SARSA: Q values",
+    report_training(agent, env, __file__, agent.Q, f"{args.n}-step SARSA: Q 値",
                     show=not args.no_show, interrupted=training.interrupted)
     return agent
 

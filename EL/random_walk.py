@@ -188,6 +188,8 @@ def print_best(rows):
 
 
 def plot(rows, path, runs, episodes, show=True):
+    """RMS error against α, n-step TD on the left, TD(λ) on the right; saved at ``path``
+    (None: only shown)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True, layout="constrained")
@@ -200,16 +202,17 @@ def plot(rows, path, runs, episodes, show=True):
             ax.plot(alphas, rms, "-", color=color, label=f"{label} = {key:g}")
             best = np.argmin(rms)
             ax.plot(alphas[best], rms[best], "o", color=color, markersize=5)
-        ax.set_xlabel("step size α")
+        ax.set_xlabel("学習率 (step size) α")
         ax.set_title("n-step TD" if method == "n-step TD"
-                     else "TD(λ), online, accumulating traces")
+                     else "TD(λ) (online, accumulating traces)")
         ax.set_ylim(0.25, 0.55)  # as in Sutton & Barto; larger errors lie above the frame
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    axes[0].set_ylabel(f"RMS error, average over the first {episodes} episodes")
-    fig.suptitle(f"19-state random walk: prediction of the random policy ({runs} runs); "
-                 "a dot marks each line's best α")
-    save_figure(fig, path)
+    axes[0].set_ylabel(f"RMS 誤差 (RMS error)\n最初の {episodes} エピソードの平均")
+    fig.suptitle(f"19 状態のランダムウォーク: ランダムな戦略の価値の予測 ({runs} 回の平均); "
+                 "点は各線で最良の α")
+    if path is not None:
+        save_figure(fig, path)
     show_plot(show)
     return path
 

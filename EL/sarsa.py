@@ -71,7 +71,7 @@ def main(argv=None):
     agent = SARSAAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "SARSA: Q values",
+    report_training(agent, env, __file__, agent.Q, "SARSA: Q 値",
                     show=not args.no_show, interrupted=training.interrupted)
     return agent
 

@@ -87,7 +87,7 @@ def main(argv=None):
     agent = SARSALambdaAgent(epsilon=0.1, lambda_=args.lambda_)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, f"SARSA(λ = {args.lambda_}): Q values",
+    report_training(agent, env, __file__, agent.Q, f"SARSA(λ = {args.lambda_}): Q 値",
                     show=not args.no_show, interrupted=training.interrupted)
     return agent
 

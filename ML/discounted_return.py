@@ -81,10 +81,10 @@ def plot_discounting(rewards, gammas):
         ax_weight.plot(steps, weights, marker="o", label=f"γ = {gamma}")
         ax_sum.plot(steps, np.cumsum(weights * np.asarray(rewards, dtype=float)), marker="o",
                     label=f"γ = {gamma}")
-    ax_weight.set(title="How much a reward k steps ahead counts", xlabel="k (steps ahead)",
-                  ylabel="weight γ^k")
-    ax_sum.set(title="Discounted return as the rewards add up", xlabel="step",
-               ylabel="Σ γ^k r_k so far")
+    ax_weight.set(title="k ステップ先の報酬の重み (weight of a reward k steps ahead)",
+                  xlabel="k (何ステップ先か, steps ahead)", ylabel="重み (weight) γ^k")
+    ax_sum.set(title="報酬が加わるにつれて増える割引報酬和 (discounted return)",
+               xlabel="ステップ (step)", ylabel="ここまでの Σ γ^k r_k (return so far)")
     ax_sum.legend()
     fig.tight_layout()
     return fig

@@ -63,7 +63,7 @@ def main(argv=None):
     print(f"tf.matmul(x, W) + b = {linear(x, weight, tf_bias).numpy()}")
 
     fig = plot_affine(x, weight.numpy(), tf_bias.numpy(), y,
-                      "keras.layers.Dense(2): y = x @ kernel + bias")
+                      "keras.layers.Dense(2) も同じ計算: y = x @ kernel + bias")
     save_figure(fig, output_dir(__file__) / "explanation_keras.png")
     show_plot(not args.no_show)
     return x, layer

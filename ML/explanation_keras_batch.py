@@ -73,7 +73,7 @@ def main(argv=None):
     print(f"the first input alone, as a batch of one {x[0][np.newaxis].shape}: {single}")
 
     fig = plot_affine(x, kernel, bias, y,
-                      f"A Keras model on a batch of {args.batch_size}: y = x @ kernel + bias")
+                      f"Keras のモデルに {args.batch_size} 個のバッチ: y = x @ kernel + bias")
     save_figure(fig, output_dir(__file__) / "explanation_keras_batch.png")
     show_plot(not args.no_show)
     return x, model

@@ -91,9 +91,9 @@ def plot_predictions(x, predicted, actual, accuracy):
         if predicted[index] == actual[index]:
             ax.set_title(f"{predicted[index]}", fontsize=10)
         else:
-            ax.set_title(f"{predicted[index]} (true {actual[index]})", fontsize=9, color="red")
-    fig.suptitle(f"Test digits and their predictions (accuracy {accuracy:.1%});\n"
-                 "mistakes first, in red")
+            ax.set_title(f"{predicted[index]} (正解 {actual[index]})", fontsize=9, color="red")
+    fig.suptitle(f"テストの数字と予測 (test digits), 正解率 (accuracy) {accuracy:.1%}\n"
+                 "間違いを先に赤で表示 (mistakes first, in red)")
     fig.tight_layout()
     return fig
 

@@ -91,17 +91,19 @@ def evaluate(model, x_test, y_test, y_scaler, baseline):
 def plot_results(history, result):
     """Left: the loss per epoch. Right: predicted against actual on the test set."""
     fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for key, label in (("loss", "training"), ("val_loss", "validation")):
+    for key, label in (("loss", "学習用 (training)"), ("val_loss", "検証用 (validation)")):
         if history.get(key):
             ax_loss.plot(np.arange(1, len(history[key]) + 1), history[key], label=label)
-    ax_loss.set(title="Loss while training", xlabel="epoch", ylabel="MSE (scaled target)")
+    ax_loss.set(title="学習中の損失 (loss)", xlabel="エポック (epoch)",
+                ylabel="平均二乗誤差 (MSE, 標準化した目的変数)")
     ax_loss.legend()
     actual, predicted = result["actual"], result["predicted"]
     ax_fit.scatter(actual, predicted, s=14, alpha=0.7)
     low, high = min(actual.min(), predicted.min()), max(actual.max(), predicted.max())
-    ax_fit.plot([low, high], [low, high], "--", color="gray", label="perfect prediction")
-    ax_fit.set(title=f"Test set: MSE {result['mse']:.0f}, MAE {result['mae']:.1f}",
-               xlabel="actual progression", ylabel="predicted progression")
+    ax_fit.plot([low, high], [low, high], "--", color="gray", label="完全な予測 (perfect)")
+    ax_fit.set(title=f"テストデータ (test set): MSE {result['mse']:.0f}, MAE {result['mae']:.1f}",
+               xlabel="実際の進行度 (actual progression)",
+               ylabel="予測した進行度 (predicted)")
     ax_fit.legend()
     fig.tight_layout()
     return fig

@@ -86,7 +86,7 @@ def main(argv=None):
     column = tf.matmul(tf.transpose(weight), tf.reshape(x, (IN_FEATURES, 1))) + bias[:, None]
     print(f"textbook form W^T x + b (a column) = {column.numpy().ravel()}")
 
-    fig = plot_affine(x, weight, bias, y, "One input through one layer: y = x @ W + b")
+    fig = plot_affine(x, weight, bias, y, "1 つの入力が 1 層を通る (one input): y = x @ W + b")
     save_figure(fig, output_dir(__file__) / "explanation_tf.png")
     show_plot(not args.no_show)
     return x.numpy(), weight.numpy(), bias.numpy(), y.numpy()

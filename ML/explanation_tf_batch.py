@@ -68,7 +68,8 @@ def main(argv=None):
           f"{np.allclose(y.numpy(), one_by_one.numpy())}")
 
     fig = plot_affine(x, weight, bias, y,
-                      f"A batch of {args.batch_size} inputs through one layer: y = x @ W + b")
+                      f"{args.batch_size} 個の入力のバッチが 1 層を通る (a batch): "
+                      "y = x @ W + b")
     save_figure(fig, output_dir(__file__) / "explanation_tf_batch.png")
     show_plot(not args.no_show)
     return x.numpy(), weight.numpy(), bias.numpy(), y.numpy()

@@ -76,18 +76,18 @@ def plot_gradient_step(a, b, x, target, learning_rate):
     span = max(abs(new_a - a), 1.0) * 1.5
     grid = np.linspace(min(a, new_a) - span, max(a, new_a) + span, 200)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(grid, squared_error(grid, b, x, target), label="loss L(a) = (a·x + b − t)²")
+    ax.plot(grid, squared_error(grid, b, x, target), label="損失 (loss) L(a) = (a·x + b − t)²")
     near = np.linspace(a - span / 2, a + span / 2, 2)
     ax.plot(near, loss + slope * (near - a), "--",
-            label=f"tangent at a={a:g}: slope ∂L/∂a={slope:g}")
-    ax.plot([a], [loss], "o", color="C3", label="current a")
+            label=f"a = {a:g} での接線 (tangent): 傾き ∂L/∂a = {slope:g}")
+    ax.plot([a], [loss], "o", color="C3", label="いまの a (current a)")
     new_loss = squared_error(new_a, b, x, target)
     ax.annotate("", xy=(new_a, new_loss), xytext=(a, loss),
                 arrowprops={"arrowstyle": "->", "color": "C2"})
     ax.plot([new_a], [new_loss], "o", color="C2",
-            label=f"after one step a ← a − {learning_rate:g}·∂L/∂a = {new_a:g}")
-    ax.set(title=f"Gradient descent on a (x={x:g}, b={b:g}, target t={target:g})", xlabel="a",
-           ylabel="loss")
+            label=f"1 ステップ後 (one step): a ← a − {learning_rate:g}·∂L/∂a = {new_a:g}")
+    ax.set(title=f"a についての勾配降下法 (gradient descent): x = {x:g}, b = {b:g}, "
+                 f"目標 t = {target:g}", xlabel="a", ylabel="損失 (loss) L")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -19,11 +19,11 @@ def plot_affine(x, weight, bias, y, title, max_rows=MAX_ROWS):
     """
     x, weight, y = (np.atleast_2d(np.asarray(m, dtype=float)) for m in (x, weight, y))
     bias = np.asarray(bias, dtype=float)
-    shown = "" if len(x) <= max_rows else f", first {max_rows} rows"
-    panels = [("x", x[:max_rows], f"input x {x.shape}{shown}"),
-              ("W", weight, f"weight W {weight.shape}"),
-              ("b", bias.reshape(1, -1), f"bias b {bias.shape}"),
-              ("y", y[:max_rows], f"output y {y.shape}{shown}")]
+    shown = "" if len(x) <= max_rows else f"\n(最初の {max_rows} 行)"
+    panels = [("x", x[:max_rows], f"入力 (input) x\n{x.shape}{shown}"),
+              ("W", weight, f"重み (weight) W\n{weight.shape}"),
+              ("b", bias.reshape(1, -1), f"バイアス (bias) b\n{bias.shape}"),
+              ("y", y[:max_rows], f"出力 (output) y\n{y.shape}{shown}")]
     widths = [m.shape[1] + 0.5 for _, m, _ in panels]
     height = max(m.shape[0] for _, m, _ in panels)
     fig, axes = plt.subplots(1, 4, figsize=(sum(widths) * 0.75 + 2.0, height * 0.6 + 2.0),

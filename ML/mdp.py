@@ -127,10 +127,12 @@ def plot_estimates(running_means, exact):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (state, running_mean), color in zip(running_means.items(), ("C0", "C1", "C2")):
         episodes = np.arange(1, len(running_mean) + 1)
-        ax.plot(episodes, running_mean, color=color, label=f"estimate of V({state})")
-        ax.axhline(exact[state], color=color, linestyle="--", label=f"exact V({state})")
-    ax.set(title="Averaging sampled returns converges to the value", xlabel="episodes",
-           ylabel="average discounted return", xscale="log")
+        ax.plot(episodes, running_mean, color=color, label=f"V({state}) の推定 (estimate)")
+        ax.axhline(exact[state], color=color, linestyle="--",
+                   label=f"V({state}) の厳密解 (exact)")
+    ax.set(title="サンプルした割引報酬和の平均は価値に近づく (estimates converge)",
+           xlabel="エピソード数 (episodes, 対数目盛り)",
+           ylabel="割引報酬和の平均 (average discounted return)", xscale="log")
     ax.legend(fontsize="small", ncol=2)
     fig.tight_layout()
     return fig

@@ -1,0 +1,108 @@
+"""Figures a Japanese reader can read: no empty boxes, bands inside the possible rewards, the
+maze's values and arrows where the plan puts them, and the lake's letters on the Q map."""
+
+import io
+import warnings
+
+import common
+
+import matplotlib
+import numpy as np
+import pytest
+
+from DP.environment import ACTIONS, Environment
+from DP.maze_figure import draw_plan, plot_plans
+from DP.planner import SAMPLE_GRID, ValueIterationPlanner
+from EL.frozen_lake_util import draw_q_value, lake_letters
+from envs.frozen_lake import make_frozen_lake
+from ML.discounted_return import DEFAULT_GAMMAS, DEFAULT_REWARDS, plot_discounting
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+
+def planned_maze():
+    env = Environment(SAMPLE_GRID)
+    planner = ValueIterationPlanner(env)
+    planner.plan(gamma=0.9)
+    return env, planner
+
+
+@pytest.fixture
+def captured_figures(monkeypatch):
+    """The figures ``common.plot_reward_history`` saves, kept open to be inspected."""
+    saved = []
+    monkeypatch.setattr(common, "save_figure", lambda fig, path: saved.append(fig))
+    monkeypatch.setattr(common, "show_plot", lambda show=True: None)
+    yield saved
+    plt.close("all")
+
+
+def band_limits(fig):
+    (band,) = fig.axes[0].collections
+    heights = np.concatenate([path.vertices[:, 1] for path in band.get_paths()])
+    return heights.min(), heights.max()
+
+
+def test_reward_band_stays_within_the_rewards_seen(captured_figures):
+    # Mean 2/3 and std 0.47 in the first group: an unclipped band would reach 1.14.
+    common.plot_reward_history([np.array([0, 1, 1]), np.array([1, 1, 1, 0])], "unused.png")
+    low, high = band_limits(captured_figures[0])
+    assert high == pytest.approx(1.0) and low == pytest.approx(2 / 3 - np.std([0, 1, 1]))
+
+
+def test_reward_band_takes_explicit_bounds(captured_figures):
+    common.plot_reward_history([np.array([0.0, 1.0])], "unused.png", low=0.2, high=0.9)
+    assert band_limits(captured_figures[0]) == pytest.approx((0.2, 0.9))
+
+
+def test_maze_figure_writes_each_value_and_draws_every_chosen_arrow():
+    env, planner = planned_maze()
+    arrows = planner.actions_log()[1]  # after one sweep most cells still tie: many arrows
+    fig, ax = plt.subplots()
+    draw_plan(ax, env.mdp, planner.log[1], arrows)
+    texts = [text.get_text() for text in ax.texts]
+    assert len(ax.patches) == arrows.sum() > env.mdp.n_states  # one arrow per chosen action
+    values = np.asarray(planner.log[1]).ravel()
+    ordinary = ~(env.mdp.terminal | env.mdp.blocked)
+    assert sorted(texts[i] for i in range(len(texts)) if texts[i][0] in "-0123456789") == \
+        sorted(f"{value:.2f}" for value in values[ordinary])
+    assert texts.count("壁") == 1 and "宝\n+1.00" in texts and "危険\n-1.00" in texts
+    plt.close(fig)
+
+
+def test_maze_figure_points_arrows_the_way_the_plan_goes():
+    env, planner = planned_maze()
+    final = planner.actions_log()[-1]
+    fig, ax = plt.subplots()
+    draw_plan(ax, env.mdp, planner.V, final)
+    start = env.mdp.n_states - env.mdp.n_columns  # lower left, where the plan goes up
+    assert [a for a, chosen in zip(ACTIONS, final[start]) if chosen] == [ACTIONS[0]]
+    row, column = divmod(start, env.mdp.n_columns)
+    (arrow,) = [patch for patch in ax.patches
+                if np.allclose(patch.get_path().vertices.mean(axis=0), (column, row), atol=0.5)]
+    tip_y = arrow.get_path().vertices[:, 1].min()
+    assert tip_y < row - 0.3  # it points up: towards smaller row numbers, inside its cell
+    plt.close(fig)
+
+
+def test_q_map_marks_start_holes_and_goal():
+    env = make_frozen_lake()
+    fig, ax = plt.subplots()
+    draw_q_value(ax, np.zeros((16, 4)), 4, 4, letters=lake_letters(env))
+    assert sorted(text.get_text() for text in ax.texts) == ["G", "H", "H", "H", "H", "S"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plot_discounting(DEFAULT_REWARDS, DEFAULT_GAMMAS),
+    lambda: plot_plans(planned_maze()[0].mdp, [planned_maze()[1].V], [None], ["価値 (value)"]),
+], ids=["discounting", "maze"])
+def test_japanese_labels_need_no_missing_glyph(draw):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Glyph .* missing from font")
+        fig = draw()
+        fig.savefig(io.BytesIO(), format="png")
+    assert any("\u3040" <= char <= "\u30ff" or "\u4e00" <= char <= "\u9fff"
+               for text in fig.findobj(matplotlib.text.Text) for char in text.get_text())
+    plt.close(fig)
