@@ -20,38 +20,25 @@ every frame.
 import argparse
 import os
 import platform
-import sys
 from pathlib import Path
 
-from common import OUTPUT_ENV_VARIABLE, ROOT, atomic_path, exit_with_error, set_seed
+from common import (
+    OUTPUT_ENV_VARIABLE,
+    ROOT,
+    display_available,
+    positive_int,
+    save_gif,
+    seed_value,
+    set_seed,
+    window_closed,
+)
 
 import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 import envs  # noqa: F401  (registers Catcher-v0)
-
-GIF_SCALE = 4  # each game pixel becomes a 4x4 square in the GIF
-
-
-def display_available():
-    """True when a pygame window can open: not SDL's dummy driver, and a display to draw on."""
-    if os.environ.get("SDL_VIDEODRIVER", "").lower() in {"dummy", "offscreen"}:
-        return False
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        return False
-    import pygame
-
-    try:
-        pygame.display.init()
-    except pygame.error:
-        return False
-    pygame.display.quit()
-    return True
 
 
 def build_model(observation_shape, num_actions):
@@ -89,27 +76,6 @@ def make_policy(model, rng):
 def gif_path():
     """``outputs/welcome/catcher.gif`` (the outputs folder moves with $RL_BOOK_OUTPUT_DIR)."""
     return Path(os.environ.get(OUTPUT_ENV_VARIABLE, ROOT / "outputs")) / "welcome" / "catcher.gif"
-
-
-def save_gif(frames, path, fps):
-    """Write the frames as an animated GIF, enlarged so that the tiny screen can be seen."""
-    images = [
-        Image.fromarray(frame).resize(
-            (frame.shape[1] * GIF_SCALE, frame.shape[0] * GIF_SCALE), Image.Resampling.NEAREST
-        )
-        for frame in frames
-    ]
-    with atomic_path(path) as temporary:
-        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
-                       duration=round(1000 / fps), loop=0)
-    print(f"Saved {path}")
-    return path
-
-
-def window_closed():
-    import pygame
-
-    return bool(pygame.event.peek(pygame.QUIT))
 
 
 def play(env, policy, episodes, seed, record=False):
@@ -153,14 +119,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Check the setup: a tiny Keras model plays Catcher."
     )
-    parser.add_argument("--episodes", type=int, default=3,
+    parser.add_argument("--episodes", type=positive_int, default=3,
                         help="number of episodes to play (default: 3)")
     parser.add_argument("--headless", action="store_true",
                         help="play without a window and write a GIF of the first episode")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=seed_value, default=0,
+                        help="random seed, from 0 to 2**32 - 1 (default: 0)")
     args = parser.parse_args(argv)
-    if args.episodes < 1:
-        exit_with_error("--episodes must be at least 1")
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     headless = args.headless
@@ -174,15 +139,12 @@ def main(argv=None):
     policy, _ = make_policy(model, np.random.default_rng(args.seed))
     print(f"Catcher: {env.observation_space.shape} pixels, {env.action_space.n} actions, "
           f"a model with {model.count_params():,} weights picks the moves.")
-    rewards, frames = [], []
     try:
         rewards, frames = play(env, policy, args.episodes, args.seed, record=headless)
-    except KeyboardInterrupt:
-        print("Interrupted.")
     finally:
-        env.close()
+        env.close()  # after Ctrl-C too: then common prints one line and exits with status 130
     if headless and frames:
-        save_gif(frames, gif_path(), env.metadata["render_fps"])
+        save_gif(frames, gif_path(), fps=env.metadata["render_fps"])  # 4x4 squares a pixel
     print_versions()
     print("setup OK")
     return rewards

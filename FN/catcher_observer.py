@@ -29,26 +29,35 @@ Deviations from the book, and why:
 - The stacks are kept as uint8 (what the replay buffer stores, a quarter of float32's memory);
   the network gets float32 in [0, 1], computed from them, so that acting and learning see
   exactly the same numbers.
-- gymnasium's ``reset`` returns ``(observation, info)`` and ``step`` five values. Following the
-  FN ``Observer``, ``reset`` returns the state alone and ``step`` returns the book's
-  ``(state, reward, done, info)`` with ``done = terminated or truncated``; ``info`` keeps
+- gymnasium's ``reset`` returns ``(observation, info)`` and ``step`` five values. As the FN
+  ``Observer`` it derives from, ``reset`` returns the state alone and ``step`` returns the
+  book's ``(state, reward, done, info)`` with ``done = terminated or truncated``; ``info`` keeps
   ``terminated`` and ``truncated`` apart, because a game cut off by the time limit is not over
   and its value must still be bootstrapped.
+
+The file also holds what the Catcher agents share around the observer: ``make_catcher`` and
+``make_catcher_observer``, the catch rate that their evaluations measure, and ``play_catcher``
+for ``--play``. None of it imports TensorFlow, so evolution strategies (Day6) use the observer
+without it.
 """
 
-from common import atomic_path
+from common import display_available, save_gif, set_seed
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import AutoresetMode
 
 from envs.catcher import CatcherVectorEnv, register_catcher
+from FN.observer import Observer
 
 # ITU-R 601-2 luma, as Pillow's convert("L").
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # The counters of a Catcher game's info.
 COUNTERS = ("lives", "caught", "missed")
+# What the DQN and A2C agents see (make_catcher_observer): width = height, frames stacked.
+AGENT_SIZE = 40
+AGENT_FRAMES = 2
 
 
 def area_weights(size_in, size_out):
@@ -84,7 +93,7 @@ class FramePreprocessor:
         return np.rint(small, out=small).astype(np.uint8)
 
 
-class CatcherObserver:
+class CatcherObserver(Observer):
     """Turn Catcher's RGB frames into stacks of small grayscale frames for a network.
 
     ``CatcherObserver(env, width, height, frame_count)``, as in the book: ``env`` is one game
@@ -112,48 +121,28 @@ class CatcherObserver:
       replay buffer stores.
     """
 
-    # The interface of FN.fn_framework.Observer. This class does not derive from it, so that
-    # importing it does not import TensorFlow: evolution strategies (Day6) run without it.
     def __init__(self, env, width, height, frame_count, frame_skip=1):
         for name, value in (("width", width), ("height", height), ("frame_count", frame_count),
                             ("frame_skip", frame_skip)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self._env = env
+        super().__init__(env)
         self.width, self.height, self.frame_count = int(width), int(height), int(frame_count)
         self.frame_skip = int(frame_skip)
-        self.batched = isinstance(env, VectorEnv)
-        self.num_games = env.num_envs if self.batched else 1
         self._mode = None
-        if self.batched:
+        if self.is_vector:
             self._mode = AutoresetMode(getattr(env, "autoreset_mode", AutoresetMode.NEXT_STEP))
             if self.frame_skip > 1 and self._mode != AutoresetMode.SAME_STEP:
                 raise ValueError("frame_skip > 1 needs a batch in AutoresetMode.SAME_STEP")
-        single = env.single_observation_space if self.batched else env.observation_space
+        single = env.single_observation_space if self.is_vector else env.observation_space
         self._raw_shape = single.shape
         self.preprocess = FramePreprocessor(self.width, self.height, single.shape)
-        self.frames = np.zeros((self.num_games, self.height, self.width, self.frame_count),
+        self.frames = np.zeros((self.num_envs, self.height, self.width, self.frame_count),
                                dtype=np.uint8)
         self._flat = self.frames.reshape(-1)  # a view: the same memory
         # Games whose stack is empty: the next frame pushed fills the whole stack.
-        self._fresh = np.ones(self.num_games, dtype=bool)
-        self._ended = np.zeros(self.num_games, dtype=bool)
-
-    @property
-    def env(self):
-        return self._env
-
-    @property
-    def is_vector(self):
-        return self.batched
-
-    @property
-    def num_envs(self):
-        return self.num_games
-
-    @property
-    def action_space(self):
-        return self._env.single_action_space if self.batched else self._env.action_space
+        self._fresh = np.ones(self.num_envs, dtype=bool)
+        self._ended = np.zeros(self.num_envs, dtype=bool)
 
     @property
     def observation_space(self):
@@ -169,7 +158,7 @@ class CatcherObserver:
     def _output(self, frames):
         states = frames.astype(np.float32)
         states *= np.float32(1.0 / 255.0)
-        return states if self.batched else states[0]
+        return states if self.is_vector else states[0]
 
     def states(self):
         """The current states as float32 in [0, 1] (without pushing anything)."""
@@ -198,8 +187,8 @@ class CatcherObserver:
         frames = np.asarray(state)
         if frames.ndim == 3:
             frames = frames[None]
-        if frames.shape[0] != self.num_games:
-            raise ValueError(f"expected {self.num_games} frames, got {frames.shape[0]}")
+        if frames.shape[0] != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} frames, got {frames.shape[0]}")
         self._push(self.preprocess(frames))
         return self.states()
 
@@ -210,13 +199,13 @@ class CatcherObserver:
         their random generators (seed once, then every episode differs but the run repeats).
         """
         if mask is None:
-            self._restart(np.ones(self.num_games, dtype=bool))
+            self._restart(np.ones(self.num_envs, dtype=bool))
             frames, _ = self._env.reset(seed=seed)
             self._ended[:] = False
             return self.transform(frames)
-        if not self.batched:
+        if not self.is_vector:
             raise ValueError("reset(mask) needs a batch of games")
-        mask = np.asarray(mask, dtype=bool).reshape(self.num_games)
+        mask = np.asarray(mask, dtype=bool).reshape(self.num_envs)
         frames, _ = self._env.reset(seed=seed, options={"reset_mask": mask})
         # The other games' frames did not change: only the restarted stacks take the new ones.
         self._fresh |= mask
@@ -225,21 +214,9 @@ class CatcherObserver:
         self._ended &= ~mask
         return self.states()
 
-    def render(self):
-        """The frame, for a game made with ``render_mode="rgb_array"``; else ``None``.
-
-        A game made with ``render_mode="human"`` draws its window at every step by itself.
-        """
-        if getattr(self._env, "render_mode", None) in (None, "human"):
-            return None
-        return self._env.render()
-
-    def close(self):
-        self._env.close()
-
     def step(self, action):
         """Play ``action`` for ``frame_skip`` frames; return ``(state, reward, done, info)``."""
-        if not self.batched:
+        if not self.is_vector:
             return self._step_single(action)
         if self._mode == AutoresetMode.SAME_STEP:
             return self._step_same_step(np.asarray(action))
@@ -274,7 +251,7 @@ class CatcherObserver:
         the step in its new episode (with the same action); their rewards are not added to
         the step's reward, which belongs to the episode that ended.
         """
-        n = self.num_games
+        n = self.num_envs
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
@@ -338,6 +315,17 @@ def make_catcher(width, height, frame_count, num_games=None, render_mode=None, f
     return CatcherObserver(env, width, height, frame_count, frame_skip=frame_skip)
 
 
+def make_catcher_observer(num_games=None, render_mode=None):
+    """Catcher as the DQN and A2C agents see it: 40×40 grayscale frames, 2 stacked.
+
+    The book used 80×80 frames, 4 stacked. The agents learn in as few steps from the smaller
+    stacks, and each step costs about a quarter (``FN/dqn_agent.py`` tells the measurements).
+    A batch resets a finished game on the next step (gymnasium's default).
+    """
+    return make_catcher(AGENT_SIZE, AGENT_SIZE, AGENT_FRAMES, num_games=num_games,
+                        render_mode=render_mode)
+
+
 def evaluate_catch_rate(agent, env, episode_count=10, seed=None):
     """Play ``episode_count`` episodes greedily on a batch of games; return the catch rate.
 
@@ -379,36 +367,16 @@ def catch_rate_score(agent, env, episode_count, seed):
 
 
 def report_catch_rates(trainer, target=0.9):
-    """Print a trainer's best evaluated catch rate and when it first reached ``target``."""
-    if not trainer.evaluations:
+    """Print when a trainer's evaluated catch rate first reached ``target``."""
+    evaluation = trainer.evaluation
+    if evaluation is None or not evaluation.results:
         return
-    steps, best = max(trainer.evaluations, key=lambda item: item[1])
-    print(f"Best evaluation: catch rate {best:.3f} over "
-          f"{trainer.evaluation['episode_count']} episodes (at step {steps}); "
-          f"{trainer.total_steps} steps in all.")
-    for (steps, rate), seconds in zip(trainer.evaluations, trainer.evaluation_times):
+    for (steps, rate), seconds in zip(evaluation.results, evaluation.times):
         if rate >= target:
             print(f"The catch rate first reached {target:.0%} at step {steps}, after "
                   f"{seconds:.0f} s of training (evaluations not counted).")
             return
     print(f"The catch rate did not reach {target:.0%}.")
-
-
-def save_gif(frames, path, fps=30, scale=4):
-    """Write RGB frames (a list of (H, W, 3) uint8 arrays) as an animated GIF, atomically.
-
-    Each pixel becomes a ``scale`` × ``scale`` square, so that the small game can be seen.
-    """
-    from PIL import Image  # only for --play --headless
-
-    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize(
-        (frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST) for frame in frames]
-    if not images:
-        raise ValueError("no frames to write")
-    with atomic_path(path) as temporary:
-        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(1, round(1000 / fps)), loop=0)
-    return path
 
 
 def record_play(agent, env, path, max_frames=900, fps=30, greedy=False):
@@ -432,3 +400,27 @@ def record_play(agent, env, path, max_frames=900, fps=30, greedy=False):
             screens.append(env.render())
     save_gif(screens, path, fps=fps)
     return path, info
+
+
+def play_catcher(agent_class, path, gif_path, seed=0, headless=False, episode_count=5,
+                 greedy=False, train_command=None):
+    """``--play`` for a Catcher agent: watch the agent saved at ``path`` play in a window.
+
+    With ``headless``, or when no window can open, one game is written to the GIF
+    ``gif_path`` instead (and its path returned); otherwise the rewards are returned.
+    ``greedy`` plays the greedy policy (what the evaluations measure) instead of the
+    agent's own policy.
+    """
+    if not headless and not display_available():
+        print("No display found: writing a GIF of one game instead of opening a window.")
+        headless = True
+    env = make_catcher_observer(render_mode="rgb_array" if headless else "human")
+    set_seed(seed, env.env)
+    agent = agent_class.load(env, path, train_command=train_command)
+    if not headless:
+        rewards = agent.play(env, episode_count=episode_count, render=True, greedy=greedy)
+        env.close()
+        return rewards
+    _, info = record_play(agent, env, gif_path, greedy=greedy)
+    print(f"Caught {info['caught']}, missed {info['missed']}.")
+    return gif_path

@@ -19,28 +19,25 @@ cores (``benchmarks/catcher.py`` measures it): 20,000 to 25,000 frames of play a
 minutes of training bring the greedy policy to a catch rate above 90%. What made it fast, each
 measured before it was kept:
 
-- a smaller input: 40×40 frames, 2 of them stacked, instead of the book's 80×80×4. It learns
-  in as few steps (about 20,000 to 90% either way) and each step costs about a quarter. The
-  book's network (three convolutions with ``padding="same"``, then 256 units) still keeps a
-  5×5 grid of features on it. The padding matters: without it the last convolution shrinks
-  the picture to 1×1, the network loses where the fruit is, and DQN stalled at a 60-70%
-  catch rate;
+- a smaller input: 40×40 frames, 2 stacked, instead of the book's 80×80×4: as few steps to
+  90% (about 20,000), a quarter of the cost a step. The book's ``padding="same"`` keeps a 5×5
+  grid of features on it; without it the picture shrinks to 1×1, the network loses where the
+  fruit is, and DQN stalled at a 60-70% catch rate;
 - ``FrameReplayBuffer``: each frame stored once as uint8, 1.6 kB a step instead of 25.6 kB;
 - one compiled update (``tf.function``, without XLA, whose CPU convolution gradients were
   three times slower) every 8 frames on a batch of 64, and a compiled forward pass to act;
-- the Catcher settings (``CATCHER_SETTINGS``): ε from 1.0 to 0.05 over the first 30,000 steps,
-  the teacher refreshed every 1,600 steps, Adam with a learning rate of 5e-4, learning from
-  step 2,000. The greedy policy is evaluated on 10 games played at once every 5,000 steps, and
-  the weights of the best evaluation are kept and saved.
+- the Catcher settings (``CATCHER_SETTINGS``): ε from 1.0 to 0.05 over 30,000 steps, the
+  teacher refreshed every 1,600 steps, Adam at 5e-4, learning from step 2,000. The greedy
+  policy is evaluated on 10 games every 5,000 steps; the best evaluation's weights are saved.
 
 Changes from the book, and why:
 
 - TensorFlow 2 / Keras 3: the update is a ``tf.function`` (compiled with XLA for the MLP) with
   a ``tf.GradientTape``; one call runs ``gradient_steps`` updates back to back. Actions come
-  from a NumPy copy of the MLP (``DenseForward``) or from a compiled forward pass of the CNN,
-  never from ``model.predict``.
-- The replay buffer is a set of preallocated NumPy arrays (``ReplayBuffer``, or
-  ``FrameReplayBuffer`` for frames).
+  from a NumPy copy of the MLP or from a compiled forward pass of the CNN
+  (``FN/forward_pass.py``), never from ``model.predict``.
+- The replay buffer is a set of preallocated NumPy arrays (``FN/replay_buffer.py``), chosen
+  once from the observation space: ``FrameReplayBuffer`` for frames, else ``ReplayBuffer``.
 - The loss is the Huber loss (the book used the squared error on clipped rewards).
 - The book refreshes the teacher every ``teacher_update_freq`` episodes, decays ε once per
   episode and updates once per step. Those stay the defaults. ``--test`` uses settings tuned
@@ -50,34 +47,22 @@ Changes from the book, and why:
   learning rate of 2.3e-3. ``--test`` also evaluates the greedy policy on 20 episodes every
   1,000 steps, stops once the mean reaches 475 (CartPole-v1's threshold), and keeps the best
   weights.
+- Each training run has a folder of its own (``outputs/FN/dqn_agent/cartpole/<run>/`` with
+  ``--test``, ``.../catcher/<run>/`` otherwise) for the model, reward history and TensorBoard
+  events. ``--play`` plays the newest finished run of the mode, or ``--model PATH``.
 """
 
-from common import output_dir, set_seed
+from common import new_run_dir
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from FN.catcher_observer import (
-    catch_rate_score,
-    make_catcher,
-    report_catch_rates,
-)
-from FN.fn_framework import (
-    Experience,
-    FNAgent,
-    FrameReplayBuffer,
-    ReplayBuffer,
-    Trainer,
-    check_positive,
-    finish_training,
-    make_parser,
-    play_catcher,
-    require_model_file,
-    stack_experiences,
-    watch_render_mode,
-)
-from FN.value_function_agent import make_cartpole
+from FN.cartpole_observer import make_cartpole
+from FN.catcher_observer import catch_rate_score, make_catcher_observer, report_catch_rates
+from FN.fn_framework import Experience, FNAgent, Trainer
+from FN.replay_buffer import FrameReplayBuffer, ReplayBuffer, stack_experiences
+from FN.training_run import finish_training, make_parser, play, train_mode, watch_render_mode
 
 HUBER_DELTA = 1.0
 TEST_MODE_SETTINGS = {
@@ -96,9 +81,7 @@ TEST_MODE_SETTINGS = {
 TEST_MODE_MAX_STEPS = 50_000
 TEST_MODE_EVALUATION = {"interval": 1_000, "episode_count": 20, "target": 475.0}
 
-# Catcher: what the network sees (width = height, frames stacked) and how it learns.
-CATCHER_SIZE = 40
-CATCHER_FRAMES = 2
+# Catcher, seen as make_catcher_observer shows it (40x40 frames, 2 stacked): how DQN learns.
 CATCHER_SETTINGS = {
     "buffer_size": 50_000,
     "batch_size": 64,
@@ -127,21 +110,18 @@ def huber(errors, delta=HUBER_DELTA):
 class DeepQNetworkAgent(FNAgent):
     """ε-greedy on a Q-network, trained against a frozen copy of itself (the teacher).
 
-    ``make_model`` builds the book's convolutional network for stacked frames (height, width,
-    frames), and an MLP for vector observations. The rest (teacher, updates, acting) works with
-    any Keras model that maps states to action values.
+    ``make_model`` (``FNAgent``'s) builds the book's convolutional network for stacked frames
+    (height, width, frames), and an MLP for vector observations. The rest (teacher, updates,
+    acting) works with any Keras model that maps states to action values.
     """
 
     hidden_units = (64, 64)
-    # XLA fuses the small operations of an update; a big convolutional network may not need it.
-    jit_compile = True
 
     def __init__(self, epsilon, actions):
         super().__init__(epsilon, actions)
         self._teacher_model = None
         self.optimizer = None
         self._train = None
-        self._loss = None
 
     def initialize(self, experiences, optimizer):
         feature_shape = np.shape(experiences[0].s)
@@ -159,9 +139,6 @@ class DeepQNetworkAgent(FNAgent):
         ``padding="same"`` as in the book: on 40×40 frames the last convolution still sees a
         5×5 grid, so the network knows where the fruit and the paddle are.
         """
-        # XLA compiles the gradients of these convolutions into slower CPU code than
-        # TensorFlow's own kernels (measured: three times slower); compile without it.
-        self.jit_compile = False
         normal = keras.initializers.GlorotNormal()
 
         def conv(filters, size, strides):
@@ -185,9 +162,16 @@ class DeepQNetworkAgent(FNAgent):
         layers.append(keras.layers.Dense(len(self.actions)))
         return keras.Sequential(layers, name="q_network")
 
-    def _batch_loss(self, states, actions, rewards, next_states, terminals, gamma):
+    def update_teacher(self):
+        """Copy the network's weights into the teacher, which then stays frozen until the next
+        copy: the targets do not move with every update."""
+        for teacher, variable in zip(self._teacher_model.weights, self.model.weights):
+            teacher.assign(variable)
+
+    def td_loss(self, states, actions, rewards, next_states, terminals, gamma):
         """Mean Huber TD error of one batch. Gradients flow into ``self.model`` only."""
-        # The teacher is frozen: its output is a constant target, never differentiated.
+        # The TD target r + γ max_a' Q_teacher(s', a'), without the future where s' is
+        # terminal. The teacher is frozen: its output is a constant, never differentiated.
         future = tf.reduce_max(self._teacher_model(next_states, training=False), axis=1)
         targets = tf.stop_gradient(rewards + gamma * (1.0 - terminals) * future)
         values = self.model(states, training=True)
@@ -204,15 +188,15 @@ class DeepQNetworkAgent(FNAgent):
             count = tf.shape(states)[0]
             for k in tf.range(count):
                 with tf.GradientTape() as tape:
-                    loss = self._batch_loss(states[k], actions[k], rewards[k],
-                                            next_states[k], terminals[k], gamma)
+                    loss = self.td_loss(states[k], actions[k], rewards[k], next_states[k],
+                                        terminals[k], gamma)
                 gradients = tape.gradient(loss, variables)
                 self.optimizer.apply_gradients(zip(gradients, variables))
                 total += loss
             return total / tf.cast(count, tf.float32)
 
+        # jit_compile was chosen with the network (FNAgent.make_model).
         self._train = tf.function(train, jit_compile=self.jit_compile)
-        self._loss = tf.function(self._batch_loss)
 
     @staticmethod
     def _as_batches(experiences):
@@ -227,25 +211,12 @@ class DeepQNetworkAgent(FNAgent):
                           np.asarray(batch.d, dtype=np.float32))
 
     def update(self, experiences, gamma):
-        """Train on a list of experiences (the book's call), or on ``ReplayBuffer.sample``'s
-        arrays; with a leading axis of K batches, K updates run in one compiled call."""
+        """Train on a list of experiences (the book's call), or on a replay buffer's sample;
+        with a leading axis of K batches, K updates run in one compiled call."""
         batch = self._as_batches(experiences)
         loss = self._train(*batch, tf.constant(gamma, dtype=tf.float32))
         self.forward.sync()
         return float(loss)
-
-    def compute_loss(self, experiences, gamma):
-        """The loss ``update`` would minimize on one batch, without training."""
-        batch = self._as_batches(experiences)
-        batch = Experience(*(field[0] for field in batch))
-        return float(self._loss(*batch, tf.constant(gamma, dtype=tf.float32)))
-
-    def update_teacher(self):
-        for teacher, variable in zip(self._teacher_model.weights, self.model.weights):
-            teacher.assign(variable)
-
-    def teacher_estimate(self, states):
-        return self._teacher_model(np.asarray(states, dtype=np.float32), training=False).numpy()
 
     def estimate(self, state):
         return self.forward(np.asarray(state)[np.newaxis])[0]
@@ -255,10 +226,7 @@ class DeepQNetworkAgent(FNAgent):
 
 
 class DeepQNetworkAgentTest(DeepQNetworkAgent):
-    """The book's agent for checking the code quickly: an MLP on CartPole's four numbers."""
-
-    def make_model(self, feature_shape):
-        self.model = self.make_mlp(feature_shape)
+    """The book's agent for a quick check on CartPole: ``make_model`` gives it the MLP."""
 
 
 class DeepQNetworkTrainer(Trainer):
@@ -292,16 +260,17 @@ class DeepQNetworkTrainer(Trainer):
         self.loss_count = 0
         self.training_episodes = 0
 
-    def make_buffer(self):
-        # Stacks of frames (Catcher) go to a buffer that stores each frame once, as uint8.
-        if getattr(self, "stacked_frames", False):
-            return FrameReplayBuffer(self.buffer_size)
+    def make_buffer(self, env):
+        """Experience replay. Stacks of frames (Catcher) go to a buffer that stores each frame
+        once, as uint8; vectors (CartPole) to a plain ring of arrays."""
+        shape = env.observation_space.shape
+        if len(shape) == 3:
+            return FrameReplayBuffer(self.buffer_size, shape)
         return ReplayBuffer(self.buffer_size)
 
     def train(self, env, episode_count=1200, initial_count=200, test_mode=False, render=False,
               observe_interval=100, max_steps=None):
         actions = list(range(env.action_space.n))
-        self.stacked_frames = len(env.observation_space.shape) == 3
         if not test_mode:
             agent = DeepQNetworkAgent(1.0, actions)
         else:
@@ -319,6 +288,7 @@ class DeepQNetworkTrainer(Trainer):
     def begin_train(self, episode, agent):
         optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
         agent.initialize(self.experiences, optimizer)
+        self.logger.set_model(agent.model)
         agent.epsilon = self.initial_epsilon
         self.training_episodes -= episode
 
@@ -332,6 +302,7 @@ class DeepQNetworkTrainer(Trainer):
         if self.teacher_update_steps and self.total_steps % self.teacher_update_steps == 0:
             agent.update_teacher()
         if self.total_steps % self.train_interval == 0:
+            # Replay: a batch drawn at random from the buffer, not the last steps in order.
             n_batches = self.gradient_steps if self.gradient_steps > 1 else None
             batch = self.experiences.sample(self.batch_size, n_batches)
             self.loss += agent.update(batch, self.gamma)
@@ -354,105 +325,61 @@ class DeepQNetworkTrainer(Trainer):
 
 
 def train_test_mode(seed=0, episode_count=1200, max_steps=TEST_MODE_MAX_STEPS, render=False,
-                    log_dir="", **overrides):
-    """Train ``DeepQNetworkAgentTest`` on CartPole-v1 with the tuned settings.
-
-    Returns ``(trainer, agent)``. ``overrides`` replace entries of ``TEST_MODE_SETTINGS`` or of
-    ``TEST_MODE_EVALUATION`` (``interval``, ``episode_count``, ``target``).
-    """
-    evaluation = {key: overrides.pop(key) if key in overrides else value
-                  for key, value in TEST_MODE_EVALUATION.items()}
-    settings = dict(TEST_MODE_SETTINGS, **overrides)
+                    log_dir="", evaluation=None, **overrides):
+    """Train ``DeepQNetworkAgentTest`` on CartPole-v1 with the tuned settings; return
+    ``(trainer, agent)``. ``overrides`` replace entries of ``TEST_MODE_SETTINGS``, and
+    ``evaluation`` entries of ``TEST_MODE_EVALUATION``."""
+    trainer = DeepQNetworkTrainer(log_dir=log_dir, file_name="dqn_agent_test.keras",
+                                  **dict(TEST_MODE_SETTINGS, **overrides))
+    evaluation = dict(TEST_MODE_EVALUATION, **(evaluation or {}))
     env = make_cartpole(render_mode=watch_render_mode() if render else None)
-    set_seed(seed, env.env)
-    trainer = DeepQNetworkTrainer(log_dir=log_dir, file_name="dqn_agent_test.keras", **settings)
-    trainer.set_evaluation(make_cartpole(num_envs=evaluation["episode_count"]),
-                           evaluation["interval"], evaluation["episode_count"],
-                           target=evaluation["target"], seed=seed * 100_000 + 10_000)
-    agent = trainer.train(env, episode_count=episode_count, initial_count=-1, test_mode=True,
-                          render=render, max_steps=max_steps)
-    env.close()
-    return trainer, agent
-
-
-def make_catcher_observer(num_games=None, render_mode=None):
-    """Catcher as ``DeepQNetworkAgent`` sees it: 40×40 grayscale frames, 2 stacked."""
-    return make_catcher(CATCHER_SIZE, CATCHER_SIZE, CATCHER_FRAMES, num_games=num_games,
-                        render_mode=render_mode)
+    return train_mode(trainer, env, seed, make_cartpole(num_envs=evaluation["episode_count"]),
+                      evaluation, episode_count=episode_count, initial_count=-1,
+                      test_mode=True, render=render, max_steps=max_steps)
 
 
 def train_catcher(seed=0, episode_count=1200, max_steps=CATCHER_MAX_STEPS, render=False,
                   observe_interval=OBSERVE_INTERVAL, log_dir="", evaluation=None,
                   **overrides):
-    """Train ``DeepQNetworkAgent`` on Catcher with the tuned settings.
-
-    Returns ``(trainer, agent)``; the agent has the weights of its best evaluation.
-    ``overrides`` replace entries of ``CATCHER_SETTINGS``, and ``evaluation`` entries of
-    ``CATCHER_EVALUATION`` (``interval``, ``episode_count``, ``target``). A run
-    shorter than ``learning_starts`` (a smoke test) starts learning halfway instead.
-    """
-    evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
+    """Train ``DeepQNetworkAgent`` on Catcher with the tuned settings; return
+    ``(trainer, agent)``, the agent with the weights of its best evaluation. ``overrides``
+    replace entries of ``CATCHER_SETTINGS``, and ``evaluation`` entries of
+    ``CATCHER_EVALUATION``. A run shorter than ``learning_starts`` (a smoke test) starts
+    learning halfway instead."""
     settings = dict(CATCHER_SETTINGS, **overrides)
     settings["learning_starts"] = max(1, min(settings["learning_starts"], max_steps // 2))
-    env = make_catcher_observer(render_mode=watch_render_mode() if render else None)
-    set_seed(seed, env.env)
     trainer = DeepQNetworkTrainer(log_dir=log_dir, file_name="dqn_agent.keras", **settings)
-    trainer.set_evaluation(make_catcher_observer(num_games=evaluation["episode_count"]),
-                           evaluation["interval"], evaluation["episode_count"],
-                           target=evaluation["target"], seed=seed * 100_000 + 10_000,
-                           metric=catch_rate_score, metric_name="catch_rate")
-    agent = trainer.train(env, episode_count=episode_count, initial_count=-1, render=render,
-                          observe_interval=observe_interval, max_steps=max_steps)
-    env.close()
+    evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
+    env = make_catcher_observer(render_mode=watch_render_mode() if render else None)
+    trainer, agent = train_mode(
+        trainer, env, seed, make_catcher_observer(num_games=evaluation["episode_count"]),
+        evaluation, catch_rate_score, "catch_rate", episode_count=episode_count,
+        initial_count=-1, render=render, observe_interval=observe_interval, max_steps=max_steps)
+    report_catch_rates(trainer)
     return trainer, agent
 
 
 def main(argv=None):
     parser = make_parser("Train a Deep Q-Network on Catcher from its pixels (or watch a trained "
-                         "one). Use --test for CartPole-v1.", episodes=1200)
-    parser.add_argument("--test", action="store_true",
-                        help="train (or --play) the small MLP on CartPole-v1")
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"at most this many environment steps (default {CATCHER_MAX_STEPS:,}"
-                             f" on Catcher, {TEST_MODE_MAX_STEPS:,} with --test)")
-    parser.add_argument("--headless", action="store_true",
-                        help="with --play on Catcher: write a GIF instead of opening a window")
+                         "one). Use --test for CartPole-v1.", episodes=1200,
+                         mode_steps=(CATCHER_MAX_STEPS, TEST_MODE_MAX_STEPS))
     args = parser.parse_args(argv)
-    check_positive("--episodes", args.episodes)
-    if args.steps is None:
-        args.steps = TEST_MODE_MAX_STEPS if args.test else CATCHER_MAX_STEPS
-    check_positive("--steps", args.steps)
+    kind = "cartpole" if args.test else "catcher"
+    if args.play:
+        agent_class = DeepQNetworkAgentTest if args.test else DeepQNetworkAgent
+        return play(args, __file__, agent_class, make_cartpole, kind)
+    run_dir = new_run_dir(__file__, kind=kind)
     if args.test:
-        path = output_dir(__file__) / "dqn_agent_test.keras"
-        if args.play:
-            require_model_file(path, "python FN/dqn_agent.py --test")
-            env = make_cartpole(render_mode=watch_render_mode())
-            set_seed(args.seed, env.env)
-            agent = DeepQNetworkAgentTest.load(env, path)
-            rewards = agent.play(env, episode_count=5, render=True)
-            env.close()
-            return rewards
         print("Train on test mode (CartPole-v1)")
         trainer, agent = train_test_mode(seed=args.seed, episode_count=args.episodes,
-                                         max_steps=args.steps, render=args.render)
-        finish_training(trainer, agent, path, show=not args.no_show)
-        if trainer.evaluations:
-            steps, best = max(trainer.evaluations, key=lambda item: item[1])
-            print(f"Best evaluation: {best:.1f} over 20 episodes (at step {steps}); "
-                  f"{trainer.total_steps} steps in all.")
-        return trainer
-    path = output_dir(__file__) / "dqn_agent.keras"
-    if args.play:
-        require_model_file(path, "python FN/dqn_agent.py")
-        return play_catcher(DeepQNetworkAgent, make_catcher_observer, path,
-                            output_dir(__file__) / "dqn_agent_play.gif", seed=args.seed,
-                            headless=args.headless)
-    print(f"Train on Catcher ({CATCHER_SIZE}x{CATCHER_SIZE} grayscale frames, "
-          f"{CATCHER_FRAMES} stacked)")
-    trainer, agent = train_catcher(seed=args.seed, episode_count=args.episodes,
-                                   max_steps=args.steps, render=args.render)
-    finish_training(trainer, agent, path, show=not args.no_show)
-    report_catch_rates(trainer)
+                                         max_steps=args.steps or TEST_MODE_MAX_STEPS,
+                                         render=args.render, log_dir=run_dir)
+    else:
+        print("Train on Catcher (40x40 grayscale frames, 2 stacked)")
+        trainer, agent = train_catcher(seed=args.seed, episode_count=args.episodes,
+                                       max_steps=args.steps or CATCHER_MAX_STEPS,
+                                       render=args.render, log_dir=run_dir)
+    finish_training(trainer, agent, trainer.file_name, show=not args.no_show)
     return trainer
 
 

@@ -17,34 +17,32 @@ Changes from the book, and why:
 
 - The book computed the returns of the last episode but then sampled the update's batch from
   the whole buffer, mixing in older policies' experience with mismatched returns. Here each
-  update uses the whole episode that just ended, once, with its own standardized returns.
+  update uses every step of the episode that just ended, once, with its own standardized
+  returns. The book read that episode back from the buffer (``get_recent``), which goes wrong
+  when an episode is longer than the buffer (CartPole-v1's can last 500 steps, the buffer
+  holds 256): the trainer keeps the steps of the current episode itself instead.
 - The loss −mean(log π(a|s) · G) is minimized in a ``tf.function`` with ``tf.GradientTape``
   (the book used ``K.backend.function`` and ``get_updates``, gone from modern TensorFlow).
-- One gradient step per episode is few, so Adam's learning rate is 1e-2 (the book kept
-  Keras' default, 1e-3, and learned little in 220 episodes).
+  Adam's learning rate is 0.01, as in the book.
+- The state scaler is a ``Normalization`` layer inside the model (the book saved a
+  scikit-learn scaler beside it with joblib), so the saved ``.keras`` file is self-contained.
 - Actions are drawn from a NumPy copy of the network, never through ``model.predict``.
 - CartPole-v1 (up to 500 steps an episode) replaces the retired CartPole-v0.
+- Each training run has a folder of its own (``outputs/FN/policy_gradient_agent/<run>/``);
+  ``--play`` plays the newest finished one, or ``--model PATH``.
 """
 
-from common import output_dir, set_seed
+from common import new_run_dir
 
-import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.preprocessing import StandardScaler
 
-from FN.fn_framework import (
-    DenseForward,
-    FNAgent,
-    Trainer,
-    check_positive,
-    finish_training,
-    make_parser,
-    require_model_file,
-    watch_render_mode,
-)
-from FN.value_function_agent import CartPoleObserver
+from FN.cartpole_observer import CartPoleObserver, make_cartpole
+from FN.fn_framework import FNAgent, Trainer
+from FN.forward_pass import DenseForward
+from FN.training_run import make_parser, play, train_and_save, watch_render_mode
 
 __all__ = ["CartPoleObserver", "PolicyGradientAgent", "PolicyGradientTrainer", "main"]
 
@@ -66,21 +64,22 @@ class PolicyGradientAgent(FNAgent):
     def initialize(self, experiences, optimizer):
         states = np.vstack([np.reshape(e.s, (1, -1)) for e in experiences])
         self.scaler = StandardScaler().fit(states)
-        self.model = self.make_model(states.shape[1])
+        self.make_model(states.shape[1:])
         self.set_updater(optimizer)
         self.refresh_forward()
         self.initialized = True
         print("Done initialization. From now, begin training!")
 
-    def make_model(self, feature_size):
+    def make_model(self, feature_shape):
+        """Build ``self.model``: the fitted scaler, two hidden layers, a softmax over actions."""
         normalization = keras.layers.Normalization(
             mean=self.scaler.mean_, variance=self.scaler.var_, name="scaler")
-        inputs = keras.Input(shape=(feature_size,))
+        inputs = keras.Input(shape=tuple(feature_shape))
         x = normalization(inputs)
         for units in self.hidden_units:
             x = keras.layers.Dense(units, activation="relu")(x)
         probs = keras.layers.Dense(len(self.actions), activation="softmax", name="policy")(x)
-        return keras.Model(inputs, probs, name="policy_network")
+        self.model = keras.Model(inputs, probs, name="policy_network")
 
     def refresh_forward(self):
         """NumPy copy of the network: the scaler's statistics, then the Dense layers."""
@@ -155,17 +154,19 @@ def discounted_returns(rewards, gamma):
 
 
 class PolicyGradientTrainer(Trainer):
-    """REINFORCE: after each episode, one update on that episode's standardized returns.
+    """REINFORCE: after each episode, one update on every step of that episode, with its
+    standardized returns.
 
     Training starts once the buffer of ``buffer_size`` steps of random play is full (the
-    scaler is fitted on it). ``batch_size`` is kept for the book's signature; each update uses
-    the whole episode, however long.
+    scaler is fitted on it). From then on the trainer keeps each episode's steps itself, as many
+    as the episode has. ``batch_size`` is kept for the book's signature.
     """
 
     def __init__(self, buffer_size=256, batch_size=32, gamma=0.9, report_interval=10,
                  log_dir="", learning_rate=1e-2):
         super().__init__(buffer_size, batch_size, gamma, report_interval, log_dir)
         self.learning_rate = learning_rate
+        self.episode = None
 
     def train(self, env, episode_count=220, initial_count=-1, render=False):
         actions = list(range(env.action_space.n))
@@ -176,6 +177,16 @@ class PolicyGradientTrainer(Trainer):
     def begin_train(self, episode, agent):
         optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
         agent.initialize(self.experiences, optimizer)
+        self.logger.set_model(agent.model)
+
+    def episode_begin(self, episode, agent):
+        # The policy gradient needs experience from the current policy: only an episode played
+        # by it from its first step is learned from (not the one during which training began).
+        self.episode = [] if self.training else None
+
+    def step(self, episode, step_count, agent, experience):
+        if self.episode is not None:
+            self.episode.append(experience)
 
     def make_batch(self, episode_experiences):
         """States, actions and standardized discounted returns of one episode."""
@@ -189,33 +200,20 @@ class PolicyGradientTrainer(Trainer):
 
     def episode_end(self, episode, step_count, agent):
         self.report(episode)
-        if not self.training:
-            return
-        # Only this episode: the policy gradient needs experience from the current policy.
-        loss = agent.update(*self.make_batch(self.get_recent(step_count)))
-        self.logger.write(self.total_steps, "losses/policy_loss", loss)
+        if self.episode:
+            loss = agent.update(*self.make_batch(self.episode))
+            self.logger.write(self.total_steps, "losses/policy_loss", loss)
 
 
 def main(argv=None):
     parser = make_parser("Train a policy by the policy gradient (REINFORCE) on CartPole-v1 "
                          "(or watch a trained one).", episodes=220)
     args = parser.parse_args(argv)
-    check_positive("--episodes", args.episodes)
-    path = output_dir(__file__) / "policy_gradient_agent.keras"
-    render_mode = watch_render_mode() if args.play or args.render else None
-    env = CartPoleObserver(gym.make("CartPole-v1", render_mode=render_mode))
-    set_seed(args.seed, env.env)
     if args.play:
-        require_model_file(path, "python FN/policy_gradient_agent.py")
-        agent = PolicyGradientAgent.load(env, path)
-        rewards = agent.play(env, episode_count=5, render=True)
-        env.close()
-        return rewards
-    trainer = PolicyGradientTrainer()
-    agent = trainer.train(env, episode_count=args.episodes, render=args.render)
-    env.close()
-    finish_training(trainer, agent, path, show=not args.no_show)
-    return trainer.reward_log
+        return play(args, __file__, PolicyGradientAgent, make_cartpole)
+    env = make_cartpole(render_mode=watch_render_mode() if args.render else None)
+    trainer = PolicyGradientTrainer(log_dir=new_run_dir(__file__))
+    return train_and_save(trainer, env, args, "policy_gradient_agent.keras")
 
 
 if __name__ == "__main__":

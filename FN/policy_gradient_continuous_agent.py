@@ -25,29 +25,22 @@ does, which is correct for replayed data:
   always bootstraps. Treating the time limit as a terminal state is the classic trap here.
 
 Updates run ``gradient_steps`` at a time inside one ``tf.function`` compiled with XLA, and the
-actor acts through a NumPy copy of its network. Only the actor is saved: it is the policy.
+actor acts through a NumPy copy of its network. Only the actor is saved: it is the policy. Each
+training run has a folder of its own (``outputs/FN/policy_gradient_continuous_agent/<run>/``);
+``--play`` plays the newest finished one, or ``--model PATH``.
 """
 
-from common import output_dir, set_seed
+from common import new_run_dir
 
 import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 
-from FN.fn_framework import (
-    BranchedForward,
-    FNAgent,
-    Observer,
-    ReplayBuffer,
-    Trainer,
-    check_positive,
-    finish_training,
-    make_parser,
-    require_model_file,
-    stack_experiences,
-    watch_render_mode,
-)
+from FN.fn_framework import FNAgent, Observer, Trainer
+from FN.forward_pass import BranchedForward
+from FN.replay_buffer import ReplayBuffer, stack_experiences
+from FN.training_run import make_parser, play, train_and_save, watch_render_mode
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # A small number inside log(1 − tanh²) that keeps it finite at the edges of the range.
@@ -62,7 +55,6 @@ class PolicyGradientContinuousAgent(FNAgent):
     """
 
     hidden_units = (64, 64)
-    jit_compile = True
 
     def __init__(self, epsilon, low, high):
         super().__init__(epsilon, [low, high])
@@ -78,16 +70,14 @@ class PolicyGradientContinuousAgent(FNAgent):
         self._train = None
 
     @classmethod
-    def load(cls, env, model_path, epsilon=0.0001):
+    def load(cls, env, model_path, epsilon=0.0001, *, train_command=None):
+        """As ``FNAgent.load``; the actions are the bounds of the continuous action space."""
         agent = cls(epsilon, env.action_space.low, env.action_space.high)
-        agent.model = keras.models.load_model(model_path, compile=False)
-        agent.initialized = True
-        agent.refresh_forward()
-        return agent
+        return agent.load_model(env, model_path, train_command)
 
     def initialize(self, experiences, actor_optimizer, critic_optimizer, alpha_optimizer):
         feature_size = int(np.prod(np.shape(experiences[0].s)))
-        self.model = self.make_model(feature_size)
+        self.make_model((feature_size,))
         self.critics = [self.make_critic(feature_size, f"critic_{i}") for i in (1, 2)]
         self.target_critics = [keras.models.clone_model(critic) for critic in self.critics]
         for target, critic in zip(self.target_critics, self.critics):
@@ -98,15 +88,16 @@ class PolicyGradientContinuousAgent(FNAgent):
         self.initialized = True
         print("Done initialization. From now, begin training!")
 
-    def make_model(self, feature_size):
-        """The actor: state → (μ, log σ) of the Gaussian over the unsquashed action."""
-        inputs = keras.Input(shape=(feature_size,))
+    def make_model(self, feature_shape):
+        """Build ``self.model``, the actor: state → (μ, log σ) of the Gaussian over the
+        unsquashed action (its updates are compiled with XLA, ``jit_compile``)."""
+        inputs = keras.Input(shape=tuple(feature_shape))
         x = inputs
         for i, units in enumerate(self.hidden_units):
             x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
         mu = keras.layers.Dense(self.action_size, name="mu")(x)
         log_std = keras.layers.Dense(self.action_size, name="log_std")(x)
-        return keras.Model(inputs, [mu, log_std], name="actor")
+        self.model = keras.Model(inputs, [mu, log_std], name="actor")
 
     def make_critic(self, feature_size, name):
         """A critic: (state, action scaled to [-1, 1]) → Q."""
@@ -248,7 +239,7 @@ class PolicyGradientContinuousTrainer(Trainer):
         self.train_interval = train_interval
         self.losses = []
 
-    def make_buffer(self):
+    def make_buffer(self, env):
         return ReplayBuffer(self.buffer_size)
 
     def train(self, env, episode_count=220, epsilon=0.0, initial_count=-1, render=False,
@@ -282,26 +273,20 @@ class PolicyGradientContinuousTrainer(Trainer):
             self.logger.write(self.total_steps, "charts/alpha", alpha)
 
 
+def make_pendulum(render_mode=None):
+    """Pendulum-v1 behind ``PendulumObserver``."""
+    return PendulumObserver(gym.make("Pendulum-v1", render_mode=render_mode))
+
+
 def main(argv=None):
     parser = make_parser("Train a Gaussian-policy actor-critic on Pendulum-v1 "
                          "(or watch a trained one).", episodes=220)
     args = parser.parse_args(argv)
-    check_positive("--episodes", args.episodes)
-    path = output_dir(__file__) / "policy_gradient_continuous_agent.keras"
-    render_mode = watch_render_mode() if args.play or args.render else None
-    env = PendulumObserver(gym.make("Pendulum-v1", render_mode=render_mode))
-    set_seed(args.seed, env.env)
     if args.play:
-        require_model_file(path, "python FN/policy_gradient_continuous_agent.py")
-        agent = PolicyGradientContinuousAgent.load(env, path)
-        rewards = agent.play(env, episode_count=5, render=True)
-        env.close()
-        return rewards
-    trainer = PolicyGradientContinuousTrainer()
-    agent = trainer.train(env, episode_count=args.episodes, render=args.render)
-    env.close()
-    finish_training(trainer, agent, path, show=not args.no_show)
-    return trainer.reward_log
+        return play(args, __file__, PolicyGradientContinuousAgent, make_pendulum)
+    env = make_pendulum(render_mode=watch_render_mode() if args.render else None)
+    trainer = PolicyGradientContinuousTrainer(log_dir=new_run_dir(__file__))
+    return train_and_save(trainer, env, args, "policy_gradient_continuous_agent.keras")
 
 
 if __name__ == "__main__":

@@ -11,53 +11,77 @@ gradient step per call.
 
 Changes from the book:
 
-- scikit-learn no longer bundles its own copy of joblib; ``joblib`` is imported directly. The
-  model is saved with joblib (a pickle), because scikit-learn models have no other format: load
-  only files you made yourself.
+- The book saved the model with joblib, a pickle: loading a pickle runs whatever code the file
+  holds, so a model file from elsewhere could do anything. Here the pipeline is saved with
+  skops (``skops.io``), whose files hold data only, and it is loaded with an explicit list of
+  the types this agent trusts. A file that holds anything else, or another kind of model, or a
+  model for another environment, is refused with one sentence (exit status 2).
 - The update computes all targets at once with NumPy instead of a Python loop, and stops
   bootstrapping only when the pole really fell (``e.d`` is gymnasium's ``terminated``), not at
   the time limit.
 - CartPole-v1 (episodes of up to 500 steps) replaces the retired CartPole-v0 (200 steps).
 - ``estimate`` evaluates the fitted scaler and network in NumPy: scikit-learn's ``predict``
   checks its input on every call, which costs more than the arithmetic for a single state.
+- Each training run has a folder of its own (``outputs/FN/value_function_agent/<run>/``);
+  ``--play`` plays the newest finished one, or ``--model PATH``.
 """
 
-from common import atomic_path, output_dir, set_seed
+from pathlib import Path
 
-import gymnasium as gym
-import joblib
+from common import atomic_path, exit_with_error, new_run_dir, probability
+
 import numpy as np
+import skops.io
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from FN.fn_framework import (
-    FNAgent,
-    Observer,
-    Trainer,
-    check_positive,
-    finish_training,
-    make_parser,
-    require_model_file,
-    stack_experiences,
-    watch_render_mode,
-)
+from FN.cartpole_observer import CartPoleObserver, make_cartpole
+from FN.fn_framework import FNAgent, Trainer
+from FN.replay_buffer import stack_experiences
+from FN.training_run import make_parser, play, train_and_save, watch_render_mode
+
+__all__ = ["CartPoleObserver", "ValueFunctionAgent", "ValueFunctionTrainer", "main"]
+
+TRAIN_COMMAND = "python FN/value_function_agent.py"
+FILE_NAME = "value_function_agent.skops"
+# What skops may rebuild from a file besides its defaults (scikit-learn's estimators, NumPy
+# arrays): the Adam optimizer state inside a trained MLPRegressor. Nothing else is trusted.
+TRUSTED_TYPES = ["sklearn.neural_network._stochastic_optimizers.AdamOptimizer"]
 
 
 class ValueFunctionAgent(FNAgent):
     """ε-greedy on Q(s, ·) given by an ``MLPRegressor`` (two hidden layers of 10 units)."""
 
     def save(self, model_path):
-        """Save the scikit-learn pipeline with joblib (a pickle), atomically."""
+        """Save the scikit-learn pipeline as a skops file, atomically."""
         with atomic_path(model_path) as temporary:
-            joblib.dump(self.model, temporary)
-        return model_path
+            skops.io.dump(self.model, temporary)
+        return Path(model_path)
 
     @classmethod
-    def load(cls, env, model_path, epsilon=0.0001):
-        actions = list(range(env.action_space.n))
-        agent = cls(epsilon, actions)
-        agent.model = joblib.load(model_path)
+    def load(cls, env, model_path, epsilon=0.0001, *, train_command=TRAIN_COMMAND):
+        """The book's ``load``, from a skops file: a file that is not one, holds types this
+        agent does not trust, or holds another model than a fitted scaler-and-network pipeline
+        for ``env``'s states and actions ends the script with one sentence (exit status 2)."""
+        agent = cls(epsilon, list(range(env.action_space.n)))
+        fix = f"train one with `{train_command}`"
+        if not Path(model_path).is_file():
+            exit_with_error(f"there is no model file at {model_path}; {fix}")
+        try:
+            model = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+        except Exception as error:  # not a zip, not a skops file, untrusted types: all refused
+            exit_with_error(f"{model_path} cannot be loaded as a skops model "
+                            f"({type(error).__name__}); {fix}")
+        steps = getattr(model, "named_steps", {})
+        scaler, estimator = steps.get("scaler"), steps.get("estimator")
+        if not (isinstance(model, Pipeline) and isinstance(scaler, StandardScaler)
+                and isinstance(estimator, MLPRegressor) and hasattr(estimator, "coefs_")
+                and getattr(scaler, "n_features_in_", None) == env.observation_space.shape[0]
+                and estimator.coefs_[-1].shape[1] == len(agent.actions)):
+            exit_with_error(f"{model_path} does not hold a trained value function for this "
+                            f"environment (a scaler and an MLPRegressor); {fix}")
+        agent.model = model
         agent.initialized = True
         return agent
 
@@ -105,31 +129,6 @@ class ValueFunctionAgent(FNAgent):
         return float(getattr(estimator, "loss_", np.nan))
 
 
-class CartPoleObserver(Observer):
-    """CartPole's observation is already the state: four floats (position, velocity, angle,
-    angular velocity). The book reshaped it to (1, 4); here it keeps its shape (4,)."""
-
-    def transform(self, state):
-        return np.asarray(state, dtype=np.float32)
-
-
-def make_cartpole(num_envs=None, render_mode=None):
-    """CartPole-v1 behind ``CartPoleObserver``; ``num_envs`` gives a batch of environments.
-
-    The batch is gymnasium's NumPy-vectorized CartPole, which steps all of them in one
-    expression. It cannot open a window, so with ``render_mode="human"`` the batch is made of
-    ordinary environments instead, the first of which draws itself.
-    """
-    if num_envs is None:
-        return CartPoleObserver(gym.make("CartPole-v1", render_mode=render_mode))
-    if render_mode == "human":
-        makers = [lambda i=i: gym.make("CartPole-v1", render_mode="human" if i == 0 else None)
-                  for i in range(num_envs)]
-        return CartPoleObserver(gym.vector.SyncVectorEnv(makers))
-    return CartPoleObserver(gym.make_vec("CartPole-v1", num_envs=num_envs,
-                                         vectorization_mode="vector_entry_point"))
-
-
 class ValueFunctionTrainer(Trainer):
 
     def train(self, env, episode_count=220, epsilon=0.1, initial_count=-1, render=False):
@@ -160,25 +159,14 @@ class ValueFunctionTrainer(Trainer):
 def main(argv=None):
     parser = make_parser("Train a Q-function approximated by scikit-learn's MLPRegressor "
                          "on CartPole-v1 (or watch a trained one).", episodes=220)
-    parser.add_argument("--epsilon", type=float, default=0.1,
-                        help="exploration rate ε while training (default 0.1)")
+    parser.add_argument("--epsilon", type=probability, default=0.1,
+                        help="exploration rate ε while training, from 0 to 1 (default 0.1)")
     args = parser.parse_args(argv)
-    check_positive("--episodes", args.episodes)
-    path = output_dir(__file__) / "value_function_agent.pkl"
-    env = make_cartpole(render_mode=watch_render_mode() if args.play or args.render else None)
-    set_seed(args.seed, env.env)
     if args.play:
-        require_model_file(path, "python FN/value_function_agent.py")
-        agent = ValueFunctionAgent.load(env, path)
-        rewards = agent.play(env, episode_count=5, render=True)
-        env.close()
-        return rewards
-    trainer = ValueFunctionTrainer()
-    agent = trainer.train(env, episode_count=args.episodes, epsilon=args.epsilon,
-                          render=args.render)
-    env.close()
-    finish_training(trainer, agent, path, show=not args.no_show)
-    return trainer.reward_log
+        return play(args, __file__, ValueFunctionAgent, make_cartpole, suffix=".skops")
+    env = make_cartpole(render_mode=watch_render_mode() if args.render else None)
+    trainer = ValueFunctionTrainer(log_dir=new_run_dir(__file__))
+    return train_and_save(trainer, env, args, FILE_NAME, epsilon=args.epsilon)
 
 
 if __name__ == "__main__":

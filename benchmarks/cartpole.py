@@ -26,13 +26,13 @@ import json
 import os
 import time
 
-from common import atomic_path, output_dir, set_seed
+from common import atomic_path, finish_run, new_run_dir, seed_value, set_seed
 
 import numpy as np
 
 from FN import a2c_agent, dqn_agent
-from FN.fn_framework import evaluate
-from FN.value_function_agent import make_cartpole
+from FN.cartpole_observer import make_cartpole
+from FN.evaluation import evaluate
 
 TARGET_RETURN = 475.0
 EVALUATION_EPISODES = 20
@@ -53,9 +53,10 @@ def run_ours(algorithm, seed, log_dir):
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     check = evaluate(agent, make_cartpole(num_envs=EVALUATION_EPISODES),
                      EVALUATION_EPISODES, seed=999)
+    evaluation = trainer.evaluation
     return {"algorithm": algorithm, "library": "ours", "seed": seed,
-            "solved_at": trainer.solved_at, "steps": trainer.total_steps,
-            "wall": wall, "cpu": cpu, "best": max((m for _, m in trainer.evaluations),
+            "solved_at": evaluation.solved_at, "steps": trainer.total_steps,
+            "wall": wall, "cpu": cpu, "best": max((m for _, m in evaluation.results),
                                                   default=None),
             "fresh_evaluation": float(check.mean())}
 
@@ -171,12 +172,12 @@ def main(argv=None):
                                      "evaluation of 475, against Stable-Baselines3 if present.")
     parser.add_argument("--algorithms", nargs="+", choices=("dqn", "a2c"),
                         default=["dqn", "a2c"], help="which algorithms (default both)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+    parser.add_argument("--seeds", nargs="+", type=seed_value, default=[0, 1, 2],
                         help="seeds to run (default 0 1 2)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip Stable-Baselines3 even when it is installed")
     args = parser.parse_args(argv)
-    folder = output_dir(__file__)
+    folder = new_run_dir(__file__)  # a folder of its own: no run replaces an earlier one's
     print(f"CPU cores: {os.cpu_count()}, load average: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (other work slows every figure)")
     baseline = not args.no_baseline and sb3_available()
@@ -205,6 +206,7 @@ def main(argv=None):
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"Saved {path}")
+    finish_run(folder)
     return results
 
 

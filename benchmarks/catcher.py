@@ -32,12 +32,12 @@ import json
 import pstats
 import time
 
-from common import atomic_path, exit_with_error, output_dir, set_seed
+from common import atomic_path, finish_run, new_run_dir, positive_int, seed_value, set_seed
 
 import numpy as np
 
 from FN import a2c_agent, dqn_agent
-from FN.catcher_observer import evaluate_catch_rate
+from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
 
 TARGET_RATE = 0.9
 EVALUATION_EPISODES = 10
@@ -49,7 +49,7 @@ MODULES = {"dqn": dqn_agent, "a2c": a2c_agent}
 
 def random_catch_rate(seed):
     """Catch rate of uniformly random actions over ``RANDOM_EPISODES`` episodes."""
-    env = dqn_agent.make_catcher_observer(num_games=EVALUATION_EPISODES)
+    env = make_catcher_observer(num_games=EVALUATION_EPISODES)
     rng = np.random.default_rng(seed)
     rate, _, _ = evaluate_catch_rate(lambda states: rng.integers(0, 3, len(states)), env,
                                      RANDOM_EPISODES, seed=seed)
@@ -68,11 +68,12 @@ def run(algorithm, seed, max_steps, log_dir):
         trainer, agent = module.train_catcher(**kwargs)
     training = trainer.training_seconds  # since the loop started, evaluations excluded
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    evaluation = trainer.evaluation
     reached = next(((steps, seconds) for (steps, rate), seconds
-                    in zip(trainer.evaluations, trainer.evaluation_times)
+                    in zip(evaluation.results, evaluation.times)
                     if rate >= TARGET_RATE), (None, None))
     final = {}
-    env = module.make_catcher_observer(num_games=EVALUATION_EPISODES)
+    env = make_catcher_observer(num_games=EVALUATION_EPISODES)
     for episodes in FINAL_EPISODES:
         # Seeds that neither training nor the periodic evaluations used.
         final[episodes], _, _ = evaluate_catch_rate(agent, env, episodes,
@@ -82,17 +83,16 @@ def run(algorithm, seed, max_steps, log_dir):
         "seed": seed,
         "steps": trainer.total_steps,
         "training_seconds": training,
-        "evaluation_seconds": trainer.evaluation_seconds,
+        "evaluation_seconds": evaluation.seconds,
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "steps_per_second": trainer.total_steps / training if training else float("nan"),
         "reached_steps": reached[0],
         "reached_seconds": reached[1],
-        "best_evaluation": max((rate for _, rate in trainer.evaluations), default=None),
+        "best_evaluation": max((rate for _, rate in evaluation.results), default=None),
         "final_rate": final,
         "evaluations": [{"steps": steps, "rate": rate, "training_seconds": seconds}
-                        for (steps, rate), seconds
-                        in zip(trainer.evaluations, trainer.evaluation_times)],
+                        for (steps, rate), seconds in zip(evaluation.results, evaluation.times)],
     }
 
 
@@ -125,15 +125,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithms", nargs="+", choices=sorted(MODULES),
                         default=["dqn", "a2c"], help="which agents to train (default both)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="environment steps per training run (default: each script's)")
     parser.add_argument("--profile", action="store_true",
                         help="profile a short run of each algorithm instead of benchmarking")
     args = parser.parse_args(argv)
-    if args.steps is not None and args.steps < 1:
-        exit_with_error(f"--steps must be positive, got {args.steps}")
-    folder = output_dir(__file__)
+    folder = new_run_dir(__file__)  # a folder of its own: no run replaces an earlier one's
     set_seed(args.seed)
     if args.profile:
         for algorithm in args.algorithms:
@@ -159,6 +157,7 @@ def main(argv=None):
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(f"Saved {path}")
+    finish_run(folder)
     return results
 
 

@@ -48,9 +48,14 @@ def test_the_model_picks_actions_from_the_pixels():
     assert {policy(bright) for _ in range(50)} <= {0, 1, 2}
 
 
-@pytest.mark.parametrize("episodes", ["0", "-2"])
-def test_bad_episodes_exit_with_status_2(episodes, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--episodes", "0"], "argument --episodes: must be 1 or more, got 0"),
+    (["--episodes", "-2"], "argument --episodes: must be 1 or more, got -2"),
+    (["--episodes", "1.5"], "argument --episodes: must be a whole number"),
+    (["--seed", "-1"], "argument --seed: must be from 0 to 4294967295, got -1"),
+])
+def test_bad_options_exit_with_status_2(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        welcome.main(["--episodes", episodes])
+        welcome.main(argv)
     assert exit_info.value.code == 2
-    assert "--episodes must be at least 1" in capsys.readouterr().err
+    assert message in capsys.readouterr().err

@@ -5,6 +5,7 @@ from common import set_seed
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from FN import a2c_agent
 from FN.a2c_agent import (
@@ -13,19 +14,27 @@ from FN.a2c_agent import (
     ActorCriticTrainer,
     SampleLayer,
     gumbel_max,
-    make_cartpole,
     n_step_returns,
 )
-from FN.fn_framework import Experience, softmax
+from FN.cartpole_observer import make_cartpole
+from FN.fn_framework import Experience
+from FN.forward_pass import softmax
 
 
 def initialized_agent(normalize_advantages=True, seed=0):
     set_seed(seed)
     agent = ActorCriticAgentTest([0, 1])
     sample = [Experience(np.zeros(4, np.float32), 0, 1.0, np.zeros(4, np.float32), False)]
-    agent.initialize(sample, keras.optimizers.Adam(1e-3), entropy_weight=0.01,
-                     value_weight=0.5, normalize_advantages=normalize_advantages)
+    agent.initialize(sample, keras.optimizers.Adam(1e-3), value_loss_weight=0.5,
+                     entropy_weight=0.01, normalize_advantages=normalize_advantages)
     return agent
+
+
+def losses_of(agent, states, actions, returns, mask):
+    """What ``update`` reports on a batch, without training."""
+    terms = agent.loss_terms(tf.constant(states), tf.constant(actions, tf.int32),
+                             tf.constant(returns), tf.constant(mask))
+    return [float(term) for term in terms]
 
 
 def test_n_step_returns_bootstrap_only_where_they_should():
@@ -69,7 +78,7 @@ def test_loss_equals_a_hand_computation(normalize):
     value_loss = np.mean((returns[keep] - values[keep]) ** 2)
     entropy = -np.mean(np.sum(np.exp(log_probs[keep]) * log_probs[keep], axis=1))
     loss = policy_loss + 0.5 * value_loss - 0.01 * entropy
-    computed = agent.compute_loss(states, actions, returns, mask)
+    computed = losses_of(agent, states, actions, returns, mask)
     np.testing.assert_allclose(computed, [loss, policy_loss, value_loss, entropy],
                                rtol=1e-4, atol=1e-6)
     assert agent.update(states, actions, returns, mask)[0] == pytest.approx(loss, rel=1e-4)
@@ -77,10 +86,8 @@ def test_loss_equals_a_hand_computation(normalize):
 
 def test_advantage_does_not_train_the_critic_through_the_actor_loss():
     """With only the policy term, the value head's weights must get no gradient."""
-    import tensorflow as tf
-
     agent = initialized_agent(normalize_advantages=False)
-    agent._value_weight = 0.0
+    agent._value_loss_weight = 0.0
     agent._entropy_weight = 0.0
     states = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
     with tf.GradientTape() as tape:
@@ -141,19 +148,62 @@ def test_book_defaults_give_four_steps_per_environment_between_updates(tmp_path)
     assert len(trainer.reward_log) > 0 and all(r >= 8 for r in trainer.reward_log)
 
 
-def test_main_trains_saves_and_plays(capsys):
+def test_set_updater_keeps_the_books_arguments_and_defaults():
+    import inspect
+
+    parameters = inspect.signature(ActorCriticAgent.set_updater).parameters
+    assert list(parameters)[1:4] == ["optimizer", "value_loss_weight", "entropy_weight"]
+    assert (parameters["value_loss_weight"].default, parameters["entropy_weight"].default) == (
+        1.0, 0.1)
+    assert list(inspect.signature(ActorCriticTrainer.make_batch).parameters) == ["self", "agent"]
+
+
+def test_make_batch_bootstraps_the_rollout_from_the_critic(tmp_path):
+    """The book's make_batch(agent): the rollout in the buffer, with n-step returns whose tail
+    is the agent's own V of the states the rollout ended in."""
+    agent = initialized_agent()
+    trainer = ActorCriticTrainer(batch_size=6, gamma=0.5, log_dir=tmp_path)
+    rollout = trainer.make_buffer(make_cartpole(num_envs=2))
+    assert rollout.states.shape == (3, 2, 4)
+    rollout.states[:] = np.random.default_rng(0).normal(size=(3, 2, 4))
+    rollout.rewards[:] = 1.0
+    rollout.valid[:] = True
+    rollout.terminated[2, 1] = 1.0  # environment 1 really ends at the last step
+    rollout.last_states = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+    trainer.experiences = rollout
+    states, actions, returns, mask = trainer.make_batch(agent)
+    _, last_values = agent.evaluate_states(rollout.last_states)
+    tail = np.array([last_values[0], 0.0])
+    expected = np.stack([1 + 0.5 + 0.25 + 0.125 * tail, 1 + 0.5 + 0.25 * tail, 1 + 0.5 * tail])
+    np.testing.assert_allclose(returns.reshape(3, 2), expected, rtol=1e-5)
+    assert states.shape == (6, 4) and mask.tolist() == [1.0] * 6
+
+
+def test_main_trains_saves_and_plays_greedily(capsys, tmp_path, monkeypatch, run_folders):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     trainer = a2c_agent.main(["--test", "--steps", "2000", "--envs", "4", "--no-show"])
     assert trainer.training and trainer.total_steps >= 2000
-    assert "a2c_agent_test.keras" in capsys.readouterr().out
+    (run,) = run_folders(tmp_path, "a2c_agent", "cartpole")
+    assert str(run / "a2c_agent_test.keras") in capsys.readouterr().out
+
+    # --play acts as the evaluations do: the greedy action, never one drawn from the policy.
+    def no_sampling(logits):
+        raise AssertionError("--play drew an action from the policy")
+
+    monkeypatch.setattr(a2c_agent, "gumbel_max", no_sampling)
+    monkeypatch.setattr(np.random, "choice", no_sampling)
     rewards = a2c_agent.main(["--test", "--play"])
-    assert len(rewards) == 5
+    assert len(rewards) == 5 and "greedily" in capsys.readouterr().out
 
 
 def test_main_reports_a_missing_model_and_bad_arguments(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    for argv in (["--test", "--play"], ["--test", "--envs", "0"], ["--envs", "-1"]):
+    for argv in (["--test", "--play"], ["--test", "--envs", "0"], ["--envs", "-1"],
+                 ["--steps", "nan"], ["--seed", "4294967296"]):
         with pytest.raises(SystemExit) as error:
             a2c_agent.main(argv)
         assert error.value.code == 2
     err = capsys.readouterr().err
-    assert "no trained model at" in err and "python FN/a2c_agent.py --test" in err
+    assert "no trained model under" in err and "python FN/a2c_agent.py --test" in err
+    assert "argument --envs: must be 1 or more, got 0" in err
+    assert "argument --steps: must be a whole number, got 'nan'" in err

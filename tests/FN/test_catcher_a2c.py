@@ -5,26 +5,15 @@ The learning target itself (90% of the fruits caught within 15 minutes) is measu
 ``benchmarks/catcher.py``, not here: these runs take seconds.
 """
 
+import json
+
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
-from tensorflow.core.util import event_pb2
 
 from FN import a2c_agent
-from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer, make_catcher_observer
-from FN.fn_framework import read_scalars
-
-
-def image_tags(event_dir):
-    """Tags of the images written to TensorBoard under ``event_dir``."""
-    tags = set()
-    for path in event_dir.glob("events.out.tfevents.*"):
-        for record in tf.data.TFRecordDataset(str(path)):
-            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
-                if value.metadata.plugin_data.plugin_name == "images":
-                    tags.add(value.tag)
-    return tags
+from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer
+from FN.catcher_observer import make_catcher_observer
 
 
 def test_shared_trunk_with_a_policy_head_and_a_value_head():
@@ -41,18 +30,20 @@ def test_shared_trunk_with_a_policy_head_and_a_value_head():
     assert not agent.jit_compile
 
 
-def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, capsys):
+def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, capsys,
+                                                      read_scalars, summaries, run_folders):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     trainer = a2c_agent.main(["--steps", "768", "--envs", "8", "--no-show"])
     # 8 games, 32 steps each between updates (batches of 256): 3 rollouts, 2 updates.
     assert trainer.training and trainer.total_steps >= 768 and trainer.training_count == 2
-    folder = tmp_path / "FN" / "a2c_agent"
-    path = folder / "a2c_agent.keras"
-    assert path.is_file() and "a2c_agent.keras" in capsys.readouterr().out
-    scalars = read_scalars(folder / "actor_critic")
+    (run,) = run_folders(tmp_path, "a2c_agent", "catcher")
+    path = run / "a2c_agent.keras"
+    assert path.is_file() and str(path) in capsys.readouterr().out
+    scalars = read_scalars(run / "actor_critic")
     assert len(scalars["losses/entropy"]) == 2
     # observe_interval: the games' newest frames became TensorBoard images.
-    assert image_tags(folder / "actor_critic") == {"frames"}
+    assert set(summaries(run / "actor_critic", "images")) == {"frames"}
+    folder = tmp_path / "FN" / "a2c_agent"
 
     env = make_catcher_observer()
     states = np.stack([env.reset(seed=2)] + [env.step(2)[0] for _ in range(5)])
@@ -67,13 +58,13 @@ def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, cap
     assert "Caught" in capsys.readouterr().out
 
 
-def test_evaluation_keeps_the_best_weights(tmp_path):
+def test_evaluation_keeps_the_best_weights(tmp_path, read_scalars):
     trainer, agent = a2c_agent.train_catcher(seed=1, max_steps=1024, n_games=8,
                                              log_dir=tmp_path,
                                              evaluation={"interval": 512, "episode_count": 2})
     # Every 512 steps (counted after each rollout of 8 games x 32 steps, whose steps that
     # only reset a finished game do not count), the catch rate on 2 games at once.
-    steps = [step for step, _ in trainer.evaluations]
+    steps = [step for step, _ in trainer.evaluation.results]
     assert len(steps) == 2 and 512 <= steps[0] < 1024 <= steps[1]
     rates = read_scalars(tmp_path / "actor_critic")["charts/eval_catch_rate"]
     assert len(rates) == 2 and all(0.0 <= rate <= 1.0 for _, rate in rates)
@@ -86,19 +77,22 @@ def test_evaluation_keeps_the_best_weights(tmp_path):
                                agent.evaluate_states(states)[0], rtol=1e-5, atol=1e-6)
 
 
-def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys, run_folders):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     original_update = ActorCriticAgent.update
 
     def update_then_interrupt(self, *args, **kwargs):
-        result = original_update(self, *args, **kwargs)
+        original_update(self, *args, **kwargs)
         raise KeyboardInterrupt
-        return result
 
     monkeypatch.setattr(ActorCriticAgent, "update", update_then_interrupt)
-    trainer = a2c_agent.main(["--steps", "5000", "--envs", "8", "--no-show"])
-    assert trainer.interrupted and trainer.total_steps < 5000
-    assert (tmp_path / "FN" / "a2c_agent" / "a2c_agent.keras").is_file()
+    with pytest.raises(SystemExit) as error:
+        a2c_agent.main(["--steps", "5000", "--envs", "8", "--no-show"])
+    assert error.value.code == 130
+    (run,) = run_folders(tmp_path, "a2c_agent", "catcher")
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["steps"] < 5000
+    assert (run / "a2c_agent.keras").is_file()
     assert "interrupted" in capsys.readouterr().out
 
 
@@ -109,15 +103,15 @@ def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
             a2c_agent.main(argv)
         assert error.value.code == 2
     err = capsys.readouterr().err
-    assert "no trained model at" in err and "python FN/a2c_agent.py`" in err
-    assert "--steps must be positive" in err and "--envs must be positive" in err
+    assert "no trained model under" in err and "python FN/a2c_agent.py`" in err
+    assert "--steps: must be 1 or more" in err and "--envs: must be 1 or more" in err
 
 
-def test_the_trainer_needs_next_step_resets():
+def test_the_trainer_needs_next_step_resets(tmp_path):
     from gymnasium.vector import AutoresetMode
 
     from FN.catcher_observer import make_catcher
 
     env = make_catcher(40, 40, 2, num_games=2, autoreset_mode=AutoresetMode.SAME_STEP)
-    with pytest.raises(ValueError):
-        ActorCriticTrainer().train(env, max_steps=10)
+    with pytest.raises(ValueError, match="NEXT_STEP"):
+        ActorCriticTrainer(log_dir=tmp_path).train(env, max_steps=10)

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from FN.fn_framework import Experience, FrameReplayBuffer
+from FN.fn_framework import Experience
+from FN.replay_buffer import FrameReplayBuffer
 
 FRAMES = 3
+SHAPE = (2, 2, FRAMES)
 
 
 def frame(episode, t):
@@ -26,7 +28,11 @@ def decode(states):
 
 
 def fill_with_episodes(buffer, episodes, seed=0):
-    """Append random-length episodes; return {(episode, t): (action, reward, terminal)}."""
+    """Append random-length episodes; return {(episode, t): (action, reward, terminal)}.
+
+    As the trainer does, each experience's ``s`` is the previous one's ``n_s`` (the same
+    object) within an episode, and a new array when an episode starts.
+    """
     rng = np.random.default_rng(seed)
     truth = {}
     for episode in range(episodes):
@@ -61,7 +67,7 @@ def check_batch(batch, truth):
 @pytest.mark.parametrize("capacity", [10_000, 97])
 def test_append_samples_valid_transitions(capacity):
     np.random.seed(0)
-    buffer = FrameReplayBuffer(capacity)
+    buffer = FrameReplayBuffer(capacity, SHAPE)
     truth = fill_with_episodes(buffer, episodes=60)
     assert len(buffer) == min(capacity, buffer.count)
     batch = buffer.sample(400)
@@ -80,7 +86,7 @@ def test_a_batch_of_games_fills_it_with_start_and_add():
     np.random.seed(1)
     rng = np.random.default_rng(1)
     games = 4
-    buffer = FrameReplayBuffer(500, frame_count=FRAMES)
+    buffer = FrameReplayBuffer(500, SHAPE)
     episode = np.arange(games)
     t = np.zeros(games, dtype=int)
     truth = {}
@@ -108,42 +114,39 @@ def test_a_batch_of_games_fills_it_with_start_and_add():
 
 
 def test_frames_are_stored_once_as_uint8():
-    buffer = FrameReplayBuffer(1_000)
-    fill_with_episodes(buffer, episodes=20)
+    buffer = FrameReplayBuffer(1_000, SHAPE)
+    truth = fill_with_episodes(buffer, episodes=20)
     assert buffer.frames.dtype == np.uint8 and buffer.frames.shape == (1_000, 2, 2)
     # Each step adds one frame; each episode adds its first stack's frames as well.
-    transitions = len(buffer.transition_slots())
-    assert buffer.count == transitions + 20 * FRAMES
+    assert buffer.count == len(truth) + 20 * FRAMES
 
 
-def test_indexing_and_clear():
-    buffer = FrameReplayBuffer(1_000)
+def test_indexing_gives_the_transitions_oldest_first():
+    buffer = FrameReplayBuffer(1_000, SHAPE)
     truth = fill_with_episodes(buffer, episodes=3)
     first, last = buffer[0], buffer[-1]
-    assert first.s.shape == (2, 2, FRAMES)
+    assert first.s.shape == SHAPE
     episodes, steps = decode(first.s[np.newaxis])
     assert (episodes[0, -1], steps[0, -1]) == (0, 0)
     assert last.r == truth[max(truth)][1]
-    buffer.clear()
-    assert len(buffer) == 0
     with pytest.raises(ValueError):
-        buffer.sample(1)
+        FrameReplayBuffer(100, SHAPE).sample(1)
 
 
-def test_a_state_that_does_not_follow_starts_a_new_chain():
-    buffer = FrameReplayBuffer(100)
+def test_a_new_state_starts_a_new_chain_and_n_s_must_follow_s():
+    buffer = FrameReplayBuffer(100, SHAPE)
     s, n_s = stack(0, 5), stack(0, 6)
     buffer.append(Experience(s, 1, 0.5, n_s, False))
-    # Not the next frame of s: stored whole, and still sampled exactly.
-    odd = stack(9, 3)
-    buffer.append(Experience(n_s, 2, 1.0, odd, True))
+    # Not the previous n_s: a new episode, stored as a chain of its own.
+    s2, n_s2 = stack(9, 3), stack(9, 4)
+    buffer.append(Experience(s2, 2, 1.0, n_s2, True))
     np.random.seed(0)
     batch = buffer.sample(20)
     for i in range(20):
-        if batch.a[i] == 1:
-            np.testing.assert_allclose(batch.s[i], s, atol=1e-6)
-            np.testing.assert_allclose(batch.n_s[i], n_s, atol=1e-6)
-        else:
-            np.testing.assert_allclose(batch.s[i], n_s, atol=1e-6)
-            np.testing.assert_allclose(batch.n_s[i], odd, atol=1e-6)
-            assert batch.d[i] == 1.0
+        expected = (s, n_s) if batch.a[i] == 1 else (s2, n_s2)
+        np.testing.assert_allclose(batch.s[i], expected[0], atol=1e-6)
+        np.testing.assert_allclose(batch.n_s[i], expected[1], atol=1e-6)
+        assert batch.d[i] == float(batch.a[i] == 2)
+    # A next state that is not s pushed by one frame cannot be stored frame by frame.
+    with pytest.raises(ValueError, match="one new frame"):
+        buffer.append(Experience(n_s2, 0, 0.0, stack(3, 0), False))

@@ -4,26 +4,16 @@ The learning target itself (90% of the fruits caught within 15 minutes) is measu
 ``benchmarks/catcher.py``, not here: these runs take seconds.
 """
 
+import json
+
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
-from tensorflow.core.util import event_pb2
 
 from FN import dqn_agent
-from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkTrainer, make_catcher_observer
-from FN.fn_framework import FrameReplayBuffer, read_scalars
-
-
-def image_tags(event_dir):
-    """Tags of the images written to TensorBoard under ``event_dir``."""
-    tags = set()
-    for path in event_dir.glob("events.out.tfevents.*"):
-        for record in tf.data.TFRecordDataset(str(path)):
-            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
-                if value.metadata.plugin_data.plugin_name == "images":
-                    tags.add(value.tag)
-    return tags
+from FN.catcher_observer import make_catcher_observer
+from FN.dqn_agent import DeepQNetworkAgent
+from FN.replay_buffer import FrameReplayBuffer
 
 
 def test_the_network_is_the_books_with_same_padding():
@@ -41,7 +31,8 @@ def test_the_network_is_the_books_with_same_padding():
         agent.make_model((40, 40))
 
 
-def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatch, capsys):
+def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatch, capsys,
+                                                            read_scalars, run_folders):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     trainer = dqn_agent.main(["--steps", "400", "--seed", "3", "--no-show"])
     assert trainer.training and trainer.total_steps == 400
@@ -49,28 +40,32 @@ def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatc
     buffer = trainer.experiences
     assert isinstance(buffer, FrameReplayBuffer) and buffer.frames.dtype == np.uint8
     assert buffer.frames.shape[1:] == (40, 40) and 400 <= len(buffer) < 440
-    folder = tmp_path / "FN" / "dqn_agent"
-    path = folder / "dqn_agent.keras"
-    assert path.is_file() and "dqn_agent.keras" in capsys.readouterr().out
-    assert "losses/td_loss" in read_scalars(folder / "deep_q_network")
+    (run,) = run_folders(tmp_path, "dqn_agent", "catcher")
+    path = run / "dqn_agent.keras"
+    assert path.is_file() and str(path) in capsys.readouterr().out
+    assert "losses/td_loss" in read_scalars(run / "deep_q_network")
 
     gif = dqn_agent.main(["--play", "--headless"])
-    assert gif == folder / "dqn_agent_play.gif" and gif.is_file()
+    assert gif == tmp_path / "FN" / "dqn_agent" / "dqn_agent_play.gif" and gif.is_file()
     assert "Caught" in capsys.readouterr().out
+    # Without a display, --play writes the GIF as well, and says why.
+    assert dqn_agent.main(["--play"]) == gif
+    assert "No display found" in capsys.readouterr().out
 
 
-def test_evaluation_images_and_a_saved_agent(tmp_path):
+def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
     trainer, agent = dqn_agent.train_catcher(seed=0, max_steps=600, log_dir=tmp_path,
                                              observe_interval=1,
                                              evaluation={"interval": 300, "episode_count": 2})
     # The catch rate of the greedy policy, every 300 steps, on 2 games played at once.
-    assert [steps for steps, _ in trainer.evaluations] == [300, 600]
-    assert all(0.0 <= rate <= 1.0 for _, rate in trainer.evaluations)
-    assert len(trainer.evaluation_times) == 2 and trainer.evaluation_seconds > 0
+    evaluation = trainer.evaluation
+    assert [steps for steps, _ in evaluation.results] == [300, 600]
+    assert all(0.0 <= rate <= 1.0 for _, rate in evaluation.results)
+    assert len(evaluation.times) == 2 and evaluation.seconds > 0
     scalars = read_scalars(tmp_path / "deep_q_network")
     assert len(scalars["charts/eval_catch_rate"]) == 2
     # observe_interval: the frames seen in a training episode became TensorBoard images.
-    assert image_tags(tmp_path / "deep_q_network") == {"frames"}
+    assert set(summaries(tmp_path / "deep_q_network", "images")) == {"frames"}
 
     # A saved agent loads and acts as the trained one.
     path = agent.save(tmp_path / "agent.keras")
@@ -82,19 +77,16 @@ def test_evaluation_images_and_a_saved_agent(tmp_path):
     np.testing.assert_array_equal(loaded.greedy_actions(states), agent.greedy_actions(states))
 
 
-def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_keeps_what_was_learned(tmp_path, monkeypatch, capsys, run_folders,
+                                       interrupt_dqn_at):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    original_step = DeepQNetworkTrainer.step
-
-    def step_then_interrupt(self, episode, step_count, agent, experience):
-        original_step(self, episode, step_count, agent, experience)
-        if self.total_steps == 300:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(DeepQNetworkTrainer, "step", step_then_interrupt)
-    trainer = dqn_agent.main(["--steps", "400", "--no-show"])
-    assert trainer.interrupted and trainer.total_steps == 300
-    assert (tmp_path / "FN" / "dqn_agent" / "dqn_agent.keras").is_file()
+    interrupt_dqn_at(300)
+    with pytest.raises(SystemExit) as error:
+        dqn_agent.main(["--steps", "400", "--no-show"])
+    assert error.value.code == 130
+    (run,) = run_folders(tmp_path, "dqn_agent", "catcher")
+    assert json.loads((run / "run.json").read_text())["steps"] == 300
+    assert (run / "dqn_agent.keras").is_file()
     assert "interrupted" in capsys.readouterr().out
 
 
@@ -105,5 +97,5 @@ def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
             dqn_agent.main(argv)
         assert error.value.code == 2
     err = capsys.readouterr().err
-    assert "no trained model at" in err and "python FN/dqn_agent.py`" in err
-    assert "--steps must be positive" in err
+    assert "no trained model under" in err and "python FN/dqn_agent.py`" in err
+    assert "argument --steps: must be 1 or more" in err

@@ -321,16 +321,13 @@ def test_record_play_writes_a_gif(tmp_path):
 
 
 def test_report_catch_rates(capsys):
-    class FakeTrainer:
-        evaluation = {"episode_count": 10}
-        evaluations = [(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)]
-        evaluation_times = [12.0, 25.0, 37.0]
-        total_steps = 15_000
+    from types import SimpleNamespace
 
-    report_catch_rates(FakeTrainer())
-    out = capsys.readouterr().out
-    assert "catch rate 0.950 over 10 episodes (at step 10000)" in out
-    assert "first reached 90% at step 10000, after 25 s" in out
-    FakeTrainer.evaluations = [(5_000, 0.4)]
-    report_catch_rates(FakeTrainer())
+    evaluation = SimpleNamespace(episode_count=10, times=[12.0, 25.0, 37.0],
+                                 results=[(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)])
+    trainer = SimpleNamespace(evaluation=evaluation, total_steps=15_000)
+    report_catch_rates(trainer)
+    assert "first reached 90% at step 10000, after 25 s" in capsys.readouterr().out
+    evaluation.results = [(5_000, 0.4)]
+    report_catch_rates(trainer)
     assert "did not reach 90%" in capsys.readouterr().out

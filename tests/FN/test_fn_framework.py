@@ -1,24 +1,23 @@
 """The FN framework: hook order, the Observer's termination/truncation handling, the replay
 buffer, the fast forward passes, evaluation, logging, and Ctrl-C."""
 
+import subprocess
+import sys
+from collections import deque
+
+from common import ROOT
+
 import gymnasium as gym
 import keras
 import numpy as np
 import pytest
 from gymnasium.wrappers import TimeLimit
 
-from FN.fn_framework import (
-    BranchedForward,
-    DenseForward,
-    Experience,
-    FNAgent,
-    Logger,
-    Observer,
-    ReplayBuffer,
-    Trainer,
-    evaluate,
-    read_scalars,
-)
+from FN import observer
+from FN.evaluation import evaluate
+from FN.fn_framework import Experience, FNAgent, Logger, Observer, Trainer
+from FN.forward_pass import BranchedForward, DenseForward
+from FN.replay_buffer import ReplayBuffer
 
 
 class LineEnv(gym.Env):
@@ -188,7 +187,7 @@ def test_replay_buffer_behaves_like_a_bounded_deque():
         buffer.append(Experience(np.array([i, i], np.float32), i % 2, float(i),
                                  np.array([i + 1, i + 1], np.float32), i == 4))
     assert len(buffer) == 3
-    assert [e.r for e in buffer] == [2.0, 3.0, 4.0]
+    assert [buffer[i].r for i in range(3)] == [2.0, 3.0, 4.0]
     assert buffer[-1].d == 1.0 and buffer[0].a == 0
     np.random.seed(1)
     batch = buffer.sample(4, n_batches=5)
@@ -236,7 +235,7 @@ def test_evaluate_counts_one_episode_per_vector_environment():
     assert evaluate(AlwaysLeft(), single, episode_count=2, seed=3).shape == (2,)
 
 
-def test_logger_writes_scalars_images_plots_and_describes(tmp_path, capsys):
+def test_logger_writes_scalars_images_plots_and_describes(tmp_path, capsys, read_scalars):
     logger = Logger(tmp_path, "run")
     for step in range(3):
         logger.write(step, "charts/episodic_return", step * 1.5)
@@ -249,9 +248,9 @@ def test_logger_writes_scalars_images_plots_and_describes(tmp_path, capsys):
     assert logger.describe("reward", [1, 2, 3], episode=10) == "reward is 2.0 (+/-0.816)"
     assert "At episode 10, reward is 2.0 (+/-0.816)" in capsys.readouterr().out
     path = logger.plot("Rewards", list(range(25)), interval=10, show=False)
-    assert path.exists() and path.suffix == ".png"
+    assert path == tmp_path / "rewards_history.png" and path.stat().st_size > 0
     csv = logger.path_of("rewards_history.csv").read_text().splitlines()
-    assert csv[0] == "episode,value" and len(csv) == 26
+    assert csv[0] == "episode,value" and len(csv) == 26 and csv[-1] == "24,24"
     with pytest.raises(ValueError):
         logger.write_image(0, np.zeros((2, 3)))
 
@@ -270,9 +269,8 @@ def test_ctrl_c_stops_the_loop_cleanly(tmp_path):
     assert trainer.total_steps == 4 and trainer.reward_log == [3.0]
 
 
-def test_observed_states_of_training_episodes_become_tensorboard_images(tmp_path):
+def test_observed_states_of_training_episodes_become_tensorboard_images(tmp_path, summaries):
     import tensorflow as tf
-    from tensorflow.core.util import event_pb2
 
     class FramesEnv(LineEnv):
         observation_space = gym.spaces.Box(0.0, 1.0, shape=(6, 5, 2), dtype=np.float32)
@@ -286,14 +284,89 @@ def test_observed_states_of_training_episodes_become_tensorboard_images(tmp_path
     assert trainer.to_image(np.zeros((6, 5, 2))).shape == (6, 5)
     trainer.train_loop(IdentityObserver(FramesEnv(terminate_at=3)), RecordingAgent(), episode=4,
                        observe_interval=1)
-    images = []
-    for path in (tmp_path / "recording").glob("events.out.tfevents.*"):
-        for record in tf.data.TFRecordDataset(str(path)):
-            for value in event_pb2.Event.FromString(record.numpy()).summary.value:
-                if value.tag == "frames":
-                    images.append(tf.make_ndarray(value.tensor))
-    assert images, "no image summary was written"
+    images = summaries(tmp_path / "recording", "images")["frames"]
     width, height, *pngs = images[0]
     assert (int(width), int(height)) == (5, 6)
     picture = tf.io.decode_png(pngs[-1]).numpy()
     assert picture.shape == (6, 5, 1) and picture.max() > 0
+
+
+def test_set_model_shows_the_network_in_tensorboard(tmp_path, summaries):
+    """The book's Logger.set_model: the layers of the trained network, in the TEXT tab."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="hidden"),
+                              keras.layers.Dense(2, name="out")], name="q_network")
+    logger = Logger(tmp_path, "run")
+    logger.set_model(model)
+    logger.flush()
+    (text,) = summaries(tmp_path / "run", "text")["model"]
+    text = text.item().decode()
+    assert "q_network" in text and "| hidden | Dense | 16 |" in text
+    assert "| out | Dense | 10 |" in text
+
+
+def test_the_buffer_is_made_for_each_run_from_the_environment(tmp_path):
+    class FrameTrainer(RecordingTrainer):
+        def make_buffer(self, env):
+            self.shapes.append(env.observation_space.shape)
+            return deque(maxlen=self.buffer_size)
+
+    trainer = FrameTrainer(buffer_size=4, log_dir=tmp_path)
+    trainer.shapes = []
+    assert trainer.experiences is None  # nothing is built before the loop knows the states
+    for _ in range(2):
+        trainer.train_loop(IdentityObserver(LineEnv(terminate_at=2)), RecordingAgent(), episode=1)
+    assert trainer.shapes == [(2,), (2,)] and len(trainer.experiences) == 2
+
+
+def test_the_observer_imports_without_tensorflow():
+    """CatcherObserver (Day6's evolution strategies) and DAgger's observer derive from it."""
+    code = ("import sys, FN.observer, FN.catcher_observer, FN.cartpole_observer, "
+            "FN.training_run, IM.dagger; "
+            "from FN.catcher_observer import CatcherObserver; "
+            "from IM.dagger import FrozenLakeObserver; "
+            "assert issubclass(CatcherObserver, FN.observer.Observer); "
+            "assert issubclass(FrozenLakeObserver, FN.observer.Observer); "
+            "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "False"
+    assert Observer is observer.Observer  # fn_framework shows it under the book's name
+
+
+def test_periodic_evaluation_keeps_the_best_weights_and_stops_at_the_target(tmp_path):
+    from FN.evaluation import PeriodicEvaluation
+
+    class Model:
+        def __init__(self):
+            self.weights = 0
+
+        def get_weights(self):
+            return self.weights
+
+        def set_weights(self, weights):
+            self.weights = weights
+
+    class Agent:
+        initialized = True
+        model = Model()
+        refreshed = 0
+
+        def refresh_forward(self):
+            self.refreshed += 1
+
+    scores = iter([0.2, 0.9, 0.5, 0.95])
+    evaluation = PeriodicEvaluation(None, interval=100, episode_count=4, target=0.92,
+                                    metric=lambda agent, env, count, seed: next(scores),
+                                    metric_name="catch_rate")
+    logger, agent = Logger(tmp_path, "run"), Agent()
+    for steps in range(1, 360):
+        agent.model.weights = steps  # training changes the weights at every step
+        evaluation(agent, steps, training_seconds=steps / 10, logger=logger)
+    assert evaluation.results == [(100, 0.2), (200, 0.9), (300, 0.5)]
+    assert evaluation.times == [10.0, 20.0, 30.0] and not evaluation.reached
+    evaluation.restore_best(agent)
+    assert agent.model.weights == 200 and agent.refreshed == 1  # the best evaluation's weights
+    evaluation(agent, 400, training_seconds=40.0, logger=logger)
+    assert evaluation.reached and evaluation.solved_at == 400 and evaluation.best == 0.95
+    evaluation.reset()
+    assert evaluation.results == [] and evaluation.best_weights is None and not evaluation.reached

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from FN import policy_gradient_agent
-from FN.fn_framework import Experience
+from FN.fn_framework import Experience, Observer
 from FN.policy_gradient_agent import (
     CartPoleObserver,
     PolicyGradientAgent,
@@ -57,6 +57,55 @@ def test_updates_use_only_the_episode_that_just_ended(tmp_path, monkeypatch):
     assert seen == [int(r) for r in trainer.reward_log[-len(seen):]]
 
 
+class LongWalk(gym.Env):
+    """Episodes of exactly ``length`` steps, reward 1 each; the state tells the step."""
+
+    observation_space = gym.spaces.Box(-1.0, 1000.0, shape=(2,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, length):
+        self.length = length
+        self.t = 0
+
+    def _state(self):
+        return np.array([self.t, np.sin(self.t)], dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._state(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._state(), 1.0, self.t >= self.length, False, {}
+
+
+class WalkObserver(Observer):
+    def transform(self, state):
+        return np.asarray(state, dtype=np.float32)
+
+
+def test_an_episode_longer_than_the_buffer_is_learned_from_every_step(tmp_path, monkeypatch):
+    """The book's get_recent(step_count) read the episode back from a 256-slot buffer: a
+    500-step episode wrapped around, dropping its first steps and repeating others, out of
+    line with their returns. Here every step of the episode, in order, meets its own return."""
+    batches = []
+    monkeypatch.setattr(PolicyGradientAgent, "update",
+                        lambda self, states, actions, returns: batches.append(
+                            (states, actions, returns)) or 0.0)
+    trainer = PolicyGradientTrainer(buffer_size=16, gamma=0.9, log_dir=tmp_path)
+    set_seed(0)
+    trainer.train(WalkObserver(LongWalk(40)), episode_count=3)
+    # Training starts in episode 0 (its buffer of 16 fills); episodes 1 and 2 are learned.
+    assert len(batches) == 2
+    expected = discounted_returns([1.0] * 40, 0.9)
+    expected = (expected - expected.mean()) / expected.std()
+    for states, actions, returns in batches:
+        np.testing.assert_array_equal(states[:, 0], np.arange(40))
+        np.testing.assert_allclose(returns, expected, rtol=1e-6)
+        assert len(actions) == 40
+
+
 def test_the_loss_is_the_mean_log_probability_weighted_by_returns():
     agent = initialized_agent()
     states = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
@@ -82,15 +131,18 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
-def test_main_trains_saves_and_plays(capsys, tmp_path, monkeypatch):
+def test_main_trains_saves_and_plays(capsys, tmp_path, monkeypatch, run_folders):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     with pytest.raises(SystemExit) as error:
         policy_gradient_agent.main(["--play"])
     assert error.value.code == 2 and "no trained model" in capsys.readouterr().err
     rewards = policy_gradient_agent.main(["--episodes", "30", "--no-show"])
     assert len(rewards) == 30
-    assert (tmp_path / "FN" / "policy_gradient_agent" / "policy_gradient_agent.keras").is_file()
+    (run,) = run_folders(tmp_path, "policy_gradient_agent")
+    assert (run / "policy_gradient_agent.keras").is_file()
     assert len(policy_gradient_agent.main(["--play"])) == 5
+    assert len(policy_gradient_agent.main(
+        ["--play", "--model", str(run / "policy_gradient_agent.keras")])) == 5
 
 
 @pytest.mark.slow

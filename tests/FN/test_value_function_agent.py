@@ -44,22 +44,73 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
     agent = ValueFunctionAgent(0.1, [0, 1])
     agent.initialize(experiences())
     agent.update(experiences(seed=1), 0.9)
-    path = agent.save(tmp_path / "vf.pkl")
+    path = agent.save(tmp_path / "vf.skops")
     loaded = ValueFunctionAgent.load(CartPoleObserver(gym.make("CartPole-v1")), path)
     states = np.stack([e.s for e in experiences(seed=2)])
     assert np.array_equal(loaded._predict(states), agent._predict(states))
 
 
-def test_main_trains_saves_and_plays(tmp_path, monkeypatch, capsys):
+def test_main_trains_saves_and_plays(tmp_path, monkeypatch, capsys, run_folders):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     with pytest.raises(SystemExit) as error:
         value_function_agent.main(["--play"])
     assert error.value.code == 2
-    with pytest.raises(SystemExit):
-        value_function_agent.main(["--episodes", "0"])
     rewards = value_function_agent.main(["--episodes", "60", "--no-show"])
     assert len(rewards) == 60
-    folder = tmp_path / "FN" / "value_function_agent"
-    assert (folder / "value_function_agent.pkl").is_file()
-    assert (folder / "rewards_history.png").is_file()
+    (run,) = run_folders(tmp_path, "value_function_agent")
+    assert (run / "value_function_agent.skops").is_file()
+    assert (run / "rewards_history.png").is_file() and (run / "rewards_history.csv").is_file()
     assert len(value_function_agent.main(["--play"])) == 5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--episodes", "0"], "argument --episodes: must be 1 or more"),
+    (["--epsilon", "2"], "argument --epsilon: must be from 0 to 1, got 2"),
+    (["--epsilon", "nan"], "argument --epsilon: must be a finite number, got 'nan'"),
+    (["--seed", "-1"], "argument --seed: must be from 0 to 4294967295"),
+])
+def test_bad_options_exit_2_with_one_sentence(argv, message, capsys):
+    with pytest.raises(SystemExit) as error:
+        value_function_agent.main(argv)
+    err = capsys.readouterr().err
+    assert error.value.code == 2 and message in err and "Traceback" not in err
+
+
+def other_models():
+    """Files that skops reads but that are not this agent's value function."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    three_features = Pipeline([("scaler", StandardScaler()),
+                               ("estimator", MLPRegressor(hidden_layer_sizes=(4,),
+                                                          max_iter=2000))]).fit(x, x[:, :2])
+    return {"none": None, "another estimator": LinearRegression().fit(x, x[:, 0]),
+            "a pipeline for 3 features": three_features}
+
+
+@pytest.mark.parametrize("kind", ["garbage", "zip", "pickle", "none", "another estimator",
+                                  "a pipeline for 3 features"])
+def test_a_corrupt_or_foreign_file_is_refused_with_one_sentence(kind, tmp_path, capsys):
+    import pickle
+    import zipfile
+
+    import skops.io
+
+    path = tmp_path / "model.skops"
+    if kind == "garbage":
+        path.write_bytes(b"not a model at all")
+    elif kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("schema.txt", "hello")
+    elif kind == "pickle":  # a pickle runs code when loaded: it must never be opened as one
+        path.write_bytes(pickle.dumps({"model": [1, 2, 3]}))
+    else:
+        skops.io.dump(other_models()[kind], path)
+    with pytest.raises(SystemExit) as error:
+        value_function_agent.main(["--play", "--model", str(path)])
+    err = capsys.readouterr().err
+    assert error.value.code == 2 and str(path) in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
