@@ -14,23 +14,39 @@ behaviour it plans for visits the features as often as the teacher does:
 4. gradient = teacher's expectation − planned expectation; θ += learning_rate × gradient.
    Cells the teacher visits more than the plan does gain reward, the others lose it.
 
-Trajectories are lists of states, each ending where the episode ended. A shorter trajectory
-is padded with its last (terminal, absorbing) state up to the longest one, and the planned
-visitation keeps its mass on terminal states likewise, so both sides count the same number
-of steps. Deviation from the book: its propagation ran for as many steps as there were
-trajectories (not the trajectory length) and averaged over the steps; here the horizon is the
-trajectory length and the frequencies sum to it, as the gradient requires.
+Trajectories are lists of states, each ending where the episode ended. An episode ends on
+arriving at the Treasure or the Danger cell, and both sides count that arrival once: the
+teacher's counts are its visits (as in the book), and the planned distribution leaves the
+grid at an end cell, so it counts no steps after the end. The plan is followed for as many
+steps as the longest demonstration.
+
+Where this differs from the book, and why:
+
+- The book pushed the distribution for as many steps as there were *trajectories* and
+  averaged over the steps; here it runs for the length of a trajectory and adds up, as the
+  gradient needs (the teacher's counts add up over a trajectory too).
+- θ starts at zero, not uniformly at random, and the learning rate is 0.1, not 0.01. A cell
+  the demonstrations say nothing about keeps its starting value: with random starting values
+  those cells decided by chance whether the Danger cell looked worse than the median one, and
+  with 0.01 the estimate moves only a few tenths in 100 epochs.
+
+``python IM/maxent.py`` prints the estimate and the three checks of ``IM/irl_demo.py`` (the
+highest estimate at or next to the Treasure, the Danger cell below the median, the policy
+planned on the estimate walking to the Treasure), draws the true and the estimated reward on
+one colour scale with their policies, and writes ``estimated_reward.csv`` into a run folder.
+``--grid FILE`` takes a maze saved by the Day2 web simulator.
 """
 
 import argparse
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import exit_with_error, finish_run, positive_float, probability, set_seed, show_plot
 
 import numpy as np
 from tqdm import tqdm
 
-from envs.gridworld import DEFAULT_GRID, GridWorld
-from IM.planner import PolicyIterationPlanner, ValueIterationPlanner
+from envs.frozen_lake import transition_table
+from IM.irl_demo import add_demo_arguments, make_env, report, save_results, teacher_demonstrations
+from IM.planner import PolicyIterationPlanner
 
 
 class MaxEntIRL:
@@ -39,14 +55,15 @@ class MaxEntIRL:
     def __init__(self, env):
         self.env = env
         self.planner = PolicyIterationPlanner(env)
-        self.transition = transition_matrix(env)
+        # T(s'|s, a) from the GridWorld's ``P`` (the same reader as the lake's referee).
+        self.transition = transition_table(env)
 
-    def estimate(self, trajectories, epoch=20, learning_rate=0.01, gamma=0.9):
+    def estimate(self, trajectories, epoch=20, learning_rate=0.1, gamma=0.9):
         """Return the estimated reward of each cell, shaped like the grid."""
         trajectories = validate_trajectories(trajectories, self.env.observation_space.n)
         state_features = np.vstack([self.env.state_to_feature(s)
                                     for s in range(self.env.observation_space.n)])
-        theta = np.random.uniform(size=state_features.shape[1])
+        theta = np.zeros(state_features.shape[1])
         teacher_features = self.calculate_expected_feature(trajectories) @ state_features
 
         for _ in tqdm(range(epoch), desc="MaxEnt IRL", disable=epoch < 200):
@@ -61,42 +78,30 @@ class MaxEntIRL:
         return (state_features @ theta).reshape(self.env.shape)
 
     def calculate_expected_feature(self, trajectories):
-        """The teacher's visit count of each state, averaged over trajectories (padded)."""
-        horizon = max(len(t) for t in trajectories)
+        """The teacher's visit count of each state, averaged over trajectories."""
         counts = np.zeros(self.env.observation_space.n)
         for t in trajectories:
             np.add.at(counts, np.asarray(t), 1)
-            counts[t[-1]] += horizon - len(t)
         return counts / len(trajectories)
 
     def expected_features_under_policy(self, policy, trajectories):
         """Expected visit count of each state under ``policy`` (S, A), over the horizon.
 
         The distribution starts as the trajectories' first states and is pushed through
-        P_π(s'|s) = Σ_a π(a|s) T(s'|s, a) once per step; the sum over the horizon's steps is
-        returned, so it adds up to the trajectory length.
+        P_π(s'|s) = Σ_a π(a|s) T(s'|s, a) once per step, for the longest trajectory's length.
+        Arriving at an end cell counts once; then that mass leaves (the episode is over).
         """
         horizon = max(len(t) for t in trajectories)
         n_states = self.env.observation_space.n
         distribution = np.bincount([t[0] for t in trajectories], minlength=n_states)
         distribution = distribution / len(trajectories)
         chain = np.einsum("sa,san->sn", policy, self.transition)
+        chain[self.env.mdp.terminal] = 0.0
         visitation = np.zeros(n_states)
         for _ in range(horizon):
             visitation += distribution
             distribution = distribution @ chain
         return visitation
-
-
-def transition_matrix(env):
-    """T(s'|s, a) as an (S, A, S) array from the environment's ``P`` table (terminals absorb)."""
-    n_states, n_actions = env.observation_space.n, env.action_space.n
-    transition = np.zeros((n_states, n_actions, n_states))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for prob, next_state, _, _ in env.P[s][a]:
-                transition[s, a, next_state] += prob
-    return transition
 
 
 def validate_trajectories(trajectories, n_states):
@@ -109,90 +114,31 @@ def validate_trajectories(trajectories, n_states):
     return trajectories
 
 
-def demonstrate(env, teacher, count=20, max_steps=100):
-    """Let the teacher play ``count`` episodes; returns ``(states, actions)`` per episode.
-
-    ``states`` runs from the start to the state where the episode ended (one longer than
-    ``actions``). MaxEnt IRL reads the states, Bayesian IRL the (state, action) pairs.
-    """
-    demonstrations = []
-    for _ in range(count):
-        s, _ = env.reset()
-        states, actions = [s], []
-        for _ in range(max_steps):
-            a = teacher.act(s)
-            s, _, terminated, truncated, _ = env.step(a)
-            states.append(s)
-            actions.append(a)
-            if terminated or truncated:
-                break
-        demonstrations.append((states, actions))
-    return demonstrations
-
-
-def plot_rewards(env, true_reward, estimated, title, path):
-    """The true and the estimated reward side by side as heatmaps."""
-    import matplotlib.pyplot as plt
-
-    rows, columns = env.shape
-    fig, axes = plt.subplots(1, 2, figsize=(2 * (1.1 * columns + 1.2), 1.1 * rows + 1))
-    env.plot_on_grid(true_reward, ax=axes[0], title="true reward")
-    env.plot_on_grid(estimated, ax=axes[1], title="estimated reward")
-    fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
-
-
-def add_demo_arguments(parser, epoch, trajectories=20):
-    """The options shared by the MaxEnt and Bayesian IRL demos."""
-    parser.add_argument("--epoch", type=int, default=epoch,
-                        help=f"estimation epochs (default {epoch})")
-    parser.add_argument("--trajectories", type=int, default=trajectories,
-                        help=f"demonstrations the teacher gives (default {trajectories})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--no-show", action="store_true", help="do not open a plot window")
-
-
-def prepare_demo(args):
-    """Check the shared options, then: the book's 4x4 grid, a planned teacher, its demos."""
-    if args.epoch < 1:
-        exit_with_error(f"--epoch must be at least 1, got {args.epoch}")
-    if args.trajectories < 1:
-        exit_with_error(f"--trajectories must be at least 1, got {args.trajectories}")
-    env = GridWorld(DEFAULT_GRID)
-    set_seed(args.seed, env)
-    # 1. The teacher knows the true reward and plans with it.
-    teacher = ValueIterationPlanner(env)
-    teacher.plan()
-    # 2. It shows how it walks.
-    print(f"Gather {args.trajectories} demonstrations")
-    return env, demonstrate(env, teacher, args.trajectories)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="MaxEnt inverse RL: estimate the GridWorld's reward from a teacher's walks."
     )
     add_demo_arguments(parser, epoch=100)
-    parser.add_argument("--learning-rate", type=float, default=0.01,
-                        help="step size of the reward update (default 0.01)")
-    parser.add_argument("--gamma", type=float, default=0.9,
-                        help="discount factor of the inner planning (default 0.9)")
+    parser.add_argument("--learning-rate", type=positive_float, default=0.1,
+                        help="step size of the reward update (default 0.1; the book's 0.01)")
+    parser.add_argument("--gamma", type=probability, default=0.9,
+                        help="discount factor of the inner planning, below 1 (default 0.9)")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.gamma < 1.0:
-        exit_with_error(f"--gamma must be in [0, 1), got {args.gamma}")
-    env, demonstrations = prepare_demo(args)
+    if args.gamma >= 1.0:
+        exit_with_error(f"--gamma must be below 1, got {args.gamma}")
+    env = make_env(args.grid)
+    set_seed(args.seed)
+    demonstrations = teacher_demonstrations(env, args.trajectories, args.seed)
 
-    # 3. Estimate the reward the teacher was following.
+    # Estimate the reward the teacher was following.
     print("Estimate reward")
     irl = MaxEntIRL(env)
     estimated = irl.estimate([states for states, _ in demonstrations], epoch=args.epoch,
                              learning_rate=args.learning_rate, gamma=args.gamma)
     print(np.array2string(estimated, precision=2, suppress_small=True))
-    true_reward = env.mdp.reward.reshape(env.shape)
-    plot_rewards(env, true_reward, estimated, "MaxEnt IRL",
-                 output_dir(__file__) / "rewards.png")
+    facts = report(env, estimated, args.gamma)
+    run_dir = save_results(__file__, env, estimated, args.gamma, "MaxEnt IRL")
+    finish_run(run_dir, **facts)
     show_plot(not args.no_show)
     return estimated
 

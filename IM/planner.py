@@ -15,6 +15,10 @@ Policy Iteration run on the GridWorld's ``GridMDP``, with the reward replaced by
 - ``act(s)`` samples the policy's action in state ``s`` (ties broken at random);
 - ``policy_to_q(V, gamma)`` gives Q(s, a) = Σ_s' T(s'|s, a) (R(s') + γ V(s')).
 
+The sweeps run on ``GridMDP``'s columns (UP, DOWN, LEFT, RIGHT); ``policy``, ``act`` and
+``policy_to_q`` answer in the GridWorld's own action numbers (LEFT, DOWN, RIGHT, UP, as in the
+book), translated in one place by ``MDP_ACTIONS``.
+
 Deviation from the book: its ``policy_to_q`` weighted Q by the policy's probabilities, so
 every action but the chosen one got Q = 0; here Q is the plain action value, which is what
 the Bayesian IRL likelihood (a softmax over Q) is defined on.
@@ -22,12 +26,15 @@ the Bayesian IRL likelihood (a softmax over Q) is defined on.
 
 import argparse
 
-from common import exit_with_error, set_seed
+from common import exit_with_error, probability, seed_value, set_seed
 
 import numpy as np
 
 from DP import planner as dp
-from envs.gridworld import DEFAULT_GRID, GridWorld
+from envs.gridworld import DEFAULT_GRID, MDP_ACTIONS, GridWorld
+
+# One arrow per GridWorld action: LEFT, DOWN, RIGHT, UP.
+ARROWS = "←↓→↑"
 
 
 class Planner(dp.Planner):
@@ -49,10 +56,10 @@ class Planner(dp.Planner):
 
     @property
     def policy(self):
-        """π(a|s) as an array of shape (S, A)."""
+        """π(a|s) as an array of shape (S, A), in the GridWorld's action order."""
         if self.policy_probs is None:
             raise RuntimeError("call plan() first")
-        return self.policy_probs
+        return self.policy_probs[:, MDP_ACTIONS]
 
     def act(self, s):
         """An action of the planned policy in state ``s`` (a random one among ties)."""
@@ -62,14 +69,16 @@ class Planner(dp.Planner):
     def policy_to_q(self, V, gamma):
         """Q(s, a) for every state and action under ``reward_func``, given the values V."""
         V = np.asarray(V, dtype=float).ravel()
-        return self.mdp.action_values(V, gamma, self.reward_vector())
+        return self.mdp.action_values(V, gamma, self.reward_vector())[:, MDP_ACTIONS]
 
 
 class ValueIterationPlanner(Planner, dp.ValueIterationPlanner):
     def plan(self, gamma=0.9, threshold=0.0001):
         V = super().plan(gamma=gamma, threshold=threshold)
-        # The greedy policy, with tied actions sharing the probability.
-        best = dp.greedy_mask(self.policy_to_q(V, gamma)).astype(float)
+        # The greedy policy, with tied actions sharing the probability (in GridMDP's columns,
+        # as Policy Iteration keeps its policy).
+        best = dp.greedy_mask(self.mdp.action_values(V, gamma, self.reward_vector()))
+        best = best.astype(float)
         self.policy_probs = best / best.sum(axis=1, keepdims=True)
         return V
 
@@ -82,18 +91,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Plan on the inverse-RL GridWorld with Value and Policy Iteration."
     )
-    parser.add_argument("--gamma", type=float, default=0.9, help="discount factor γ (default 0.9)")
-    parser.add_argument("--move-prob", type=float, default=0.8,
+    parser.add_argument("--gamma", type=probability, default=0.9,
+                        help="discount factor γ, below 1 (default 0.9)")
+    parser.add_argument("--move-prob", type=probability, default=0.8,
                         help="probability of moving as intended (default 0.8)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.gamma < 1.0:
-        exit_with_error(f"--gamma must be in [0, 1), got {args.gamma}")
-    if not 0.0 <= args.move_prob <= 1.0:
-        exit_with_error(f"--move-prob must be in [0, 1], got {args.move_prob}")
+    if args.gamma >= 1.0:
+        exit_with_error(f"--gamma must be below 1, got {args.gamma}")
     set_seed(args.seed)
     env = GridWorld(DEFAULT_GRID, move_prob=args.move_prob)
-    arrows = np.array(list("↑↓←→"))
+    arrows = np.array(list(ARROWS))
     results = {}
     for name, planner in (("Value Iteration", ValueIterationPlanner(env)),
                           ("Policy Iteration", PolicyIterationPlanner(env))):

@@ -8,31 +8,54 @@ by learning a *model* of the environment while it acts:
 3. replay ``steps_in_model`` imagined transitions drawn from the model and update Q with them
    too. This is planning: it costs computation, not real experience.
 
-With planning, the value of the goal flows back along the path in a handful of episodes,
-where plain Q-learning has to walk the path again and again. ``--compare`` makes that
-visible: it runs 0, 5 and 50 planning steps over several seeds on the deterministic and the
-slippery lake and plots the success rate of the greedy policy against real episodes.
+With planning, the value of the goal flows back along the path as soon as the goal has been
+found once, where plain Q-learning has to walk the path again and again. A run shows it:
+``python MM/dyna.py`` learns with 50 planning steps and, with the same seed, without any, and
+prints after how many real episodes each one's greedy policy reaches the goal 90% of the
+time. It saves both reward curves (PNG and CSV) in a run folder of its own.
+``--compare`` runs 0, 5 and 50 planning steps over several seeds on the deterministic and the
+slippery lake and plots the success rate against real episodes, with bands.
 
-Deviations from the book: gymnasium's ``reset``/``step`` (5-tuple) replace gym's; ties in Q
-are broken at random (with a zero-initialised Q, ``argmax`` would always pick "left" and the
-agent would hardly ever find the goal on the deterministic lake); the Q-learning target does
-not bootstrap from a state where the episode terminated. ``learn`` returns the reward of each
-episode and accepts an optional ``callback``, which ``--compare`` uses to measure progress.
+Deviations from the book:
+
+- ``--modelstep`` defaults to 50, not -1 (no planning), so that the default run shows what
+  Dyna is for; ``--modelstep 0`` is plain Q-learning (the book's -1 is refused, as every
+  count here is checked: 0 or more).
+- The success rate is measured exactly from the lake's transition table (the referee in
+  ``envs/frozen_lake.py``), not by playing noisy test episodes.
+- gymnasium's ``reset``/``step`` (5-tuple) replace gym's. The Q-learning target does not
+  bootstrap where the episode *terminated* (a hole or the goal), but does where it was only
+  *truncated* by the time limit: the world goes on there, the episode just stopped.
+- Ties in Q are broken at random (with a zero-initialised Q, ``argmax`` would always pick
+  "left" and the agent would hardly ever find the goal on the deterministic lake).
+- ``learn`` returns the reward of each episode and accepts an optional ``callback``.
 """
 
 import argparse
 import random
 from collections import Counter, defaultdict
 
-from common import exit_with_error, output_dir, save_figure, set_seed, show_plot
+from common import (
+    atomic_path,
+    exit_with_error,
+    finish_run,
+    new_run_dir,
+    non_negative_int,
+    positive_int,
+    save_figure,
+    seed_value,
+    set_seed,
+    show_plot,
+)
 
 import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from envs.frozen_lake import make_frozen_lake
+from envs.frozen_lake import make_frozen_lake, success_probability, transition_table
 
 COMPARE_PLANNING_STEPS = (0, 5, 50)
+DEFAULT_PLANNING_STEPS = 50
 SUCCESS_THRESHOLD = 0.9
 
 
@@ -66,8 +89,9 @@ class DynaAgent:
         """Learn on ``env``; plan ``steps_in_model`` imagined steps after each real one.
 
         ``steps_in_model`` ≤ 0 turns planning off (plain Q-learning). Returns the reward of
-        every episode (1 when the goal was reached on FrozenLake). ``callback(episode, agent)``
-        is called after each episode when given; ``report_interval`` 0 turns the log off.
+        every episode (1 when the goal was reached on FrozenLake). ``callback(episode, agent,
+        reward)`` is called after each episode when given; ``report_interval`` 0 turns the log
+        off.
         """
         self.actions = list(range(env.action_space.n))
         self.value = defaultdict(lambda: [0.0] * len(self.actions))
@@ -81,7 +105,8 @@ class DynaAgent:
                 a = self.policy(s)
                 n_state, reward, terminated, truncated, _ = env.step(a)
                 done = terminated or truncated
-                # Learn from the real experience, as Q-learning does.
+                # Learn from the real experience, as Q-learning does. Only ``terminated``
+                # stops the bootstrap: a truncated episode's next state still has a future.
                 self.update(s, a, reward, n_state, gamma, learning_rate, terminated)
                 if steps_in_model > 0:
                     # Remember it in the model, then practise on imagined experience.
@@ -94,7 +119,7 @@ class DynaAgent:
                 goal_reward = reward
             rewards.append(goal_reward)
             if callback is not None:
-                callback(e, self)
+                callback(e, self, goal_reward)
             if report_interval and e != 0 and e % report_interval == 0:
                 recent = np.array(rewards[-report_interval:])
                 print(f"At episode {e}, reward is {recent.mean():.3f} (+/- {recent.std():.3f})")
@@ -116,7 +141,7 @@ class Model:
     """
 
     def __init__(self, actions):
-        self.num_actions = len(actions)
+        # ``actions`` is taken as in the book's ``World(actions)``; counters need no size.
         self.transit_count = defaultdict(Counter)
         self.total_reward = defaultdict(float)
         self.history = Counter()
@@ -150,54 +175,34 @@ class Model:
             yield state, action, self.reward(state, action), self.transit(state, action)
 
 
-def transition_table(env):
-    """The lake's true T(s'|s, a) as an array of shape (S, A, S), from gymnasium's ``P``."""
-    lake = env.unwrapped
-    n_states, n_actions = env.observation_space.n, env.action_space.n
-    transition = np.zeros((n_states, n_actions, n_states))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for prob, next_state, _, _ in lake.P[s][a]:
-                transition[s, a, next_state] += prob
-    return transition
+def run_one(steps_in_model, seed, episode_count, slippery, eval_interval, report_interval=0):
+    """One learning run: ``(rewards, success, interrupted)``.
 
-
-def success_probability(env, q_table, horizon=100, transition=None):
-    """Probability that the greedy policy of ``q_table`` reaches the goal within ``horizon``.
-
-    Computed exactly from the lake's transition table (the agent never sees it: this is only
-    the referee). Ties in Q are split evenly, as the agent breaks them at random. Pass
-    ``transition`` (from ``transition_table``) to save rebuilding it on every call.
+    ``rewards`` holds each episode's reward; ``success`` the greedy policy's exact success
+    probability after every ``eval_interval`` episodes. Ctrl-C ends the run early and keeps
+    both curves so far (``interrupted`` is then True).
     """
-    lake = env.unwrapped
-    transition = transition_table(env) if transition is None else transition
-    best = q_table >= q_table.max(axis=1, keepdims=True)
-    policy = best / best.sum(axis=1, keepdims=True)
-    chain = np.einsum("sa,san->sn", policy, transition)
-    distribution = np.asarray(lake.initial_state_distrib, dtype=float)
-    for _ in range(horizon):
-        distribution = distribution @ chain
-    goal = np.asarray(lake.desc).ravel() == b"G"
-    return float(distribution[goal].sum())
-
-
-def run_one(steps_in_model, seed, episode_count, slippery, eval_interval):
-    """One learning run; returns the greedy success probability every ``eval_interval`` episodes."""
     env = make_frozen_lake(slippery=slippery)
     set_seed(seed, env)
     n_states = env.observation_space.n
     transition = transition_table(env)
-    curve = []
+    rewards, success = [], []
 
-    def record(episode, agent):
+    def record(episode, agent, reward):
+        rewards.append(reward)
         if (episode + 1) % eval_interval == 0:
             q_table = agent.q_table(n_states)
-            curve.append(success_probability(env, q_table, transition=transition))
+            success.append(success_probability(env, q_table, transition=transition))
 
-    DynaAgent().learn(env, episode_count=episode_count, steps_in_model=steps_in_model,
-                      report_interval=0, callback=record)
-    env.close()
-    return curve
+    interrupted = False
+    try:
+        DynaAgent().learn(env, episode_count=episode_count, steps_in_model=steps_in_model,
+                          report_interval=report_interval, callback=record)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        env.close()
+    return np.array(rewards[:len(success) * eval_interval]), np.array(success), interrupted
 
 
 def compare(seeds, episode_count, eval_interval=10, slippery_values=(False, True), n_jobs=-1):
@@ -208,7 +213,7 @@ def compare(seeds, episode_count, eval_interval=10, slippery_values=(False, True
         delayed(run_one)(steps, seed, episode_count, slippery, eval_interval)
         for slippery, steps, seed in jobs
     )
-    curves = list(tqdm(runs, total=len(jobs), desc="Dyna runs"))
+    curves = [success for _, success, _ in tqdm(runs, total=len(jobs), desc="Dyna runs")]
     results = defaultdict(list)
     for (slippery, steps, _), curve in zip(jobs, curves):
         results[(slippery, steps)].append(curve)
@@ -224,6 +229,13 @@ def episodes_to_reach(curves, eval_interval, threshold=SUCCESS_THRESHOLD):
     reached = curves >= threshold
     first = (reached.argmax(axis=1) + 1) * eval_interval
     return np.where(reached.any(axis=1), first, np.nan)
+
+
+def describe_reach(episodes):
+    """``episodes`` to the threshold as words: "after 17 episodes", or "not within the run"."""
+    if np.isnan(episodes):
+        return f"does not reach {SUCCESS_THRESHOLD} within the run"
+    return f"reaches {SUCCESS_THRESHOLD} after {int(episodes)} episodes"
 
 
 def plot_comparison(results, eval_interval, path):
@@ -254,77 +266,154 @@ def plot_comparison(results, eval_interval, path):
     return fig
 
 
+def plot_run(runs, path, title, window=10):
+    """One run against plain Q-learning: episode rewards (moving mean) and greedy success.
+
+    ``runs`` maps a label to ``(rewards, success)`` with success measured after each episode.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (reward_ax, success_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, (rewards, success) in runs.items():
+        episodes = np.arange(1, len(rewards) + 1)
+        # The reward of one episode is 0 or 1; the mean of the last ``window`` reads better.
+        totals = np.concatenate([[0.0], np.cumsum(rewards)])
+        first = np.maximum(episodes - window, 0)
+        moving = (totals[episodes] - totals[first]) / (episodes - first)
+        line, = reward_ax.plot(episodes, moving, label=label)
+        success_ax.plot(episodes, success, color=line.get_color(), label=label)
+        reached = episodes_to_reach(success, 1)[0]
+        if not np.isnan(reached):
+            success_ax.axvline(reached, color=line.get_color(), linestyle=":", linewidth=1)
+    reward_ax.set_title(f"reward per episode (mean of the last {window})")
+    success_ax.set_title("success rate of the greedy policy (exact)")
+    success_ax.axhline(SUCCESS_THRESHOLD, color="grey", linestyle="--", linewidth=1,
+                       label=f"{SUCCESS_THRESHOLD}")
+    for ax in (reward_ax, success_ax):
+        ax.set_xscale("log")
+        ax.set_xlabel("real episodes (log scale)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best")
+    fig.suptitle(title)
+    save_figure(fig, path)
+    return fig
+
+
+def save_run_csv(runs, path):
+    """The curves of ``plot_run`` as CSV: episode, then reward and success for each run."""
+    labels = list(runs)
+    length = max(len(rewards) for rewards, _ in runs.values())
+    header = ["episode"] + [f"{label}_{kind}" for label in labels
+                            for kind in ("reward", "success")]
+    lines = [",".join(header)]
+    for e in range(length):
+        row = [str(e + 1)]
+        for label in labels:
+            rewards, success = runs[label]
+            row += [f"{rewards[e]:g}", f"{success[e]:.6f}"] if e < len(rewards) else ["", ""]
+        lines.append(",".join(row))
+    with atomic_path(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"Saved {path}")
+    return path
+
+
+def run_comparison(args, episodes):
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    try:
+        results = compare(seeds, episodes, args.eval_interval, n_jobs=args.jobs)
+    except KeyboardInterrupt:
+        print("Interrupted: no comparison to plot.")
+        return None
+    run_dir = new_run_dir(__file__, kind="compare")
+    for (slippery, steps), curves in sorted(results.items()):
+        reached = episodes_to_reach(curves, args.eval_interval)
+        lake = "slippery" if slippery else "easy"
+        when = f"never reaches {SUCCESS_THRESHOLD}"
+        if not np.isnan(reached).all():
+            when = (f"reaches {SUCCESS_THRESHOLD} after {np.nanmean(reached):.0f} episodes "
+                    f"on average ({np.isnan(reached).sum()} of {len(reached)} seeds never do)")
+        print(f"{lake:>8} lake, {steps:2d} planning steps: mean success "
+              f"{curves[:, -1].mean():.2f} at the end; {when}")
+    plot_comparison(results, args.eval_interval, run_dir / "compare.png")
+    finish_run(run_dir)
+    show_plot(not args.no_show)
+    return results
+
+
+def run_single(args, episodes):
+    """Learn with ``--modelstep`` planning steps, then plain Q-learning with the same seed."""
+    lake = "slippery FrozenLake" if args.slippery else "FrozenLakeEasy"
+    labels = {args.modelstep: f"Dyna ({args.modelstep} planning steps)"}
+    if args.modelstep > 0:
+        labels[0] = "Q-learning (no planning)"
+    run_dir = new_run_dir(__file__)
+    runs, reached = {}, {}
+    interrupted = False
+    for steps, label in labels.items():
+        print(f"{label} on {lake}, seed {args.seed}:")
+        rewards, success, interrupted = run_one(steps, args.seed, episodes, args.slippery,
+                                                eval_interval=1, report_interval=100)
+        runs[label] = (rewards, success)
+        reached[label] = episodes_to_reach(success, 1)[0] if len(success) else np.nan
+        if interrupted:
+            print("Interrupted: keeping the curves learned so far.")
+            break
+
+    print()
+    for label, (_, success) in runs.items():
+        final = f"{success[-1]:.2f}" if len(success) else "-"
+        print(f"{label}: {describe_reach(reached[label])} (success rate at the end: {final})")
+    if any(len(success) for _, success in runs.values()):
+        save_run_csv(runs, run_dir / "rewards.csv")
+        plot_run(runs, run_dir / "rewards.png",
+                 f"Dyna on {lake}, seed {args.seed}: the same seed with and without planning")
+    finish_run(run_dir, interrupted=interrupted, modelstep=args.modelstep,
+               episodes_to_success={label: None if np.isnan(value) else int(value)
+                                    for label, value in reached.items()})
+    show_plot(not args.no_show)
+    return runs
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Dyna-Q on FrozenLakeEasy: Q-learning plus planning in a learned model."
     )
-    parser.add_argument("--modelstep", type=int, default=-1,
-                        help="planning steps in the model after each real step "
-                             "(default -1: no planning, plain Q-learning)")
-    parser.add_argument("--episodes", type=int, default=None,
+    parser.add_argument("--modelstep", type=non_negative_int, default=DEFAULT_PLANNING_STEPS,
+                        help="planning steps in the model after each real step (default "
+                             f"{DEFAULT_PLANNING_STEPS}; 0 is plain Q-learning)")
+    parser.add_argument("--episodes", type=positive_int, default=None,
                         help="episodes of learning (default 3000; 1000 with --compare)")
     parser.add_argument("--slippery", action="store_true",
                         help="learn on the slippery FrozenLake instead of FrozenLakeEasy")
     parser.add_argument("--compare", action="store_true",
                         help="compare 0, 5 and 50 planning steps over several seeds on both "
                              "lakes and plot the success rate against episodes")
-    parser.add_argument("--seeds", type=int, default=5,
+    parser.add_argument("--seeds", type=positive_int, default=5,
                         help="number of seeds for --compare (default 5)")
-    parser.add_argument("--eval-interval", type=int, default=10,
+    parser.add_argument("--eval-interval", type=positive_int, default=10,
                         help="with --compare, measure the greedy policy every N episodes "
                              "(default 10)")
     parser.add_argument("--jobs", type=int, default=-1,
                         help="parallel processes for --compare (default -1: all cores)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed (with --compare, the first of the seeds; default 0)")
     parser.add_argument("--no-show", action="store_true", help="do not open a plot window")
     args = parser.parse_args(argv)
 
     episodes = args.episodes if args.episodes is not None else (1000 if args.compare else 3000)
-    if episodes < 1:
-        exit_with_error(f"--episodes must be at least 1, got {episodes}")
-    if args.seeds < 1:
-        exit_with_error(f"--seeds must be at least 1, got {args.seeds}")
-    if not 1 <= args.eval_interval <= episodes:
-        exit_with_error(f"--eval-interval must be between 1 and the episode count, "
+    if args.compare and args.eval_interval > episodes:
+        exit_with_error(f"--eval-interval must be at most the episode count ({episodes}), "
                         f"got {args.eval_interval}")
-    if args.jobs == 0:
-        exit_with_error("--jobs must not be 0 (use -1 for all cores)")
+    if args.jobs == 0 or args.jobs < -1:
+        exit_with_error(f"--jobs must be -1 (all cores) or 1 or more, got {args.jobs}")
+    if args.compare and args.seed + args.seeds - 1 > 2**32 - 1:
+        exit_with_error("--seed plus --seeds must stay below 2**32")
 
     if args.compare:
-        seeds = list(range(args.seed, args.seed + args.seeds))
-        try:
-            results = compare(seeds, episodes, args.eval_interval, n_jobs=args.jobs)
-        except KeyboardInterrupt:
-            print("Interrupted: no comparison to plot.")
-            return None
-        folder = output_dir(__file__)
-        for (slippery, steps), curves in sorted(results.items()):
-            reached = episodes_to_reach(curves, args.eval_interval)
-            lake = "slippery" if slippery else "easy"
-            when = f"never reaches {SUCCESS_THRESHOLD}"
-            if not np.isnan(reached).all():
-                when = (f"reaches {SUCCESS_THRESHOLD} after {np.nanmean(reached):.0f} episodes "
-                        f"on average ({np.isnan(reached).sum()} of {len(reached)} seeds never do)")
-            print(f"{lake:>8} lake, {steps:2d} planning steps: mean success "
-                  f"{curves[:, -1].mean():.2f} at the end; {when}")
-        plot_comparison(results, args.eval_interval, folder / "compare.png")
-        show_plot(not args.no_show)
-        return results
-
-    env = make_frozen_lake(slippery=args.slippery)
-    set_seed(args.seed, env)
-    agent = DynaAgent()
-    try:
-        rewards = agent.learn(env, episode_count=episodes, steps_in_model=args.modelstep)
-    except KeyboardInterrupt:
-        # Q is kept in the agent: judge what has been learned so far.
-        print("Interrupted: keeping what was learned.")
-        rewards = None
-    success = success_probability(env, agent.q_table(env.observation_space.n))
-    print(f"Success rate of the greedy policy: {success:.2f}")
-    env.close()
-    return rewards
+        return run_comparison(args, episodes)
+    return run_single(args, episodes)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,34 @@
 """Benchmark: does the evolution strategy learn Catcher, and does it use two cores (Day6)?
 
-Targets for ``EV/evolution.py``:
+Targets for ``EV/evolution.py`` (issue: "every method's figure shows the effect"):
 
-1. Learning: training with the script's defaults (100 epochs, 20 agents, 5 episodes per
-   agent) improves Catcher's mean reward over the random initial policy. The initial and the
-   trained network are both measured on the same ``--eval-episodes`` games (sampling their
-   actions, as they play); a network with all weights 0 (every action equally likely) is
-   measured too, for reference. The training time is printed.
-2. Speed: with 2 workers an epoch is at least 1.7 times as fast as with 1. Both play the
-   same epochs (the same members and games) with the initial network, whose short games
-   make the shortest epochs (the hardest case for parallel work), taking turns, after a
-   warm-up epoch that starts the worker processes. The fastest epoch of each is kept,
-   because other work on the machine can only make an epoch slower. This is measured first,
-   and the load average is printed before and after it: two workers cannot be twice as
-   fast while other programs hold one of the two cores.
+1. Learning: trained with the script's defaults, the saved agent catches at least 90% of the
+   fruit over 100 evaluation games, after at most 10 minutes of training on a 2-core CPU.
+   Printed next to a random policy's catch rate: the training time, the time at which the
+   weights first caught 90% (measured on the weights of every ``--check-interval``-th epoch,
+   afterwards, so that the checks take nothing from training), and the final catch rate.
+   Every catch rate is measured as the agent plays: sampling its actions, over games that
+   training never played.
+2. Speed: with 2 workers an epoch is at least 1.7 times as fast as with 1, with joblib's
+   worker processes and on a Dask ``LocalCluster``. Both play the same epochs (the same
+   members and games) with the initial network, whose short games make the shortest epochs
+   (the hardest case for parallel work), taking turns, after a warm-up epoch that starts the
+   workers. The fastest epoch of each is kept, because other work on the machine can only
+   make an epoch slower.
+
+Other programs on the machine slow everything down: the load average is printed next to the
+figures, and the CPU seconds that training used (all processes) next to its wall time. Two
+workers cannot be twice as fast while other programs hold one of the two cores.
 
 Run from the repository root:
 
-    python benchmarks/evolution.py
-    python benchmarks/evolution.py --epochs 20 --speed-epochs 3    # a quicker look
-    python benchmarks/evolution.py --skip-learning                 # the speed alone
+    python benchmarks/evolution.py                  # everything (about 15 minutes)
+    python benchmarks/evolution.py --skip-learning  # the speed alone
+    python benchmarks/evolution.py --epochs 20 --speed-epochs 3 --skip-dask   # a quick look
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -34,112 +40,174 @@ if __package__ in (None, ""):
     # inherit this path).
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from common import exit_with_error  # noqa: E402
+from common import positive_int, seed_value  # noqa: E402
 
 import numpy as np  # noqa: E402
-from joblib import Parallel  # noqa: E402
+import psutil  # noqa: E402
+from joblib import Parallel, parallel_config  # noqa: E402
 
-from EV.evolution import EPISODES_PER_AGENT, EvolutionalTrainer  # noqa: E402
+from envs.catcher import CatcherVectorEnv  # noqa: E402
+from EV import evolution  # noqa: E402
+from EV.evolution import EvolutionalTrainer, catch_rate  # noqa: E402
 
+TARGET_RATE = 0.9
+TARGET_SECONDS = 10 * 60
 SPEEDUP_TARGET = 1.7
 
 
-def mean_reward(weights, episodes, seed):
-    """Mean reward of the network ``weights`` over ``episodes`` games (from ``seed``).
+def load():
+    """The 1-minute load average and the cores: how much else the machine is doing."""
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
 
-    ``run_agent`` with σ = 0 plays the weights themselves, in batches of at most 50 games.
-    """
-    total = 0.0
-    for start in range(0, episodes, 50):
-        count = min(50, episodes - start)
-        reward, _ = EvolutionalTrainer.run_agent(count, weights, 0.0, 0, seed + start)
-        total += reward * count
-    return total / episodes
+
+def cpu_seconds():
+    """CPU seconds used so far by this process and its worker processes."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def random_catch_rate(games, seed):
+    """Catch rate of uniformly random actions over ``games`` games."""
+    env = CatcherVectorEnv(games)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    caught = missed = 0
+    done = np.zeros(games, dtype=bool)
+    while not done.all():
+        _, _, terminated, truncated, info = env.step(rng.integers(0, 3, games))
+        ended = (terminated | truncated) & ~done
+        caught += info["caught"][ended].sum()
+        missed += info["missed"][ended].sum()
+        done |= ended
+    return caught / max(1, caught + missed)
+
+
+class TimedTrainer(EvolutionalTrainer):
+    """The script's trainer, keeping a copy of the weights and the time after every epoch."""
+
+    def train(self, *args, **kwargs):
+        self.checkpoints = []
+        self.start = time.perf_counter()
+        return super().train(*args, **kwargs)
+
+    def log(self):
+        self.checkpoints.append((time.perf_counter() - self.start, self.weights))
+        super().log()
 
 
 def learning(args):
-    """Train with the given settings; compare the initial and the trained network."""
-    trainer = EvolutionalTrainer(population_size=args.population, n_jobs=args.workers,
-                                 seed=args.seed, report_interval=max(1, args.epochs // 5))
-    initial = trainer.train(epoch=0).weights  # the same start as the training below
-    start = time.perf_counter()
-    trained = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
-    elapsed = time.perf_counter() - start
-    zeros = [np.zeros_like(w) for w in initial]
-    evaluation_seed = 10**6 + args.seed  # games that training never played
-    uniform = mean_reward(zeros, args.eval_episodes, evaluation_seed)
-    before = mean_reward(initial, args.eval_episodes, evaluation_seed)
-    after = mean_reward(trained.weights, args.eval_episodes, evaluation_seed)
-    print()
-    print(f"Learning ({args.epochs} epochs x {args.population} agents x "
-          f"{args.episodes_per_agent} episodes, n_jobs={args.workers}): {elapsed:.1f} s "
-          f"({elapsed / max(args.epochs, 1):.2f} s per epoch)")
-    print(f"  mean reward over {args.eval_episodes} games: every action equally likely "
-          f"{uniform:+.2f}, initial network {before:+.2f}, trained network {after:+.2f}")
-    verdict = "PASS" if after > before else "FAIL"
-    print(f"  improvement over the initial policy: {after - before:+.2f} "
-          f"(target > 0): {verdict}")
-    return after - before
+    """Train with the script's settings; return the figures of the learning target."""
+    random_rate = random_catch_rate(args.eval_episodes, evolution.EVALUATION_SEED)
+    print(f"Random policy: catch rate {random_rate:.3f} over {args.eval_episodes} games")
+    print(f"Training ({args.epochs} epochs x {args.population} agents x "
+          f"{args.episodes_per_agent} episodes, all cores); {load()} ...")
+    trainer = TimedTrainer(population_size=args.population, sigma=args.sigma,
+                           learning_rate=args.learning_rate, report_interval=args.epochs,
+                           seed=args.seed)
+    cpu = cpu_seconds()
+    agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
+    cpu = cpu_seconds() - cpu
+    seconds = trainer.checkpoints[-1][0]
+    print(f"  trained in {seconds:.0f} s ({cpu:.0f} CPU seconds in all processes); {load()}")
+    reached = None
+    for epoch in range(args.check_interval, args.epochs + 1, args.check_interval):
+        elapsed, weights = trainer.checkpoints[epoch - 1]
+        rate = catch_rate(weights, args.eval_episodes)
+        print(f"  epoch {epoch:4d} after {elapsed:5.0f} s: catch rate {rate:.3f}")
+        if rate >= TARGET_RATE:
+            reached = (epoch, elapsed)
+            break
+    final = catch_rate(agent.weights, args.eval_episodes)
+    when = ("not reached" if reached is None else
+            f"{reached[1]:.0f} s (epoch {reached[0]})")
+    verdict = "PASS" if final >= TARGET_RATE and seconds <= TARGET_SECONDS else "FAIL"
+    print(f"Learning: random policy {random_rate:.3f}; {TARGET_RATE:.0%} after {when}; "
+          f"final catch rate {final:.3f} over {args.eval_episodes} games after {seconds:.0f} s "
+          f"of training (target >= {TARGET_RATE} within {TARGET_SECONDS} s): {verdict}")
+    return final
 
 
-def speed(args, weights):
-    """Seconds per epoch with 1 and with 2 workers, and their ratio."""
-    trainer = EvolutionalTrainer(population_size=args.population, seed=args.seed)
-    trainer.weights = weights
-    times = {1: [], 2: []}
-    with Parallel(n_jobs=1) as one, Parallel(n_jobs=2) as two:
-        parallels = {1: one, 2: two}
-        for parallel in parallels.values():  # warm-up: starts the workers
-            trainer.play_population(parallel, args.seed, 0, args.episodes_per_agent)
-        for epoch in range(1, args.speed_epochs + 1):
-            for jobs, parallel in parallels.items():
-                start = time.perf_counter()
-                trainer.play_population(parallel, args.seed, epoch, args.episodes_per_agent)
-                times[jobs].append(time.perf_counter() - start)
-    best = {jobs: min(values) for jobs, values in times.items()}
-    ratio = best[1] / best[2]
-    print()
-    print(f"Speed (one epoch of {args.population} agents x {args.episodes_per_agent} "
-          f"episodes, best of {args.speed_epochs}):")
-    print(f"  1 worker {best[1]:.2f} s, 2 workers {best[2]:.2f} s per epoch")
+def epoch_seconds(trainer, parallel, epochs):
+    """The fastest of ``epochs`` epochs played with ``parallel`` (after a warm-up epoch)."""
+    trainer.play_population(parallel, trainer.seed, 0, trainer.episodes)
+    times = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        trainer.play_population(parallel, trainer.seed, epoch, trainer.episodes)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def report_speed(name, one, two):
+    ratio = one / two
     verdict = "PASS" if ratio >= SPEEDUP_TARGET else "FAIL"
-    print(f"  2 workers are {ratio:.2f}x as fast as 1 (target >= {SPEEDUP_TARGET}): {verdict}")
+    print(f"  {name}: 1 worker {one:.2f} s, 2 workers {two:.2f} s per epoch; "
+          f"{name}: 2 workers are {ratio:.2f}x as fast as 1 (target >= {SPEEDUP_TARGET}): "
+          f"{verdict}; {load()}")
     return ratio
+
+
+def speed(args):
+    """Seconds per epoch with 1 and with 2 workers, on joblib's processes and on Dask."""
+    trainer = EvolutionalTrainer(population_size=args.population, seed=args.seed)
+    trainer.weights = trainer.initial_agent(args.seed).weights
+    trainer.episodes = args.episodes_per_agent
+    print(f"Speed (one epoch of {args.population} agents x {args.episodes_per_agent} "
+          f"episodes, best of {args.speed_epochs}); {load()}:")
+    with Parallel(n_jobs=1) as one, Parallel(n_jobs=2) as two:
+        ratios = {"joblib": report_speed("joblib",
+                                         epoch_seconds(trainer, one, args.speed_epochs),
+                                         epoch_seconds(trainer, two, args.speed_epochs))}
+    if args.skip_dask:
+        return ratios
+    from dask.distributed import Client, LocalCluster
+
+    per_epoch = {}
+    for workers in (1, 2):
+        with (LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+              as cluster, Client(cluster), parallel_config(backend="dask"),
+              Parallel(n_jobs=-1) as parallel):
+            per_epoch[workers] = epoch_seconds(trainer, parallel, args.speed_epochs)
+    ratios["dask"] = report_speed("Dask LocalCluster", per_epoch[1], per_epoch[2])
+    return ratios
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Evolution strategy on Catcher: learning and parallel speed."
     )
-    parser.add_argument("--epochs", type=int, default=100,
-                        help="training epochs (default: 100, the script's default)")
-    parser.add_argument("--population", type=int, default=20,
-                        help="agents per epoch (default: 20)")
-    parser.add_argument("--episodes-per-agent", type=int, default=EPISODES_PER_AGENT,
-                        help=f"episodes per agent and epoch (default: {EPISODES_PER_AGENT})")
-    parser.add_argument("--workers", type=int, default=-1,
-                        help="workers for the training run (default -1: all cores)")
-    parser.add_argument("--eval-episodes", type=int, default=200,
-                        help="games on which the networks are compared (default: 200)")
-    parser.add_argument("--speed-epochs", type=int, default=5,
+    parser.add_argument("--epochs", type=positive_int, default=evolution.EPOCHS,
+                        help=f"training epochs (default: {evolution.EPOCHS}, the script's)")
+    parser.add_argument("--population", type=positive_int, default=evolution.POPULATION,
+                        help=f"agents per epoch (default: {evolution.POPULATION})")
+    parser.add_argument("--episodes-per-agent", type=positive_int,
+                        default=evolution.EPISODES_PER_AGENT,
+                        help="episodes per agent and epoch "
+                             f"(default: {evolution.EPISODES_PER_AGENT})")
+    parser.add_argument("--eval-episodes", type=positive_int,
+                        default=evolution.EVALUATION_GAMES,
+                        help=f"games of each catch rate (default: {evolution.EVALUATION_GAMES})")
+    parser.add_argument("--check-interval", type=positive_int, default=10,
+                        help="epochs between the checks for 90%% (default: 10)")
+    parser.add_argument("--speed-epochs", type=positive_int, default=5,
                         help="timed epochs for each worker count (default: 5)")
     parser.add_argument("--skip-learning", action="store_true",
                         help="measure only the speed, not the learning")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--skip-dask", action="store_true",
+                        help="measure the speed with joblib only, not on Dask")
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: 0)")
     args = parser.parse_args(argv)
-    for name in ("epochs", "episodes_per_agent", "eval_episodes", "speed_epochs"):
-        if getattr(args, name) < 1:
-            exit_with_error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.population < 2:
-        exit_with_error("--population must be at least 2")
-    if args.workers == 0 or args.workers < -1:
-        exit_with_error("--workers must be a positive number, or -1 for all")
+    if args.population % 2:
+        parser.error(f"argument --population: must be an even number, got {args.population}")
+    args.sigma, args.learning_rate = evolution.SIGMA, evolution.LEARNING_RATE
+    args.check_interval = min(args.check_interval, args.epochs)
 
-    print(f"Load average before: {os.getloadavg()[0]:.2f} (this machine has "
-          f"{os.cpu_count()} cores; other work makes the speed figure too low)")
     # The speed first: it is short, and the most sensitive to other work starting meanwhile.
-    speed(args, EvolutionalTrainer(seed=args.seed).train(epoch=0).weights)
-    print(f"Load average after the speed measurement: {os.getloadavg()[0]:.2f}")
+    speed(args)
     if not args.skip_learning:
         learning(args)
 

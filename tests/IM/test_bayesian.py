@@ -1,3 +1,5 @@
+import json
+
 from common import set_seed
 
 import numpy as np
@@ -6,34 +8,32 @@ import pytest
 from envs.gridworld import GridWorld
 from IM import bayesian
 from IM.bayesian import BayesianIRL
-from IM.maxent import demonstrate
-from IM.planner import ValueIterationPlanner
+from IM.irl_demo import judge, teacher_demonstrations
 
-GOAL_GRID = [[0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
+WIDE = [[0, 0, 0, 0, 1], [0, 9, 0, 0, 0], [0, 0, -1, 0, 0]]
+BOOK = [[0, 0, 0, 1], [0, 0, 0, 0], [0, -1, 0, 0], [0, 0, 0, 0]]
 
 
 def pairs_from_teacher(grid, seed, count=20):
     env = GridWorld(grid)
-    set_seed(seed, env)
-    teacher = ValueIterationPlanner(env)
-    teacher.plan()
-    demos = demonstrate(env, teacher, count)
+    set_seed(seed)
+    demos = teacher_demonstrations(env, count, seed)
     return env, [list(zip(states, actions)) for states, actions in demos]
 
 
 def test_likelihood_is_the_mean_log_softmax_of_the_taken_actions():
     env = GridWorld([[0, 0, 1]])
     irl = BayesianIRL(env, eta=2.0)
-    Q = np.array([[0.0, 0.0, 0.0, 1.0], [0.5, 0.0, 0.0, 0.2], [0.0, 0.0, 0.0, 0.0]])
-    trajectories = [[(0, 3), (1, 3)], [(0, 0)]]
+    Q = np.array([[0.0, 0.0, 1.0, 0.0], [0.5, 0.0, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    trajectories = [[(0, 2), (1, 2)], [(0, 0)]]
 
     def log_softmax(row, action):
         return 2.0 * row[action] - np.log(np.exp(2.0 * row).sum())
 
-    expected = (log_softmax(Q[0], 3) + log_softmax(Q[1], 3) + log_softmax(Q[0], 0)) / 2
+    expected = (log_softmax(Q[0], 2) + log_softmax(Q[1], 2) + log_softmax(Q[0], 0)) / 2
     assert irl.calculate_likelihood(trajectories, Q) == pytest.approx(expected)
     # The teacher's best actions are likelier than the others.
-    assert irl.calculate_likelihood([[(0, 3)]], Q) > irl.calculate_likelihood([[(0, 0)]], Q)
+    assert irl.calculate_likelihood([[(0, 2)]], Q) > irl.calculate_likelihood([[(0, 0)]], Q)
 
 
 def test_prior_is_the_normal_log_density():
@@ -44,33 +44,61 @@ def test_prior_is_the_normal_log_density():
     assert irl.log_prior(reward) == pytest.approx(expected)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("grid", [WIDE, BOOK])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_estimated_reward_peaks_at_or_next_to_the_goal_on_a_non_square_grid(seed):
-    env, trajectories = pairs_from_teacher(GOAL_GRID, seed)
+def test_the_three_facts_hold(grid, seed):
+    env, trajectories = pairs_from_teacher(grid, seed)
     irl = BayesianIRL(env)
-    estimated = irl.estimate(trajectories, epoch=30)
-    assert estimated.shape == (3, 5)
-    row, col = np.unravel_index(estimated.argmax(), estimated.shape)
-    assert abs(row - 0) + abs(col - 4) <= 1
+    estimated = irl.estimate(trajectories)
+    assert estimated.shape == env.shape
+    facts = judge(env, estimated, 0.9)
+    assert facts["peak_near_treasure"]
+    assert facts["danger_below_median"]
+    assert facts["reaches_treasure"]
     # The search climbed the posterior.
     assert irl.log_posterior_history[-1] > irl.log_posterior_history[0]
 
 
+def test_the_books_eta_leaves_the_danger_cell_at_the_prior():
+    # Why the default differs from the book: with η = 0.8 the teacher's avoidance of the
+    # Danger cell hardly moves its estimate away from the prior's 0, while η = 5 pushes it
+    # clearly below. Same demonstrations, same random draws.
+    env, trajectories = pairs_from_teacher(BOOK, 0)
+    danger = env.coordinate_to_state(2, 1)
+    estimates = {}
+    for eta in (0.8, 5.0):
+        set_seed(0)
+        estimates[eta] = BayesianIRL(env, eta=eta).estimate(trajectories, epoch=30,
+                                                            sample_size=10).ravel()
+    assert estimates[5.0][danger] < estimates[0.8][danger] - 0.2
+
+
 def test_estimate_rejects_empty_demonstrations():
     with pytest.raises(ValueError):
-        BayesianIRL(GridWorld(GOAL_GRID)).estimate([[]], epoch=1)
+        BayesianIRL(GridWorld(WIDE)).estimate([[]], epoch=1)
 
 
-def test_main_shows_true_and_estimated_rewards(tmp_path, monkeypatch, capsys):
+def test_main_writes_the_estimate_and_prints_the_facts(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    estimated = bayesian.main(["--epoch", "5", "--trajectories", "5", "--sample-size", "5",
-                               "--no-show"])
-    assert estimated.shape == (4, 4)
-    assert (tmp_path / "IM" / "bayesian" / "rewards.png").stat().st_size > 0
-    assert "Log posterior" in capsys.readouterr().out
+    maze = tmp_path / "maze.json"
+    maze.write_text(json.dumps({"grid": WIDE}))
+    estimated = bayesian.main(["--grid", str(maze), "--epoch", "3", "--trajectories", "5",
+                               "--sample-size", "4", "--no-show"])
+    assert estimated.shape == (3, 5)
+    out = capsys.readouterr().out
+    assert "Log posterior" in out and "1. Highest estimate" in out and "3. Following" in out
+    (run,) = (tmp_path / "IM" / "bayesian").iterdir()
+    np.testing.assert_allclose(np.loadtxt(run / "estimated_reward.csv", delimiter=","),
+                               estimated, atol=1e-6)
+    assert (run / "rewards.png").stat().st_size > 0
 
 
-def test_main_rejects_a_bad_gamma(capsys):
+@pytest.mark.parametrize("argv", [["--eta", "-1"], ["--eta", "0"], ["--eta", "inf"],
+                                  ["--gamma", "-0.1"], ["--gamma", "1"],
+                                  ["--sample-size", "1"], ["--seed", "-1"]])
+def test_main_rejects_bad_options(argv, capsys):
     with pytest.raises(SystemExit) as error:
-        bayesian.main(["--gamma", "-0.1"])
+        bayesian.main(argv)
     assert error.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,11 +1,66 @@
+import csv
+import json
+
 from common import set_seed
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 
-from envs.frozen_lake import make_frozen_lake
+from envs.frozen_lake import make_frozen_lake, success_probability
 from MM import dyna
 from MM.dyna import DynaAgent, Model
+
+
+class TruncatingChain:
+    """A world of three states in which every episode from state 0 is cut short.
+
+    Episodes start at 0 and at 1 in turn. From 0 any action leads to 1 with reward 0, and the
+    time limit truncates the episode right there. From 1 any action reaches the end (2) with
+    reward 1: terminated. So Q(1, ·) = 1 and, because state 1 goes on after a truncation,
+    Q(0, ·) = γ · 1. A learner that took truncation for the end of the world would keep
+    Q(0, ·) at 0.
+    """
+
+    observation_space = spaces.Discrete(3)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self):
+        self.episodes = 0
+        self.state = 0
+
+    def reset(self, seed=None):
+        self.state = self.episodes % 2
+        self.episodes += 1
+        return self.state, {}
+
+    def step(self, action):
+        if self.state == 0:
+            self.state = 1
+            return 1, 0.0, False, True, {}
+        self.state = 2
+        return 2, 1.0, True, False, {}
+
+
+def test_update_bootstraps_unless_the_episode_terminated():
+    agent = DynaAgent()
+    agent.actions = [0, 1]
+    agent.value = {0: [0.0, 0.0], 1: [2.0, 4.0]}
+    agent.update(0, 1, 1.0, 1, gamma=0.5, learning_rate=1.0)
+    assert agent.value[0] == [0.0, 3.0]  # 1 + 0.5 * max(2, 4)
+    agent.update(0, 0, 1.0, 1, gamma=0.5, learning_rate=0.25, terminated=True)
+    assert agent.value[0] == [0.25, 3.0]  # 0 + 0.25 * (1 - 0): nothing after the end
+
+
+@pytest.mark.parametrize("steps_in_model", [0, 5])
+def test_truncation_is_not_the_end_of_the_world(steps_in_model):
+    set_seed(0)
+    agent = DynaAgent()
+    agent.learn(TruncatingChain(), episode_count=400, gamma=0.9, steps_in_model=steps_in_model,
+                report_interval=0)
+    best = agent.q_table(3).max(axis=1)  # the greedy action's value, learned the most
+    assert best[1] == pytest.approx(1.0, abs=0.02)
+    assert best[0] == pytest.approx(0.9, abs=0.05)
 
 
 def test_simulate_returns_only_seen_state_action_pairs():
@@ -37,18 +92,6 @@ def test_model_transit_follows_counts_and_reward_is_the_mean():
     assert np.mean(np.array(draws) == 5) == pytest.approx(0.75, abs=0.03)
 
 
-def test_success_probability_is_exact_on_the_easy_lake():
-    env = make_frozen_lake()
-    # The lake is 4x4 with holes at 5, 7, 11, 12: down, down, right, down, right, right works.
-    path_actions = {0: 1, 4: 1, 8: 2, 9: 1, 13: 2, 14: 2}
-    q_table = np.zeros((16, 4))
-    for state, action in path_actions.items():
-        q_table[state, action] = 1.0
-    assert dyna.success_probability(env, q_table) == pytest.approx(1.0)
-    always_left = np.tile([1.0, 0, 0, 0], (16, 1))
-    assert dyna.success_probability(env, always_left) == 0.0
-
-
 def test_planning_reaches_the_success_threshold_in_fewer_episodes():
     seeds = range(8)
     results = dyna.compare(seeds, episode_count=300, eval_interval=10, slippery_values=(False,),
@@ -58,10 +101,16 @@ def test_planning_reaches_the_success_threshold_in_fewer_episodes():
     reached = {steps: np.nan_to_num(dyna.episodes_to_reach(results[(False, steps)], 10),
                                     nan=300).mean()
                for steps in dyna.COMPARE_PLANNING_STEPS}
-    assert reached[50] < reached[0]
+    assert reached[50] < reached[0] / 2
     assert reached[5] < reached[0]
     # Every run ends with a greedy policy that reaches the goal.
     assert np.all(results[(False, 50)][:, -1] == pytest.approx(1.0))
+
+
+def test_episodes_to_reach_counts_from_one():
+    curves = np.array([[0.0, 0.5, 0.95, 1.0], [0.0, 0.0, 0.0, 0.8]])
+    reached = dyna.episodes_to_reach(curves, eval_interval=10)
+    assert reached[0] == 30 and np.isnan(reached[1])
 
 
 def test_dyna_agent_learns_the_easy_lake_with_a_model():
@@ -70,15 +119,49 @@ def test_dyna_agent_learns_the_easy_lake_with_a_model():
     agent = DynaAgent()
     rewards = agent.learn(env, episode_count=150, steps_in_model=20, report_interval=50)
     assert len(rewards) == 150
-    assert dyna.success_probability(env, agent.q_table(16)) == pytest.approx(1.0)
+    assert success_probability(env, agent.q_table(16)) == pytest.approx(1.0)
 
 
-def test_main_learns_and_prints_the_periodic_line(capsys):
-    rewards = dyna.main(["--episodes", "120", "--modelstep", "10", "--seed", "2"])
-    assert len(rewards) == 120
+def read_run(folder):
+    with open(folder / "rewards.csv", newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_a_single_run_saves_its_curves_next_to_plain_q_learning(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    runs = dyna.main(["--episodes", "120", "--modelstep", "50", "--seed", "0", "--no-show"])
     out = capsys.readouterr().out
     assert "At episode 100, reward is" in out
-    assert "Success rate of the greedy policy" in out
+    # Seed 0: Dyna's greedy policy reaches 0.9 after a handful of episodes; Q-learning, with
+    # the same seed, not within 120.
+    assert "Dyna (50 planning steps): reaches 0.9 after 9 episodes" in out
+    assert "Q-learning (no planning): does not reach 0.9 within the run" in out
+    dyna_rewards, dyna_success = runs["Dyna (50 planning steps)"]
+    assert len(dyna_rewards) == len(dyna_success) == 120
+    assert dyna_success[8] >= 0.9 > dyna_success[7]
+    (first_run,) = (tmp_path / "MM" / "dyna").iterdir()
+    rows = read_run(first_run)
+    assert len(rows) == 120
+    assert set(rows[0]) == {"episode", "Dyna (50 planning steps)_reward",
+                            "Dyna (50 planning steps)_success",
+                            "Q-learning (no planning)_reward",
+                            "Q-learning (no planning)_success"}
+    assert float(rows[8]["Dyna (50 planning steps)_success"]) == pytest.approx(dyna_success[8])
+    assert (first_run / "rewards.png").stat().st_size > 0
+    record = json.loads((first_run / "run.json").read_text())
+    assert record["status"] == "finished"
+    assert record["episodes_to_success"]["Dyna (50 planning steps)"] == 9
+    # A second run gets a folder of its own and leaves the first one as it was.
+    before = (first_run / "rewards.csv").read_bytes()
+    dyna.main(["--episodes", "5", "--modelstep", "0", "--no-show"])
+    assert len(list((tmp_path / "MM" / "dyna").iterdir())) == 2
+    assert (first_run / "rewards.csv").read_bytes() == before
+
+
+def test_modelstep_0_is_plain_q_learning_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    runs = dyna.main(["--episodes", "20", "--modelstep", "0", "--no-show"])
+    assert list(runs) == ["Dyna (0 planning steps)"]
 
 
 def test_main_compare_saves_the_figure(tmp_path, monkeypatch, capsys):
@@ -88,14 +171,19 @@ def test_main_compare_saves_the_figure(tmp_path, monkeypatch, capsys):
     assert set(results) == {(slippery, steps) for slippery in (False, True)
                             for steps in dyna.COMPARE_PLANNING_STEPS}
     assert all(curves.shape == (2, 2) for curves in results.values())
-    assert (tmp_path / "MM" / "dyna" / "compare.png").stat().st_size > 0
+    (run,) = (tmp_path / "MM" / "dyna" / "compare").iterdir()
+    assert (run / "compare.png").stat().st_size > 0
     assert "planning steps" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv", [["--episodes", "0"], ["--compare", "--seeds", "0"],
-                                  ["--compare", "--episodes", "5", "--eval-interval", "10"]])
+                                  ["--compare", "--episodes", "5", "--eval-interval", "10"],
+                                  ["--modelstep", "-1"], ["--modelstep", "1.5"],
+                                  ["--seed", "-1"], ["--seed", str(2**32)], ["--jobs", "0"],
+                                  ["--jobs", "-2"]])
 def test_bad_arguments_exit_with_status_2(argv, capsys):
     with pytest.raises(SystemExit) as error:
         dyna.main(argv)
     assert error.value.code == 2
-    assert "error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err

@@ -7,7 +7,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from envs.frozen_lake import ENV_ID, make_frozen_lake, register_frozen_lake_easy
+from envs.frozen_lake import (
+    ENV_ID,
+    make_frozen_lake,
+    register_frozen_lake_easy,
+    success_probability,
+    transition_table,
+)
 
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 # S F F F / F H F H / F F F H / H F F G: down, down, right, right, down, right reaches G.
@@ -59,3 +65,32 @@ def test_slippery_switches_back_to_the_real_lake():
     assert env.spec.id == "FrozenLake-v1"
     probs = [p for p, *_ in env.unwrapped.P[5 + 1][RIGHT]]
     assert len(probs) == 3 and np.isclose(sum(probs), 1.0)
+
+
+def test_transition_table_reads_P():
+    easy = transition_table(make_frozen_lake())
+    assert easy.shape == (16, 4, 16)
+    np.testing.assert_allclose(easy.sum(axis=2), 1.0)
+    # From the start: left and up bump into the edge, down goes to 4, right to 1.
+    assert easy[0, LEFT, 0] == easy[0, UP, 0] == easy[0, DOWN, 4] == easy[0, RIGHT, 1] == 1.0
+    assert easy[5, LEFT, 5] == 1.0  # a hole absorbs
+    slippery = transition_table(make_frozen_lake(slippery=True))
+    # Right from the start on the ice: a third each to the right, down, or up (the edge: stay).
+    np.testing.assert_allclose(slippery[0, RIGHT, [0, 1, 4]], [1 / 3, 1 / 3, 1 / 3])
+
+
+def test_success_probability_is_exact():
+    env = make_frozen_lake()
+    q_table = np.zeros((16, 4))
+    for state, action in zip([0, 4, 8, 9, 10, 14], SHORTEST_PATH):
+        q_table[state, action] = 1.0
+    assert success_probability(env, q_table) == pytest.approx(1.0)
+    # The path takes 6 steps: a horizon of 5 is one too short.
+    assert success_probability(env, q_table, horizon=5) == 0.0
+    assert success_probability(env, np.tile([1.0, 0, 0, 0], (16, 1))) == 0.0
+    # A tie at the start between down (the path) and left (bump, stay): each step there goes
+    # on with probability 1/2. By hand, the goal within H steps has 1 - 2**-(H - 5).
+    q_table[0, LEFT] = 1.0
+    for horizon in (6, 7, 10):
+        assert success_probability(env, q_table, horizon=horizon) == pytest.approx(
+            1 - 2.0 ** -(horizon - 5))

@@ -13,7 +13,7 @@ from envs.gridworld import DEFAULT_GRID, GridWorld, register_gridworld
 
 matplotlib.use("Agg")
 
-UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
+LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3  # the book's order for this world
 # 3 rows and 5 columns, so that any mix-up of rows and columns shows.
 WIDE = [[0, 0, 0, 0, 1], [0, 9, 0, 0, -1], [0, 0, 0, 0, 0]]
 
@@ -83,6 +83,18 @@ def test_P_follows_move_prob_and_the_grid_rewards():
     assert outcomes[4] == pytest.approx((0.8, 1.0, True))
     # End cells absorb: nothing more happens there.
     assert env.P[4][LEFT] == [(1.0, 4, 0.0, True)]
+
+
+def test_the_books_test_grid_walks_where_it_says():
+    # The book's own check of its GridWorld: bump left, bump down, right, up, up, up, left.
+    env = GridWorld([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], move_prob=1.0)
+    s, _ = env.reset(seed=0)
+    assert s == 12
+    for action, expected in [(0, 12), (1, 12), (2, 13), (3, 9), (3, 5), (3, 1)]:
+        s, reward, terminated, _, _ = env.step(action)
+        assert s == expected and not terminated
+    s, reward, terminated, _, _ = env.step(0)
+    assert (s, reward, terminated) == (0, 1.0, True)
 
 
 def test_value_iteration_on_P_agrees_with_the_DP_planner():

@@ -1,0 +1,118 @@
+"""What CI enforces: a skipped test fails the run, a hung test times out, and ``.ci/run``
+runs the README's test command in a virtual environment built from scratch.
+
+The skip rule lives in tests/conftest.py. Its tests run pytest (in this process) on a tiny
+test file in a temporary folder, with a copy of our conftest and with ``CI`` set as a CI
+service would set it.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFTEST = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
+
+SKIPPING_TESTS = """
+import pytest
+
+@pytest.mark.skip(reason="marked away")
+def test_marked():
+    pass
+
+@pytest.mark.skipif(True, reason="Chromium is missing")
+def test_skipif():
+    pass
+
+def test_skips_inside():
+    pytest.skip("decided at run time")
+
+def test_passes():
+    assert True
+
+@pytest.mark.xfail(reason="a known bug", strict=True)
+def test_expected_failure():
+    assert False
+"""
+
+SKIPPED_MODULE = """
+import pytest
+
+pytest.importorskip("a_package_that_is_not_installed", reason="the extra lost it")
+
+def test_never_runs():
+    pass
+"""
+
+
+@pytest.fixture
+def run(pytester, monkeypatch):
+    """Run pytest on ``source`` with ``CI`` set to ``ci`` (or unset)."""
+    pytester.makeconftest(CONFTEST)
+    # The copied conftest sets these at import; monkeypatch puts this session's values back.
+    for name in ("MPLBACKEND", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "RL_BOOK_OUTPUT_DIR"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+
+    def run(source, ci):
+        if ci is None:
+            monkeypatch.delenv("CI", raising=False)
+        else:
+            monkeypatch.setenv("CI", ci)
+        pytester.makepyfile(test_tiny=source)
+        return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-rA")
+
+    return run
+
+
+@pytest.mark.parametrize("ci", [None, "", "0", "false"])
+def test_without_ci_a_skip_is_only_reported(run, ci):
+    result = run(SKIPPING_TESTS, ci)
+    result.assert_outcomes(passed=1, skipped=3, xfailed=1)
+    assert result.ret == pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_with_ci_every_skip_fails_the_run_and_names_the_test(run, ci):
+    result = run(SKIPPING_TESTS, ci)
+    # A skip before the test body (a mark) fails at setup, which pytest counts as an error;
+    # one inside the body fails the test. The passing test and the xfail are not touched.
+    result.assert_outcomes(passed=1, failed=1, errors=2, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    for name, reason in [("test_marked", "marked away"), ("test_skipif", "Chromium is missing"),
+                         ("test_skips_inside", "decided at run time")]:
+        assert f"test_tiny.py::{name} was skipped ({reason}); CI is set" in output
+
+
+def test_with_ci_a_skipped_module_fails_the_run(run):
+    result = run(SKIPPED_MODULE, "true")
+    assert result.ret != pytest.ExitCode.OK
+    result.assert_outcomes(errors=1)
+    assert "test_tiny.py was skipped (the extra lost it); CI is set" in result.stdout.str()
+
+
+def test_without_ci_a_skipped_module_is_only_reported(run):
+    result = run(SKIPPED_MODULE, None)
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.assert_outcomes(skipped=1)
+
+
+def test_a_per_test_timeout_is_configured(pytestconfig):
+    # pytest-timeout reads it from [tool.pytest.ini_options]; without it a hung test holds CI.
+    assert 60 <= float(pytestconfig.getini("timeout")) <= 900
+
+
+def test_ci_runs_the_readme_test_command_word_for_word_in_a_fresh_environment():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.splitlines() if line.endswith("python -m pytest"))
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in script.splitlines()]
+    assert f"({command})" in lines
+    assert "python3 -m venv --clear .venv-ci" in lines
+    assert "export CI=1" in lines
+    assert "ruff check ." in lines
+    assert "set -euo pipefail" in lines
+    assert "chromium" in script and "fonts-noto-cjk" in script
