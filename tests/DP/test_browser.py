@@ -5,86 +5,30 @@ own browser download is never used. Without Chromium these tests are skipped, an
 unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them to fail instead.
 """
 
-import asyncio
 import json
-import os
 import re
-import shutil
-import threading
 
 import pytest
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
-from DP.application import HTTP_SERVER_OPTIONS, Application
 from DP.environment import ACTIONS, Environment, State
 from DP.planner import PolicyIterationPlanner, ValueIterationPlanner, load_maze
-
-
-def find_chromium():
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-
-
-CHROMIUM = find_chromium()
-# CI sets this so that a missing browser fails the run instead of silently skipping the tests.
-if os.environ.get("RL_BOOK_REQUIRE_BROWSER") == "1" and CHROMIUM is None:
-    pytest.fail("RL_BOOK_REQUIRE_BROWSER=1 but Chromium is not installed", pytrace=False)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed (Debian: apt-get install chromium); "
-               "the browser tests drive the system Chromium",
-    ),
-]
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+from tests.DP import browser_fixtures as fixtures
+from tests.DP.browser_fixtures import (
+    BROWSER_MARKS,
+    cell,
+    draw,
+    expect,
+    run_to_the_end,
+    set_cell,
+    set_range,
 )
-expect = sync_api.expect
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+# The shared fixtures, named in this module so that pytest finds them.
+browser, server_url = fixtures.browser, fixtures.server_url
+
+pytestmark = BROWSER_MARKS
+
 ARROW_NAMES = ["up", "down", "left", "right"]
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    """The simulator on a free port, served from a background thread's event loop."""
-    ready = threading.Event()
-    shared = {}
-
-    async def serve():
-        app = Application()
-        sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(app, **HTTP_SERVER_OPTIONS)
-        server.add_sockets(sockets)
-        shared["url"] = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/"
-        shared["loop"] = asyncio.get_running_loop()
-        shared["stop"] = asyncio.Event()
-        ready.set()
-        await shared["stop"].wait()
-        server.stop()
-        app.close()
-
-    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
-    thread.start()
-    assert ready.wait(20), "the test server did not start"
-    yield shared["url"]
-    shared["loop"].call_soon_threadsafe(shared["stop"].set)
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()
@@ -107,22 +51,6 @@ def page(browser, server_url, expected_errors):
     yield page
     context.close()
     assert [p for p in problems if not any(e in p for e in expected_errors)] == []
-
-
-def cell(page, row, column):
-    return page.locator(f".cell[data-row='{row}'][data-column='{column}']")
-
-
-def draw(page, rows, columns):
-    page.fill("#rows", str(rows))
-    page.fill("#columns", str(columns))
-    page.click("#draw")
-    expect(page.locator(".cell")).to_have_count(rows * columns)
-
-
-def set_cell(page, row, column, kind):
-    cell(page, row, column).click()
-    page.click(f"button.kind.{kind}")
 
 
 def board(page):
@@ -150,18 +78,6 @@ def shown_arrows(page, row, column):
     return {name.upper() for name, visible in zip(ARROW_NAMES, shown) if visible}
 
 
-def set_range(page, selector, value):
-    """Move a slider as a user would: the page hears "input" while dragging, then "change"."""
-    page.locator(selector).evaluate(
-        """(slider, value) => {
-            slider.value = value;
-            slider.dispatchEvent(new Event('input', { bubbles: true }));
-            slider.dispatchEvent(new Event('change', { bubbles: true }));
-        }""",
-        str(value),
-    )
-
-
 def greenness(colour):
     """How green a cell is: green minus red of its "rgb(r, g, b)" background.
 
@@ -181,15 +97,6 @@ def assert_greener_where_higher(shown, values):
         assert high_green >= low_green, f"{high:.3f} is less green than {low:.3f}"
     (lowest, lowest_green), (highest, highest_green) = cells[0], cells[-1]
     assert highest - lowest > 0.1 and highest_green > lowest_green + 10
-
-
-def run_to_the_end(page, plan):
-    """Plan, then show the final iteration (playback may or may not have got there yet)."""
-    page.click(f"#run-{plan}")
-    expect(page.locator("#converged")).to_contain_text("converged in")
-    last = page.get_attribute("#frame", "max")
-    set_range(page, "#frame", last)
-    expect(page.locator("#frame-label")).to_have_text(f"反復 {last} / {last}")
 
 
 def test_value_iteration_colours_cells_and_draws_greedy_arrows(page):

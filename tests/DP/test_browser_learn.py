@@ -6,86 +6,22 @@ unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them to fail 
 Screenshots of the page go to ``/tmp/shots/learn_*.png`` (``RL_BOOK_SHOTS`` to change).
 """
 
-import asyncio
 import os
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
-from DP.application import HTTP_SERVER_OPTIONS, Application
+from tests.DP import browser_fixtures as fixtures
+from tests.DP.browser_fixtures import BROWSER_MARKS, DESKTOP, PHONE, expect
 
+# The shared fixtures, named in this module so that pytest finds them.
+browser, server_url = fixtures.browser, fixtures.server_url
 
-def find_chromium():
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+pytestmark = BROWSER_MARKS
 
-
-CHROMIUM = find_chromium()
-if os.environ.get("RL_BOOK_REQUIRE_BROWSER") == "1" and CHROMIUM is None:
-    pytest.fail("RL_BOOK_REQUIRE_BROWSER=1 but Chromium is not installed", pytrace=False)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium is not installed (Debian: apt-get install chromium); "
-               "the browser tests drive the system Chromium",
-    ),
-]
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
-)
-expect = sync_api.expect
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("RL_BOOK_SHOTS", "/tmp/shots"))
 WAIT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    """The simulator on a free port, served from a background thread's event loop."""
-    ready = threading.Event()
-    shared = {}
-
-    async def serve():
-        app = Application()
-        sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(app, **HTTP_SERVER_OPTIONS)
-        server.add_sockets(sockets)
-        shared["url"] = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/"
-        shared["loop"] = asyncio.get_running_loop()
-        shared["stop"] = asyncio.Event()
-        ready.set()
-        await shared["stop"].wait()
-        server.stop()
-        app.close()
-
-    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
-    thread.start()
-    assert ready.wait(20), "the test server did not start"
-    yield shared["url"]
-    shared["loop"].call_soon_threadsafe(shared["stop"].set)
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()
