@@ -1,6 +1,7 @@
 import pytest
 
 from DP import bellman_equation, environment_demo, planner
+from tests.option_checks import BAD_SEEDS, assert_refused
 
 
 def test_bellman_equation_prints_the_three_values(capsys):
@@ -28,18 +29,6 @@ def test_environment_demo_plays_ten_episodes(capsys):
 
 # Every Day2 script but the web server, whose options tests/DP/test_application*.py check.
 SCRIPTS = [bellman_equation, environment_demo, planner]
-BAD_SEEDS = ["-1", "nan", "1.5", str(2**32), "ten"]
-
-
-def assert_refused(main, argv, capsys, mentions):
-    """``main(argv)`` ends with exit status 2 and one error line, not a traceback."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    errors = [line for line in captured.err.splitlines() if "error: " in line]
-    assert len(errors) == 1 and mentions in errors[0], captured.err
 
 
 @pytest.mark.parametrize("seed", BAD_SEEDS)

@@ -10,6 +10,7 @@ import pytest
 
 import EL
 from EL import actor_critic, compare_q_s, epsilon_greedy, monte_carlo, q_learning, sarsa
+from tests.option_checks import BAD_SEEDS, assert_refused
 
 TRAINING_SCRIPTS = [monte_carlo, q_learning, sarsa, actor_critic]
 RESULT_FILES = ["q_table.npz", "reward_log.csv", "q_value.png", "reward_history.png"]
@@ -87,18 +88,6 @@ def day3_scripts():
 
 
 SCRIPTS = day3_scripts()
-BAD_SEEDS = ["-1", "nan", "1.5", str(2**32), "ten"]
-
-
-def assert_refused(main, argv, capsys, mentions):
-    """``main(argv)`` ends with exit status 2 and one error line, not a traceback."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    errors = [line for line in captured.err.splitlines() if "error: " in line]
-    assert len(errors) == 1 and mentions in errors[0], captured.err
 
 
 def test_every_script_is_checked():

@@ -15,6 +15,7 @@ from ML import (
     gradient,
     mdp,
 )
+from tests.option_checks import BAD_SEEDS, assert_refused
 
 
 def day1_scripts():
@@ -25,18 +26,6 @@ def day1_scripts():
 
 
 SCRIPTS = day1_scripts()
-BAD_SEEDS = ["-1", "nan", "1.5", str(2**32), "ten"]
-
-
-def assert_refused(main, argv, capsys, mentions):
-    """``main(argv)`` ends with exit status 2 and one error line, not a traceback."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    errors = [line for line in captured.err.splitlines() if "error: " in line]
-    assert len(errors) == 1 and mentions in errors[0], captured.err
 
 
 def test_every_script_is_checked():
