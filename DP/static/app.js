@@ -5,7 +5,9 @@
  * Plain JavaScript, no libraries, no build step. The server (DP/application.py) does all the
  * planning; this page only draws what /plan answers: `log` and `arrows_log` (Value Iteration:
  * every sweep), `steps` (Policy Iteration: every evaluation sweep and improvement), `deltas`,
- * `q_values`, `rewards`, and `model`, the transition table the agent walks with.
+ * `q_values`, `rewards`, and `model`, the transition table the agent walks with. The cell
+ * kinds, number formats, colour scale and maze JSON come from maze.js, which the Day3 page
+ * (learn.js) shares.
  */
 (() => {
   'use strict';
@@ -13,16 +15,10 @@
   const ACTIONS = ['UP', 'DOWN', 'LEFT', 'RIGHT'];
   const ARROW_NAMES = ['up', 'down', 'left', 'right'];
   const SYMBOLS = ['↑', '↓', '←', '→'];
-  const ORDINARY = 0;
-  const TREASURE = 1;
-  const DANGER = -1;
-  const BLOCK = 9;
-  const KINDS = new Map([
-    [ORDINARY, 'Ordinary'], [TREASURE, 'Treasure'], [DANGER, 'Danger'], [BLOCK, 'Block'],
-  ]);
-  const KIND_REWARDS = new Map([[TREASURE, 1], [DANGER, -1], [BLOCK, 0]]);
-  const DEFAULT_STEP_REWARD = -0.04;
-  const MIN_SIDE = 2;
+  const {
+    ORDINARY, TREASURE, DANGER, BLOCK, KINDS, KIND_REWARDS, DEFAULT_STEP_REWARD, MIN_SIDE,
+    formatValue, formatReward, colourOf, commonOrdinaryReward,
+  } = window.Maze;
   const MAX_SIDE = Number(document.body.dataset.maxSide) || 20;
   const REWARD_LIMIT = Number(document.body.dataset.rewardLimit) || 10;
   const SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]];
@@ -100,20 +96,6 @@
     return node;
   }
 
-  // A number as the cells show it, with a real minus sign (a hyphen next to an arrow was
-  // easy to misread).
-  function formatValue(v) {
-    const size = Math.abs(v);
-    const digits = size >= 100 ? 0 : size >= 10 ? 1 : 2;
-    const text = v.toFixed(digits);
-    return /^-0\.?0*$/.test(text) ? text.slice(1) : text.replace('-', '−');
-  }
-
-  function formatReward(v) {
-    const text = Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
-    return (v > 0 ? '+' : '') + text.replace('-', '−');
-  }
-
   function showMessage(text, kind = 'error') {
     els.messageText.textContent = text;
     els.message.className = `message ${kind}`;
@@ -127,25 +109,6 @@
 
   function setStatus(text) {
     els.status.textContent = text;
-  }
-
-  // Diverging colour scale: red (negative) - light grey (0) - green (positive).
-  const NEUTRAL = [247, 247, 247];
-  const POSITIVE = [26, 152, 80];
-  const NEGATIVE = [215, 48, 39];
-
-  // 401 shades from -1 to +1, computed once: a 20 x 20 frame then costs only lookups.
-  const SHADES = Array.from({ length: 401 }, (_, i) => {
-    const t = i / 200 - 1;
-    const strength = Math.abs(t);
-    const end = t >= 0 ? POSITIVE : NEGATIVE;
-    const rgb = NEUTRAL.map((n, k) => Math.round(n + (end[k] - n) * strength));
-    return { css: `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`, dark: strength > 0.55 };
-  });
-
-  function colourOf(value, scale) {
-    const t = Math.max(-1, Math.min(1, value / scale));
-    return SHADES[Math.round((t + 1) * 200)];
   }
 
   // ---------------------------------------------------------------- rewards
@@ -1159,105 +1122,20 @@
 
   // ---------------------------------------------------------------- save and load
 
-  function mazeText() {
-    // One row per line, so that a saved maze is easy to read and edit by hand. The rewards
-    // are saved only when some cell's differs from its kind's default (+1, -1, -0.04).
-    const lines = (grid) => grid.map((row) => `    [${row.join(', ')}]`).join(',\n');
-    let text = `{\n  "grid": [\n${lines(state.grid)}\n  ],\n  "prob": ${readParameter(els.prob)},\n`
-      + `  "gamma": ${readParameter(els.gamma)}`;
-    if (anyCustom() || state.stepReward !== DEFAULT_STEP_REWARD) {
-      text += `,\n  "rewards": [\n${lines(state.rewards)}\n  ]`;
-    }
-    return `${text}\n}\n`;
-  }
-
   function saveMaze() {
-    const blob = new Blob([mazeText()], { type: 'application/json' });
-    const url = URL.createObjectURL(blob);
-    const link = element('a');
-    link.href = url;
-    link.download = 'maze.json';
-    document.body.append(link);
-    link.click();
-    link.remove();
-    window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+    // The rewards are saved only when some cell's differs from its kind's default.
+    const text = window.Maze.mazeText({
+      grid: state.grid, rewards: state.rewards, prob: readParameter(els.prob),
+      gamma: readParameter(els.gamma),
+      withRewards: anyCustom() || state.stepReward !== DEFAULT_STEP_REWARD,
+    });
+    window.Maze.download(text, 'maze.json');
     showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads): '
       + 'python DP/planner.py --grid ~/Downloads/maze.json でも解けます。', 'info');
   }
 
-  // The same checks as the server's, so that a broken file is refused with a clear reason.
-  function parseMaze(text) {
-    let data;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`JSON として読めません (not valid JSON): ${error.message}`);
-    }
-    if (Array.isArray(data)) data = { grid: data };
-    if (!data || typeof data !== 'object' || !Array.isArray(data.grid)) {
-      throw new Error('"grid" がありません (the file must hold {"grid": [[...]], ...}).');
-    }
-    const grid = data.grid;
-    if (grid.length < MIN_SIDE || grid.length > MAX_SIDE || !grid.every(Array.isArray)) {
-      throw new Error(`行数は ${MIN_SIDE}〜${MAX_SIDE} にしてください (rows must be ${MIN_SIDE} to ${MAX_SIDE}).`);
-    }
-    const columns = grid[0].length;
-    if (columns < MIN_SIDE || columns > MAX_SIDE) {
-      throw new Error(`列数は ${MIN_SIDE}〜${MAX_SIDE} にしてください (columns must be ${MIN_SIDE} to ${MAX_SIDE}).`);
-    }
-    grid.forEach((row, r) => {
-      if (row.length !== columns) {
-        throw new Error(`迷路が長方形ではありません: ${r} 行目のセル数が違います (the grid must be rectangular).`);
-      }
-      row.forEach((cell) => {
-        if (!KINDS.has(cell)) {
-          throw new Error(`不明なセルの値 ${JSON.stringify(cell)} (use 0, 1, -1 or 9).`);
-        }
-      });
-    });
-    if (grid[grid.length - 1][0] === BLOCK) {
-      throw new Error('スタート（左下）が Block になっています (the start cell must not be a block).');
-    }
-    const number = (name) => {
-      if (data[name] === undefined) return null;
-      const v = data[name];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) {
-        throw new Error(`"${name}" は 0 から 1 の数にしてください (must be a number in [0, 1]).`);
-      }
-      return v;
-    };
-    let rewards = null;
-    if (data.rewards !== undefined) {
-      rewards = data.rewards;
-      const fits = Array.isArray(rewards) && rewards.length === grid.length
-        && rewards.every((row) => Array.isArray(row) && row.length === columns);
-      if (!fits) {
-        throw new Error(`"rewards" は迷路と同じ ${grid.length} 行 × ${columns} 列にしてください `
-          + '(the rewards must have the grid\'s shape).');
-      }
-      rewards.forEach((row) => row.forEach((v) => {
-        if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > REWARD_LIMIT) {
-          throw new Error(`報酬 ${JSON.stringify(v)} は −${REWARD_LIMIT}〜${REWARD_LIMIT} の数にしてください `
-            + `(every reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`);
-        }
-      }));
-    }
-    return { grid, prob: number('prob'), gamma: number('gamma'), rewards };
-  }
-
-  // The step reward of a loaded maze: the reward most ordinary cells have.
-  function commonOrdinaryReward(grid, rewards) {
-    const counts = new Map();
-    grid.forEach((row, r) => row.forEach((kind, c) => {
-      if (kind === ORDINARY) counts.set(rewards[r][c], (counts.get(rewards[r][c]) || 0) + 1);
-    }));
-    let best = DEFAULT_STEP_REWARD;
-    let most = 0;
-    counts.forEach((count, value) => {
-      if (count > most) [best, most] = [value, count];
-    });
-    return best;
-  }
+  // The same checks as the server's (maze.js), within this page's bounds.
+  const parseMaze = (text) => window.Maze.parseMaze(text, MAX_SIDE, REWARD_LIMIT);
 
   async function loadMaze(file) {
     try {
