@@ -16,11 +16,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tornado.testing import AsyncHTTPTestCase, gen_test
+from tornado.testing import gen_test
 
 from DP import application, run_server
 from DP.application import (
-    HTTP_SERVER_OPTIONS,
     MAX_BODY_BYTES,
     Application,
     BadRequest,
@@ -28,10 +27,10 @@ from DP.application import (
 )
 from DP.environment import ACTIONS, Environment
 from DP.planner import PolicyIterationPlanner, ValueIterationPlanner
+from tests.DP.server_case import JSON_HEADERS, PlanningServerCase
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
-JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def big_maze(size=20):
@@ -42,22 +41,7 @@ def big_maze(size=20):
     return grid
 
 
-class ServerTestCase(AsyncHTTPTestCase):
-    def get_app(self):
-        return Application()
-
-    def get_httpserver_options(self):
-        return dict(HTTP_SERVER_OPTIONS)
-
-    def tearDown(self):
-        self._app.executor.shutdown(wait=True)
-        super().tearDown()
-
-    def post(self, body, headers=JSON_HEADERS):
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        return self.fetch("/plan", method="POST", body=body, headers=headers)
-
+class ServerTestCase(PlanningServerCase):
     def plan(self, **fields):
         response = self.post({"plan": "value", "prob": 0.8, "grid": SAMPLE, **fields})
         assert response.code == 200, response.body

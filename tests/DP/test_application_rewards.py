@@ -10,37 +10,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from tornado.testing import AsyncHTTPTestCase
 
 from DP import application, planner
-from DP.application import HTTP_SERVER_OPTIONS, THRESHOLD, Application, PlanRequest, solve
+from DP.application import THRESHOLD, PlanRequest, solve
 from DP.environment import ACTIONS, REWARD_LIMIT, Environment
 from DP.planner import PolicyIterationPlanner, ValueIterationPlanner, backup, policy_evaluation
+from tests.DP.server_case import PlanningServerCase
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 # The sample's own rewards, written out: -0.04 on arrival at ordinary cells, +1 and -1.
 DEFAULTS = [[-0.04, -0.04, -0.04, 1], [-0.04, 0, -0.04, -1], [-0.04, -0.04, -0.04, -0.04]]
 # A +0.5 on the ordinary lower-right cell: staying there pays more than the treasure.
 CAMP = [[-0.04, -0.04, -0.04, 1], [-0.04, 0, -0.04, -1], [-0.04, -0.04, -0.04, 0.5]]
-JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class ServerTestCase(AsyncHTTPTestCase):
-    def get_app(self):
-        return Application()
-
-    def get_httpserver_options(self):
-        return dict(HTTP_SERVER_OPTIONS)
-
-    def tearDown(self):
-        self._app.executor.shutdown(wait=True)
-        super().tearDown()
-
-    def post(self, body):
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        return self.fetch("/plan", method="POST", body=body, headers=JSON_HEADERS)
-
+class ServerTestCase(PlanningServerCase):
     def plan(self, **fields):
         response = self.post({"plan": "value", "grid": SAMPLE, **fields})
         assert response.code == 200, response.body

@@ -11,22 +11,21 @@ import urllib.request
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tornado.testing import AsyncHTTPTestCase, gen_test
+from tornado.testing import gen_test
 
 from DP import application, run_server
 from DP.application import (
     CONNECTION_BODY_LIMIT,
-    HTTP_SERVER_OPTIONS,
     MAX_BODY_BYTES,
     Application,
     PlanRequest,
     host_is_allowed,
     http_server_options,
 )
+from tests.DP.server_case import JSON_HEADERS, PlanningServerCase
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 VALID = {"plan": "value", "prob": 0.8, "gamma": 0.9, "grid": SAMPLE}
-JSON_HEADERS = {"Content-Type": "application/json"}
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any JSON value: null, booleans, numbers, strings, and lists and objects of them.
@@ -38,23 +37,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-class ServerTestCase(AsyncHTTPTestCase):
-    def get_app(self):
-        return Application()
-
-    def get_httpserver_options(self):
-        return dict(HTTP_SERVER_OPTIONS)
-
-    def tearDown(self):
-        self._app.executor.shutdown(wait=True)
-        super().tearDown()
-
-    def post(self, body, headers=JSON_HEADERS, **kwargs):
-        if not isinstance(body, (bytes, str)):
-            # NaN and Infinity come out as the bare words, which are not JSON: a 400 too.
-            body = json.dumps(body)
-        return self.fetch("/plan", method="POST", body=body, headers=headers, **kwargs)
-
+class ServerTestCase(PlanningServerCase):
     def assert_200_or_json_4xx(self, response):
         assert response.code == 200 or 400 <= response.code < 500, (response.code, response.body)
         if response.code != 200:
