@@ -266,6 +266,13 @@ def parse_plan_request(body):
         raise BadRequest(f'unknown plan {_show(plan)}: use "value" or "policy"')
     prob = _probability(data, "prob", DEFAULT_PROB)
     gamma = _probability(data, "gamma", DEFAULT_GAMMA)
+    grid, rewards = parse_maze(data, prob)
+    return PlanRequest(plan=plan, grid=grid, prob=prob, gamma=gamma, rewards=rewards)
+
+
+def parse_maze(data, prob):
+    """The ``grid`` and ``rewards`` of a type-checked request, checked as a maze; both pages
+    (/plan and the Day3 socket) send a maze this way. Returns ``(grid, rewards or None)``."""
     grid = _grid(data["grid"])
     try:
         env = Environment(grid, move_prob=prob)  # validate_grid: rectangular, known cells, start
@@ -277,7 +284,7 @@ def parse_plan_request(body):
             validate_rewards(rewards, env.mdp.grid.shape)
         except ValueError as error:
             raise BadRequest(f'invalid "rewards": {error}') from None
-    return PlanRequest(plan=plan, grid=grid, prob=prob, gamma=gamma, rewards=rewards)
+    return grid, rewards
 
 
 def cells_that_can_end(mdp):

@@ -62,14 +62,14 @@ from DP.application import (
     BadRequest,
     BaseHandler,
     SecureHeadersMixin,
-    _grid,
     _has_json_type,
     _probability,
     _reject_constant,
     _show,
     host_is_allowed,
+    parse_maze,
 )
-from DP.environment import REWARD_LIMIT, Environment, validate_rewards
+from DP.environment import REWARD_LIMIT
 from DP.learning import LEARNERS, LearningSettings
 from DP.learning_session import LearningSession
 
@@ -161,17 +161,7 @@ def _settings(data):
                                   low_open=True))
     episodes = _number(data, "episodes", learner.episodes, 1, MAX_EPISODES)
     seed = _number(data, "seed", 0, 0, SEED_MAX)
-    grid = _grid(data["grid"])
-    try:
-        env = Environment(grid, move_prob=prob)  # validate_grid: rectangular, known cells, start
-    except ValueError as error:
-        raise BadRequest(f"invalid maze: {error}") from None
-    rewards = data.get("rewards")
-    if rewards is not None:
-        try:
-            validate_rewards(rewards, env.mdp.grid.shape)
-        except ValueError as error:
-            raise BadRequest(f'invalid "rewards": {error}') from None
+    grid, rewards = parse_maze(data, prob)
     return LearningSettings(learner=learner_name, grid=grid, prob=prob, gamma=gamma,
                             rewards=rewards, epsilon=epsilon, learning_rate=learning_rate,
                             episodes=episodes, seed=seed)
