@@ -36,9 +36,10 @@ Deviations from the book, and why:
   and its value must still be bootstrapped.
 
 The file also holds what the Catcher agents share around the observer: ``make_catcher`` and
-``make_catcher_observer``, the catch rate that their evaluations measure, and ``play_catcher``
-for ``--play``. None of it imports TensorFlow, so evolution strategies (Day6) use the observer
-without it.
+``make_catcher_observer``, ``CatcherObservation`` (the same preprocessing as a gymnasium
+wrapper, so that another library's agents see the very frames ours see), the catch rate that
+their evaluations measure, and ``play_catcher`` for ``--play``. None of it imports
+TensorFlow, so evolution strategies (Day6) use the observer without it.
 """
 
 from common import display_available, save_gif, set_seed
@@ -295,6 +296,39 @@ class CatcherObserver(Observer):
                  "final_state": final_state, "final_frame": final_frame,
                  "final_info": final_info}
         return states, rewards, dones, infos
+
+
+class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """``CatcherObserver``'s preprocessing as a gymnasium wrapper, for other libraries.
+
+    ``CatcherObservation(gym.make("Catcher-v0"))`` is an ordinary gymnasium environment whose
+    observations are the observer's uint8 stacks, (height, width, frame_count) in 0-255:
+    the frames our agents' states are made of (a state is the stack divided by 255). The
+    observer inside does the work (grayscale, area resizing, stacking, a full stack of the
+    first frame after a reset); ``reset`` and ``step`` keep gymnasium's signatures, so
+    ``terminated`` and ``truncated`` stay apart.
+
+    uint8 with channels last is what Stable-Baselines3's ``CnnPolicy`` expects of an image:
+    it moves the channels first and divides by 255 itself, so its network gets the same
+    numbers as ours (to the last bit of a float32: ours multiplies by 1/255). Its
+    ``NatureCNN`` needs at least 36 × 36 pixels: 40 × 40 fits.
+    """
+
+    def __init__(self, env, width=AGENT_SIZE, height=AGENT_SIZE, frame_count=AGENT_FRAMES):
+        # Recording the arguments lets gymnasium re-create the wrapped environment (check_env).
+        gym.utils.RecordConstructorArgs.__init__(self, width=width, height=height,
+                                                 frame_count=frame_count)
+        gym.ObservationWrapper.__init__(self, env)
+        self.observer = CatcherObserver(env, width, height, frame_count)
+        self.observation_space = spaces.Box(0, 255, self.observer.frames.shape[1:], np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        self.observer._restart(np.ones(1, dtype=bool))  # the first frame fills the stack
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, observation):
+        self.observer.transform(observation)
+        return self.observer.frames[0].copy()
 
 
 def make_catcher(width, height, frame_count, num_games=None, render_mode=None, frame_skip=1,

@@ -7,11 +7,13 @@ import envs  # noqa: F401  (registers Catcher-v0)
 from envs.catcher import LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv
 from FN.catcher_observer import (
     GRAY_WEIGHTS,
+    CatcherObservation,
     CatcherObserver,
     FramePreprocessor,
     area_weights,
     evaluate_catch_rate,
     make_catcher,
+    make_catcher_observer,
     record_play,
     report_catch_rates,
 )
@@ -331,3 +333,32 @@ def test_report_catch_rates(capsys):
     evaluation.results = [(5_000, 0.4)]
     report_catch_rates(trainer)
     assert "did not reach 90%" in capsys.readouterr().out
+
+
+# check_env recommends checking the unwrapped game; the wrapper is what is checked here.
+@pytest.mark.filterwarnings("ignore:.*different from the unwrapped version")
+def test_the_gymnasium_wrapper_shows_what_our_agents_see():
+    """Another library's agent, through CatcherObservation, gets the frames our agents'
+    states are made of (uint8; a state is the same stack divided by 255), through resets and
+    episode ends alike."""
+    from gymnasium.utils.env_checker import check_env
+
+    wrapped = CatcherObservation(gym.make("Catcher-v0"))
+    check_env(wrapped, skip_render_check=True)
+    assert wrapped.observation_space == gym.spaces.Box(0, 255, (40, 40, 2), np.uint8)
+    observer = make_catcher_observer()
+    rng = np.random.default_rng(0)
+    for seed in (4, 5):
+        observation, _ = wrapped.reset(seed=seed)
+        state = observer.reset(seed=seed)
+        done = False
+        while not done:
+            assert observation.dtype == np.uint8
+            np.testing.assert_array_equal(observation, observer.frames[0])
+            np.testing.assert_allclose(observation / 255, state, rtol=1e-6)
+            action = int(rng.integers(3))
+            observation, reward, terminated, truncated, info = wrapped.step(action)
+            state, observer_reward, done, observer_info = observer.step(action)
+            assert (reward, terminated, truncated) == (
+                observer_reward, observer_info["terminated"], observer_info["truncated"])
+        assert info["caught"] == observer_info["caught"]
