@@ -66,6 +66,7 @@ class PolicyGradientContinuousAgent(FNAgent):
         self.critics = None
         self.target_critics = None
         self.log_alpha = None
+        self.noise_seeds = None
         self.target_entropy = -float(self.action_size)
         self._train = None
 
@@ -83,6 +84,10 @@ class PolicyGradientContinuousAgent(FNAgent):
         for target, critic in zip(self.target_critics, self.critics):
             target.set_weights(critic.get_weights())
         self.log_alpha = tf.Variable(0.0, dtype=tf.float32, name="log_alpha")
+        # The actor's noise comes from seeds drawn here, after common.set_seed: inside an
+        # XLA-compiled function tf.random.normal ignores the global seed, and two runs with
+        # the same --seed would learn differently.
+        self.noise_seeds = keras.random.SeedGenerator()
         self.set_updater(actor_optimizer, critic_optimizer, alpha_optimizer)
         self.refresh_forward()
         self.initialized = True
@@ -117,7 +122,7 @@ class PolicyGradientContinuousAgent(FNAgent):
         mu, log_std = self.model(states, training=True)
         log_std = tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
         std = tf.exp(log_std)
-        noise = tf.random.normal(tf.shape(mu))
+        noise = keras.random.normal(tf.shape(mu), seed=self.noise_seeds)
         unsquashed = mu + std * noise
         squashed = tf.tanh(unsquashed)
         log_prob = tf.reduce_sum(
