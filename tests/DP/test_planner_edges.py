@@ -6,7 +6,9 @@ compares with a hand computation or with an independent path (the book's dict ba
 maze built with the same rewards), never with the planner's own arrays.
 """
 
+import errno
 import json
+import os
 
 import numpy as np
 import pytest
@@ -185,6 +187,12 @@ def test_greedy_actions_use_the_values_and_gamma_they_are_given():
         assert set(arrows[state.row][state.column]) == {a for a, v in q.items()
                                                         if v >= best - 1e-6}
     assert arrows[0][3] == [] and arrows[1][1] == []  # the treasure and the block
+    # Left of the treasure: +1 now, or a detour worth 1.5 one step later. γ decides.
+    never_slip = ValueIterationPlanner(Environment(SAMPLE, move_prob=1.0))
+    never_slip.plan(0.9)
+    detour = [[0.0] * 4, [0.0, 0.0, 1.5, 0.0], [0.0] * 4]
+    assert never_slip.greedy_actions(V=detour, gamma=0.9)[0][2] == [Action.DOWN]
+    assert never_slip.greedy_actions(V=detour, gamma=0.5)[0][2] == [Action.RIGHT]
 
 
 def test_a_planner_that_has_not_planned_says_so():
@@ -334,9 +342,11 @@ def test_load_maze_refuses_a_bad_file_in_one_sentence(tmp_path, capsys, content,
     assert capsys.readouterr().err == f"error: {path} {problem}; {MAZE_HINT}\n"
 
 
-def test_load_maze_refuses_a_missing_file_and_a_folder(tmp_path, capsys):
+def test_load_maze_refuses_a_missing_file_a_folder_and_an_unreadable_name(tmp_path, capsys):
     for path, problem in ((tmp_path / "absent.json", "does not exist"),
-                          (tmp_path, "is a folder, not a maze file")):
+                          (tmp_path, "is a folder, not a maze file"),
+                          (tmp_path / ("x" * 300),
+                           f"cannot be read ({os.strerror(errno.ENAMETOOLONG)})")):
         with pytest.raises(SystemExit):
             load_maze(path)
         assert capsys.readouterr().err == f"error: {path} {problem}; {MAZE_HINT}\n"

@@ -1,4 +1,4 @@
-"""EL's four learners: the book's defaults, and an end that is also a start.
+"""EL's learners: the book's defaults, and an end that is also a start.
 
 Found by mutation testing. On FrozenLake a hole or the goal is never acted from, so its
 values stay 0 and a learner that bootstrapped past the end of an episode would still pass.
@@ -17,6 +17,7 @@ import pytest
 
 from EL.actor_critic import Actor, ActorCritic, Critic
 from EL.monte_carlo import MonteCarloAgent
+from EL.n_step_sarsa import NStepSARSAAgent
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from envs.frozen_lake import make_frozen_lake
@@ -59,7 +60,14 @@ def learn_actor_critic(env, **kwargs):
     return np.concatenate([actor.Q, critic.V[:, None]], axis=1), actor.reward_log
 
 
-LEARNERS = [learn_q_learning, learn_sarsa, learn_monte_carlo, learn_actor_critic]
+def learn_n_step_sarsa(env, **kwargs):
+    agent = NStepSARSAAgent()
+    agent.learn(env, **kwargs)
+    return agent.Q, agent.reward_log
+
+
+LEARNERS = [learn_q_learning, learn_sarsa, learn_monte_carlo, learn_actor_critic,
+            learn_n_step_sarsa]
 BOOK_DEFAULTS = {"episode_count": 1000, "gamma": 0.9, "render": False, "report_interval": 50}
 
 
@@ -87,9 +95,27 @@ def test_the_defaults_are_the_books(learn):
         f"At Episode {e}" for e in range(50, 1000, 50)]
 
 
-@pytest.mark.parametrize("agent_class", [QLearningAgent, SARSAAgent, MonteCarloAgent])
+@pytest.mark.parametrize("learn", [f for f in LEARNERS if f is not learn_monte_carlo],
+                         ids=lambda f: f.__name__)
+def test_the_learning_rate_given_to_learn_is_the_one_used(learn):
+    # Same seed, same first episode; larger steps move the values further. (The Actor's
+    # preferences start at random, so for Actor-Critic only the Critic's values count.)
+    env = make_frozen_lake()
+    slow, _, _ = run(learn, env, 5, episode_count=150, learning_rate=0.1)
+    fast, _, _ = run(learn, env, 5, episode_count=150, learning_rate=0.5)
+    if learn is learn_actor_critic:
+        slow, fast = slow[:, -1], fast[:, -1]
+    assert np.abs(fast).max() > np.abs(slow).max() > 0
+
+
+@pytest.mark.parametrize("agent_class", [QLearningAgent, SARSAAgent, MonteCarloAgent,
+                                         NStepSARSAAgent])
 def test_epsilon_defaults_to_the_books(agent_class):
     assert agent_class().epsilon == 0.1
+
+
+def test_n_step_sarsa_looks_four_steps_ahead_by_default():
+    assert NStepSARSAAgent().n == 4
 
 
 @pytest.mark.parametrize("learn", LEARNERS, ids=lambda f: f.__name__)
@@ -132,3 +158,13 @@ def test_render_draws_the_lake_before_every_step(learn):
     _, _, out = run(learn, env, 2, episode_count=2, render=True)
     # The ansi frame highlights the agent's cell once per drawing.
     assert env.steps > 0 and out.count("\x1b[41m") == env.steps
+
+
+def test_n_step_update_defaults_are_the_books_and_the_return_is_discounted_per_step():
+    # Steps (s=0, a=1, r=1), (s=1, a=0, r=0), (s=0, a=0, r=2), then a tail value of 4:
+    # G = 1 + 0.9·0 + 0.81·2 + 0.729·4 = 5.536, and Q[0][1] moves 0.1 of the way from 0.5.
+    agent = NStepSARSAAgent()
+    agent.Q = np.array([[0.0, 0.5], [0.0, 0.0]])
+    agent.update([(0, 1, 1.0), (1, 0, 0.0), (0, 0, 2.0)], 4.0)
+    assert agent.Q[0][1] == pytest.approx(0.5 + 0.1 * (5.536 - 0.5))
+    assert agent.Q.sum() == pytest.approx(agent.Q[0][1])  # only the oldest step moves

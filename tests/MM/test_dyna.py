@@ -113,6 +113,25 @@ def test_episodes_to_reach_counts_from_one():
     assert reached[0] == 30 and np.isnan(reached[1])
 
 
+def test_episodes_to_reach_counts_each_seed_and_the_threshold_itself():
+    # Exactly at the threshold counts as reached; each row (seed) has its own first time.
+    at = dyna.SUCCESS_THRESHOLD
+    curves = np.array([[0.0, 0.0, at, 1.0], [at, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(dyna.episodes_to_reach(curves, eval_interval=5), [15, 5, 10])
+    np.testing.assert_array_equal(dyna.episodes_to_reach([0.0, at], 10, threshold=at), [20])
+
+
+def test_the_figures_name_the_lake_and_each_run_by_its_planning_steps():
+    assert "slippery" in dyna.lake_name(True) and "slippery" not in dyna.lake_name(False)
+    assert "no planning" in dyna.planning_label(0)
+    for steps in (1, 10, 50):
+        assert f"{steps} planning steps" in dyna.planning_label(steps)
+    # A single run's label (as run_single names it) gets the legend of its step count.
+    assert dyna.run_label("Q-learning (no planning)") == dyna.planning_label(0)
+    for steps in (1, 10, 50):
+        assert dyna.run_label(f"Dyna ({steps} planning steps)") == dyna.planning_label(steps)
+
+
 def test_dyna_agent_learns_the_easy_lake_with_a_model():
     env = make_frozen_lake()
     set_seed(3, env)
@@ -187,3 +206,43 @@ def test_bad_arguments_exit_with_status_2(argv, capsys):
     assert error.value.code == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+
+
+def test_the_defaults_are_the_books_and_a_greedy_agent_follows_its_values():
+    def learned(**kwargs):
+        env = make_frozen_lake()
+        set_seed(3, env)
+        agent = DynaAgent()
+        rewards = agent.learn(env, **kwargs)
+        return rewards, agent.q_table(16)
+
+    rewards, table = learned()
+    explicit_rewards, explicit_table = learned(episode_count=3000, gamma=0.9, learning_rate=0.1,
+                                               steps_in_model=-1, report_interval=100)
+    assert len(rewards) == 3000 and rewards == explicit_rewards
+    np.testing.assert_array_equal(table, explicit_table)
+    # With ε = 0 the agent acts on its values: once it has found the goal, it keeps going there.
+    env = make_frozen_lake()
+    set_seed(3, env)
+    greedy = DynaAgent(epsilon=0.0).learn(env, episode_count=150, steps_in_model=20,
+                                         report_interval=0)
+    assert greedy[-20:] == [1.0] * 20
+
+
+def test_ctrl_c_ends_a_run_early_and_keeps_its_curves(monkeypatch):
+    original = DynaAgent.learn
+
+    def stopped_after_25(self, env, **kwargs):
+        callback = kwargs["callback"]
+
+        def counting(episode, agent, reward):
+            callback(episode, agent, reward)
+            if episode == 24:
+                raise KeyboardInterrupt
+
+        return original(self, env, **dict(kwargs, callback=counting))
+
+    monkeypatch.setattr(DynaAgent, "learn", stopped_after_25)
+    rewards, success, interrupted = dyna.run_one(5, 0, 100, False, 10)
+    assert interrupted is True
+    assert success.shape == (2,) and rewards.shape == (20,)

@@ -16,7 +16,10 @@ def test_a_run_is_reproducible_and_silent_by_default(capsys):
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     rewards, success, interrupted = first
-    assert rewards.shape == (30,) and success.shape == (3,) and not interrupted
+    assert rewards.shape == (30,) and success.shape == (3,) and interrupted is False
+    assert capsys.readouterr().out == ""
+    # Silent past the 100 episodes after which learn() would print its line by default.
+    dyna.run_one(0, 3, 110, False, 10)
     assert capsys.readouterr().out == ""
 
 
@@ -55,3 +58,15 @@ def test_the_csv_holds_every_episode_of_runs_of_any_length(tmp_path, capsys):
         "3,1,1.000000,,",
     ]
     assert capsys.readouterr().out == f"Saved {path}\n"
+
+
+def test_a_run_evaluates_after_every_eval_interval_episodes():
+    # Evaluating is exact (no random numbers), so the curve of every episode, taken at each
+    # fifth, is the curve evaluated every five episodes: after episodes 5, 10, ..., 40. With
+    # seed 0 the greedy policy finds the goal between episodes 27 and 30, so any other
+    # timing gives another curve.
+    _, every, _ = dyna.run_one(20, 0, 40, False, 1)
+    _, fifths, _ = dyna.run_one(20, 0, 40, False, 5)
+    assert every.shape == (40,)
+    np.testing.assert_array_equal(fifths, every[4::5])
+    assert all(not np.array_equal(fifths, every[offset::5]) for offset in (1, 2, 3))

@@ -92,6 +92,18 @@ def test_passes_gymnasiums_env_checker_without_warnings(render_mode):
     env.close()
 
 
+def test_registering_from_scratch_makes_the_game_and_its_batch(monkeypatch):
+    # Importing envs registered Catcher-v0 already; take it out to see what the call adds.
+    monkeypatch.delitem(gym.envs.registry, "Catcher-v0")
+    register_catcher()
+    env = gym.make("Catcher-v0")
+    assert isinstance(env.unwrapped, Catcher) and env.spec.max_episode_steps == 1000
+    games = gym.make_vec("Catcher-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    assert isinstance(games, CatcherVectorEnv) and games.num_envs == 2
+    env.close()
+    games.close()
+
+
 def test_registration_is_idempotent_and_sets_the_time_limit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -348,6 +360,27 @@ def test_invalid_actions_are_refused(action):
         env.step(action)
 
 
+@pytest.mark.parametrize("actions", [[0, 3], [-1, 2], [5, 5]])
+def test_a_batch_refuses_invalid_actions_and_a_step_before_reset(actions):
+    env = CatcherVectorEnv(2)
+    with pytest.raises(gym.error.ResetNeeded, match=r"reset\(\)"):
+        env.step([STAY, STAY])
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="0 .left., 1 .right. or 2 .stay."):
+        env.step(actions)
+
+
+def test_a_batch_takes_its_actions_as_a_list_or_a_column():
+    flat, column = CatcherVectorEnv(2), CatcherVectorEnv(2)
+    flat.reset(seed=5)
+    column.reset(seed=5)
+    for actions in ([LEFT, RIGHT], [RIGHT, RIGHT], [STAY, LEFT]):
+        expected = flat.step(actions)
+        got = column.step(np.array(actions)[:, None])
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_human_mode_opens_a_window_and_closes_it():
     env = gym.make("Catcher-v0", render_mode="human")
     env.reset(seed=0)
@@ -461,7 +494,7 @@ def test_disabled_autoreset_refuses_to_step_a_finished_game():
         if terminated.any():
             break
     assert terminated.any()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="reset_mask"):
         env.step([STAY, STAY])
     _, info = env.reset(options={"reset_mask": terminated.copy()})
     assert (info["lives"] == 1).all()
@@ -483,6 +516,10 @@ def test_batched_observations_are_fresh_and_render_returns_each_frame():
 
 def test_catch_rate_works_on_single_and_batched_infos():
     assert catch_rate({"caught": 3, "missed": 1}) == 0.75
+    # One fruit is enough for a rate, and a single game's rate is a plain float.
+    assert catch_rate({"caught": 1, "missed": 0}) == 1.0
+    assert catch_rate({"caught": 0, "missed": 1}) == 0.0
+    assert type(catch_rate({"caught": 1, "missed": 1})) is float
     assert math.isnan(catch_rate({"caught": 0, "missed": 0}))
     rates = catch_rate({"caught": np.array([1, 0, 2]), "missed": np.array([1, 0, 0])})
     np.testing.assert_array_equal(rates, [0.5, np.nan, 1.0])

@@ -77,6 +77,10 @@ def test_transition_table_reads_P():
     slippery = transition_table(make_frozen_lake(slippery=True))
     # Right from the start on the ice: a third each to the right, down, or up (the edge: stay).
     np.testing.assert_allclose(slippery[0, RIGHT, [0, 1, 4]], [1 / 3, 1 / 3, 1 / 3])
+    # Left from the start: sliding up and going left both bump into the edge, two thirds
+    # stay. Outcomes that share a next state add up, so every row still sums to 1.
+    np.testing.assert_allclose(slippery[0, LEFT, [0, 4]], [2 / 3, 1 / 3])
+    np.testing.assert_allclose(slippery.sum(axis=2), 1.0)
 
 
 def test_success_probability_is_exact():
@@ -94,3 +98,34 @@ def test_success_probability_is_exact():
     for horizon in (6, 7, 10):
         assert success_probability(env, q_table, horizon=horizon) == pytest.approx(
             1 - 2.0 ** -(horizon - 5))
+
+
+def test_registering_from_scratch_makes_the_easy_lake(monkeypatch):
+    # Importing envs registered the lake already; take it out to see what the call adds.
+    monkeypatch.delitem(gym.envs.registry, ENV_ID)
+    register_frozen_lake_easy()
+    env = gym.make(ENV_ID)
+    assert env.spec.max_episode_steps == 100
+    lake = env.unwrapped
+    assert lake.desc.shape == (4, 4) and b"".join(lake.desc.ravel()) == b"SFFFFHFHFFFHHFFG"
+    # Not slippery: every move has one outcome.
+    assert all(len(lake.P[s][a]) == 1 for s in range(16) for a in range(4))
+
+
+@pytest.mark.parametrize("slippery", [False, True])
+def test_make_frozen_lake_passes_its_options_on(slippery):
+    env = make_frozen_lake(slippery=slippery, render_mode="ansi", max_episode_steps=7)
+    assert env.render_mode == "ansi" and env.spec.max_episode_steps == 7
+
+
+def test_success_is_measured_over_the_time_limit_by_default():
+    # On the ice any policy keeps gaining a little with every extra step, so the default
+    # horizon shows: it is the lake's time limit, the episode's real length.
+    env = make_frozen_lake(slippery=True)
+    q_table = np.tile([0.0, 1.0, 1.0, 0.0], (16, 1))  # down or right, at random
+    limit = env.spec.max_episode_steps
+    assert limit == 100
+    by_default = success_probability(env, q_table)
+    assert by_default == success_probability(env, q_table, horizon=limit)
+    assert success_probability(env, q_table, horizon=limit - 1) < by_default
+    assert by_default < success_probability(env, q_table, horizon=limit + 1)
