@@ -19,11 +19,10 @@ from EV.evolution import (
     FRAME_HEIGHT,
     FRAME_SKIP,
     FRAME_WIDTH,
-    Adam,
     EvolutionalAgent,
     EvolutionalTrainer,
     action_probabilities,
-    centered_ranks,
+    catch_rate,
     make_noise,
     member_seed,
 )
@@ -37,7 +36,9 @@ TINY = ["--epochs", "2", "--population", "2", "--episodes-per-agent", "1", "--wo
 # The learning test: a small budget of the script's own settings, with a fixed seed.
 LEARNING_SETTINGS = {"population_size": evolution.POPULATION, "sigma": evolution.SIGMA,
                      "learning_rate": evolution.LEARNING_RATE}
-LEARNING_EPOCHS, LEARNING_EPISODES = 60, evolution.EPISODES_PER_AGENT
+# Measured with seed 0 (55 CPU seconds for both runs): the catch rate goes from 0.34 to 0.40
+# in 30 epochs, and down to 0.17 with the update's sign flipped.
+LEARNING_EPOCHS, LEARNING_EPISODES = 30, evolution.EPISODES_PER_AGENT
 
 
 def fresh_agent(seed=0):
@@ -51,82 +52,42 @@ def play_env(render_mode=None):
     return CatcherObserver(game, FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, frame_skip=FRAME_SKIP)
 
 
-class RecordingOptimizer:
-    """Stands in for Adam: keeps the gradient that ``update`` estimated, moves nothing."""
-
-    def step(self, weights, gradients):
-        self.gradients = gradients
-        return weights
-
-
-# ------------------------------------------------------------------ ranks and Adam, by hand
-
-
-def test_centered_ranks_spread_the_order_over_minus_a_half_to_a_half():
-    np.testing.assert_allclose(centered_ranks([3.0, -7.0, 10.0, 0.5, 2.0]),
-                               [0.25, -0.5, 0.5, -0.25, 0.0])
-    # Only the order counts: a huge outlier gets the same weight as a modest best.
-    np.testing.assert_array_equal(centered_ranks([1.0, 2.0, 1e9]), centered_ranks([1, 2, 3]))
-
-
-def test_centered_ranks_share_ties_and_give_nothing_when_all_are_equal():
-    # 1 < 4 = 4 < 9: ranks 0, 1.5, 1.5, 3 out of 3.
-    np.testing.assert_allclose(centered_ranks([4.0, 1.0, 4.0, 9.0]), [0.0, -0.5, 0.0, 0.5])
-    np.testing.assert_array_equal(centered_ranks([2.0, 2.0, 2.0]), [0.0, 0.0, 0.0])
-
-
-def test_adam_steps_by_the_learning_rate_against_a_steady_gradient_and_damps_a_reversal():
-    adam = Adam(learning_rate=0.1)
-    weights = [np.array([1.0, 1.0], dtype=np.float32)]
-    # Bias correction makes the first step exactly learning_rate · sign(gradient).
-    weights = adam.step(weights, [np.array([3.0, -0.001])])
-    np.testing.assert_allclose(weights[0], [1.1, 0.9], rtol=1e-5)
-    # The gradient reverses: m = 0.9 · 0.1 g − 0.1 g = −0.01 g, corrected by 1 − 0.9² = 0.19;
-    # v stays g², so the second step is only −(0.01 / 0.19) · 0.1 per weight.
-    weights = adam.step(weights, [np.array([-3.0, 0.001])])
-    np.testing.assert_allclose(weights[0], [1.1 - 0.1 * 0.01 / 0.19, 0.9 + 0.1 * 0.01 / 0.19],
-                               rtol=1e-4)
-
-
 # ------------------------------------------------------------------ the update, by hand
 
 
-def test_update_with_one_pair_steps_away_from_the_worse_noise():
+def test_update_with_two_members_steps_from_the_worse_noise_to_the_better():
     trainer = EvolutionalTrainer(population_size=2, sigma=0.5, learning_rate=0.1)
     base = [np.zeros((2, 3), dtype=np.float32), np.ones(4, dtype=np.float32)]
     trainer.weights = [w.copy() for w in base]
-    # θ + σε scored −3, θ − σε scored +5: the slope points along −ε.
-    trainer.update([(-3.0, 11, 1), (5.0, 11, -1)])
-    noise = make_noise(base, 11)
-    for w, w0, e in zip(trainer.weights, base, noise):
-        # Adam's first step is learning_rate · sign(gradient) = −0.1 · sign(ε).
-        np.testing.assert_allclose(w, w0 - 0.1 * np.sign(e), rtol=1e-5)
+    trainer.update([(-3.0, 11), (5.0, 12)])
+    # Two rewards standardize to -1 and +1, so the step is 0.1 / (2 · 0.5) · (ε₁₂ − ε₁₁).
+    worse, better = make_noise(base, 11), make_noise(base, 12)
+    for w, w0, e_worse, e_better in zip(trainer.weights, base, worse, better):
+        np.testing.assert_allclose(w, w0 + 0.1 * (e_better - e_worse), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0])
 
 
-def test_update_estimates_the_gradient_from_ranks_signs_and_noises():
-    trainer = EvolutionalTrainer(population_size=4, sigma=0.25)
+def test_update_weights_each_noise_by_its_standardized_reward():
+    trainer = EvolutionalTrainer(population_size=3, sigma=0.25, learning_rate=0.3)
     base = [np.full((3, 2), 0.5, dtype=np.float32)]
     trainer.weights = [base[0].copy()]
-    trainer.optimizer = RecordingOptimizer()
-    # Rewards 1, 6 | 2, 100: ranks −0.5, +1/6 | −1/6, +0.5 (an outlier counts as a rank).
-    trainer.update([(1.0, 7, 1), (6.0, 7, -1), (2.0, 8, 1), (100.0, 8, -1)])
-    e7, e8 = make_noise(base, 7)[0], make_noise(base, 8)[0]
-    expected = ((-0.5 - 1 / 6) * e7 + (-1 / 6 - 0.5) * e8) / (4 * 0.25)
-    np.testing.assert_allclose(trainer.optimizer.gradients[0], expected, rtol=1e-6)
+    trainer.update([(1.0, 7), (2.0, 8), (6.0, 9)])
+    # Rewards 1, 2, 6: mean 3, std sqrt(14/3); z = (-2, -1, 3) / sqrt(14/3).
+    z = np.array([-2.0, -1.0, 3.0]) / np.sqrt(14 / 3)
+    noises = [make_noise(base, seed)[0] for seed in (7, 8, 9)]
+    expected = base[0] + 0.3 / (3 * 0.25) * sum(zi * e for zi, e in zip(z, noises))
+    np.testing.assert_allclose(trainer.weights[0], expected, rtol=1e-6)
+    # The weights moved towards the noise of the best member (the only one above average).
+    step = (trainer.weights[0] - base[0]).ravel()
+    assert step @ noises[2].ravel() > 0
 
 
 def test_update_leaves_the_weights_alone_when_every_member_did_the_same():
-    trainer = EvolutionalTrainer(population_size=4)
+    trainer = EvolutionalTrainer(population_size=3)
     trainer.weights = [np.arange(4, dtype=np.float32)]
-    trainer.update([(2.0, 1, 1), (2.0, 1, -1), (2.0, 2, 1), (2.0, 2, -1)])
+    trainer.update([(2.0, 1), (2.0, 2), (2.0, 3)])
     np.testing.assert_array_equal(trainer.weights[0], np.arange(4))
     assert len(trainer.reward_log) == 1
-
-
-def test_population_must_come_in_pairs():
-    with pytest.raises(ValueError, match="even"):
-        EvolutionalTrainer(population_size=3)
 
 
 # ------------------------------------------------------------------ noise from seeds
@@ -136,7 +97,7 @@ def noise_in_a_worker(shapes, seed):
     return make_noise([np.zeros(shape) for shape in shapes], seed)
 
 
-def test_a_pair_plays_plus_and_minus_the_noise_that_its_seed_regenerates(monkeypatch):
+def test_a_noise_regenerated_from_its_seed_is_exactly_the_noise_a_worker_used(monkeypatch):
     base = fresh_agent().weights
     seed = member_seed(0, 3, 5)
     used = []
@@ -147,14 +108,12 @@ def test_a_pair_plays_plus_and_minus_the_noise_that_its_seed_regenerates(monkeyp
         original(self, state, weights)
 
     monkeypatch.setattr(EvolutionalAgent, "initialize", spy)
-    for sign in (1, -1):
-        reward, returned_seed, returned_sign = EvolutionalTrainer.run_agent(
-            1, base, 0.5, seed, game_seed=1, sign=sign, max_step=20)
-        assert (returned_seed, returned_sign) == (seed, sign) and isinstance(reward, float)
+    reward, returned_seed = EvolutionalTrainer.run_agent(1, base, 0.5, seed, game_seed=1,
+                                                         max_step=20)
+    assert returned_seed == seed and isinstance(reward, float)
     regenerated = make_noise(base, seed)
-    for plus, minus, w0, noise in zip(*used, base, regenerated):
-        np.testing.assert_array_equal(plus, w0 + np.float32(0.5) * noise)  # bit for bit
-        np.testing.assert_array_equal(minus, w0 - np.float32(0.5) * noise)
+    for w, w0, noise in zip(used[0], base, regenerated):
+        np.testing.assert_array_equal(w, w0 + np.float32(0.5) * noise)  # bit for bit
 
     # Another process draws the very same numbers from the seed.
     shapes = [w.shape for w in base]
@@ -164,8 +123,8 @@ def test_a_pair_plays_plus_and_minus_the_noise_that_its_seed_regenerates(monkeyp
     assert not np.array_equal(make_noise(base, seed + 1)[0], regenerated[0])
 
 
-def test_member_seeds_differ_between_pairs_and_epochs():
-    seeds = {member_seed(0, epoch, pair) for epoch in range(10) for pair in range(20)}
+def test_member_seeds_differ_between_members_and_epochs():
+    seeds = {member_seed(0, epoch, member) for epoch in range(10) for member in range(20)}
     assert len(seeds) == 200
     assert member_seed(0, 1, 2) == member_seed(0, 1, 2) != member_seed(1, 1, 2)
 
@@ -248,6 +207,31 @@ def test_train_gives_the_same_result_in_one_process_with_loky_and_on_dask(capsys
         for a, b in zip(sequential.weights, other.weights):
             np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(agent.weights[0], sequential.weights[0])
+
+
+class FlippedTrainer(EvolutionalTrainer):
+    """A broken update to compare with: every reward counts with the wrong sign, so the
+    weights move towards the noise of the members that did worse than average."""
+
+    def update(self, agent_results):
+        super().update([(-reward, seed) for reward, seed in agent_results])
+
+
+@pytest.mark.slow  # about a minute of training on one core
+def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update_does_not():
+    settings = {**LEARNING_SETTINGS, "report_interval": 1000, "n_jobs": 1, "seed": 0}
+    trainer = EvolutionalTrainer(**settings)
+    initial = trainer.initial_agent(0).weights
+    trained = trainer.train(epoch=LEARNING_EPOCHS, episode_per_agent=LEARNING_EPISODES)
+    flipped = FlippedTrainer(**settings).train(epoch=LEARNING_EPOCHS,
+                                               episode_per_agent=LEARNING_EPISODES)
+    # All three play the same 100 evaluation games, which training never played.
+    before, after, wrong = (catch_rate(weights, 100)
+                            for weights in (initial, trained.weights, flipped.weights))
+    assert before < 0.4  # the initial network plays about as well as random moves
+    assert after > before + 0.04, (before, after)
+    # Climbing the wrong way loses fruit: the same number of epochs, in the other direction.
+    assert wrong < before - 0.1, (before, wrong)
 
 
 # ------------------------------------------------------------------ save, load and play
@@ -449,7 +433,7 @@ def test_a_bad_scheduler_address_is_one_clear_error(capsys):
 
 
 @pytest.mark.parametrize("argv", [
-    ["--epochs", "0"], ["--population", "0"], ["--population", "3"], ["--workers", "0"],
+    ["--epochs", "0"], ["--population", "1"], ["--population", "x"], ["--workers", "0"],
     ["--workers", "-2"], ["--sigma", "-1"], ["--sigma", "nan"], ["--learning-rate", "0"],
     ["--learning-rate", "inf"], ["--episodes-per-agent", "0"], ["--eval-episodes", "-1"],
     ["--seed", "-1"], ["--seed", str(2**32)], ["--epochs", "many"], ["--play-episodes", "0"],
@@ -465,7 +449,7 @@ def test_script_rejects_bad_arguments_in_one_sentence(argv, capsys):
 @pytest.mark.slow  # starts a Dask cluster of worker processes
 def test_script_on_a_local_dask_cluster_gives_the_same_agent(capsys):
     pytest.importorskip("dask.distributed")
-    argv = [*TINY, "--population", "4", "--seed", "4"]
+    argv = [*TINY, "--population", "3", "--seed", "4"]
     _, alone = evolution.main(argv)
     _, on_dask = evolution.main([*argv, "--workers", "2", "--scheduler", "local"])
     assert "Dask: 2 workers" in capsys.readouterr().out
@@ -482,5 +466,5 @@ def test_benchmark_runs_as_a_file_and_prints_its_figures():
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     out = result.stdout
-    assert "joblib: 2 workers are" in out and "x as fast as 1 (target >= 1.7)" in out
+    assert "joblib: 1 worker" in out and "x as fast as 1 (target >= 1.7)" in out
     assert "random policy" in out and "final catch rate" in out
