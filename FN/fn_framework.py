@@ -162,7 +162,7 @@ class FNAgent:
                 n_state, reward, done, _ = env.step(a)
                 episode_reward += float(reward)
                 s = n_state
-            print(f"Get reward {episode_reward}.")
+            print(f"Get reward {episode_reward:.4g}.")
             rewards.append(episode_reward)
         return rewards
 
@@ -423,7 +423,8 @@ class Logger:
         print(f"Saved {csv_path}")
         x, groups = reward_groups(values, interval)
         return plot_reward_history(groups, self.path_of(f"{stem}_history.png"), x=x,
-                                   label=f"{name.lower()} per {interval} episodes", show=show)
+                                   label=f"{interval} エピソードごとの平均 (mean of every "
+                                         f"{interval} episodes)", show=show)
 
     def write(self, index, name, value):
         """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``.

@@ -163,7 +163,7 @@ def main(argv=None):
           f"{irl.log_posterior_history[-1]:.2f} at the end")
     print(np.array2string(estimated, precision=2, suppress_small=True))
     facts = report(env, estimated, args.gamma)
-    run_dir = save_results(__file__, env, estimated, args.gamma, "Bayesian IRL")
+    run_dir = save_results(__file__, env, estimated, args.gamma, "ベイズ逆強化学習 (Bayesian IRL)")
     finish_run(run_dir, **facts)
     show_plot(not args.no_show)
     return estimated

@@ -394,8 +394,8 @@ def plot_comparison(results, label_counts, teacher_rate, path, title):
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     labels = np.asarray(label_counts)
-    styles = {"dagger": ("DAgger (labels on the student's own states)", "o", "-"),
-              "bc": ("behaviour cloning (labels on the teacher's demonstrations)", "x", "--")}
+    styles = {"dagger": ("DAgger (生徒が自分で訪れた状態に教師がラベル付け)", "o", "-"),
+              "bc": ("行動クローニング (教師のデモの状態だけ, behaviour cloning)", "x", "--")}
     for method, (label, marker, linestyle) in styles.items():
         rates = results[method]
         with warnings.catch_warnings():
@@ -404,12 +404,12 @@ def plot_comparison(results, label_counts, teacher_rate, path, title):
         line, = ax.plot(labels, mean, marker=marker, linestyle=linestyle, label=label)
         ax.fill_between(labels, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
                         color=line.get_color(), alpha=0.2)
-    ax.axhline(teacher_rate, color="grey", linestyle=":", label="the teacher")
+    ax.axhline(teacher_rate, color="grey", linestyle=":", label="教師 (the teacher)")
     ax.set_xscale("log")
-    ax.set_xlabel("teacher labels given to the student (log scale)")
-    ax.set_ylabel("success rate of the student")
+    ax.set_xlabel("生徒に与えた教師のラベルの数 (teacher labels, 対数目盛)")
+    ax.set_ylabel("生徒がゴールする確率 (success rate)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"{title} ({results['dagger'].shape[0]} seeds, mean ± std)")
+    ax.set_title(f"{title} ({results['dagger'].shape[0]} シードの平均 ± 標準偏差)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
     save_figure(fig, path)
@@ -489,7 +489,7 @@ def main(argv=None):
     run_dir = new_run_dir(__file__, kind="student")
     save_comparison(results, LABEL_COUNTS, seeds, run_dir / "comparison.csv")
     plot_comparison(results, LABEL_COUNTS, teacher_rate, run_dir / "dagger_vs_cloning.png",
-                    "DAgger vs behaviour cloning on the slippery FrozenLake")
+                    "滑る FrozenLake での DAgger と行動クローニング")
     finish_run(run_dir, teacher=str(path), largest_gap=float(gap[best]),
                labels_at_largest_gap=LABEL_COUNTS[best], gap_at_most_labels=float(gap[last]))
     show_plot(not args.no_show)

@@ -187,13 +187,15 @@ def plot_rewards(env, true_reward, estimated, gamma, title, path):
     norm = CenteredNorm(vcenter=0.0, halfrange=max(np.abs(true_reward[open_cells]).max(),
                                                    np.abs(estimated[open_cells]).max(), 1e-9))
     fig, axes = plt.subplots(1, 2, figsize=(2 * (1.1 * columns + 1.4), 1.1 * rows + 1.2))
-    panels = [(true_reward, TEACHER_GAMMA, "true reward, teacher's policy"),
-              (estimated, gamma, "estimated reward, policy planned on it")]
+    panels = [(true_reward, TEACHER_GAMMA, "本当の報酬と教師の戦略\n(true reward)"),
+              (estimated, gamma, "推定した報酬と、それで計画した戦略\n(estimated reward)")]
     for ax, (reward, plan_gamma, panel_title) in zip(axes, panels):
         env.plot_on_grid(reward, ax=ax, title=panel_title, norm=norm)
+        ax.set_xlabel("列 (column)")
+        ax.set_ylabel("行 (row)")
         draw_arrows(ax, env, greedy_policy(env, reward, plan_gamma))
         row, column = env.state_to_coordinate(env.start_state)
-        ax.text(column - 0.42, row - 0.3, "start", fontsize=7, va="center")
+        ax.text(column - 0.42, row - 0.3, "スタート", fontsize=7, va="center")
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
@@ -211,7 +213,7 @@ def draw_arrows(ax, env, policy):
                     arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.2})
     for s in np.flatnonzero(env.mdp.terminal):
         row, column = env.state_to_coordinate(s)
-        label = "Treasure" if env.grid[row, column] == TREASURE else "Danger"
+        label = "宝" if env.grid[row, column] == TREASURE else "危険"
         ax.text(column, row + 0.3, label, ha="center", va="center", fontsize=7)
 
 

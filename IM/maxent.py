@@ -137,7 +137,8 @@ def main(argv=None):
                              learning_rate=args.learning_rate, gamma=args.gamma)
     print(np.array2string(estimated, precision=2, suppress_small=True))
     facts = report(env, estimated, args.gamma)
-    run_dir = save_results(__file__, env, estimated, args.gamma, "MaxEnt IRL")
+    run_dir = save_results(__file__, env, estimated, args.gamma,
+                           "最大エントロピー逆強化学習 (MaxEnt IRL)")
     finish_run(run_dir, **facts)
     show_plot(not args.no_show)
     return estimated

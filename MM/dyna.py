@@ -57,6 +57,9 @@ from envs.frozen_lake import make_frozen_lake, success_probability, transition_t
 COMPARE_PLANNING_STEPS = (0, 5, 50)
 DEFAULT_PLANNING_STEPS = 50
 SUCCESS_THRESHOLD = 0.9
+# Axis labels of the figures.
+REAL_EPISODES = "本物の環境でのエピソード数 (real episodes, 対数目盛)"
+SUCCESS_RATE = "greedy な戦略の成功率 (success rate)"
 
 
 class DynaAgent:
@@ -238,6 +241,24 @@ def describe_reach(episodes):
     return f"reaches {SUCCESS_THRESHOLD} after {int(episodes)} episodes"
 
 
+def lake_name(slippery):
+    return "滑る FrozenLake (slippery)" if slippery else "滑らない FrozenLakeEasy"
+
+
+def planning_label(steps):
+    """The legend of a planning step count: plain Q-learning for 0."""
+    if steps == 0:
+        return "Q-learning (プランニングなし, no planning)"
+    return f"Dyna (プランニング {steps} ステップ, {steps} planning steps)"
+
+
+def run_label(label):
+    """The legend of a run of ``run_single``, whose label names its planning steps."""
+    if label.startswith("Q-learning"):
+        return planning_label(0)
+    return planning_label(int(label.split("(")[1].split()[0]))
+
+
 def plot_comparison(results, eval_interval, path):
     import matplotlib.pyplot as plt
 
@@ -248,20 +269,19 @@ def plot_comparison(results, eval_interval, path):
             curves = results[(slippery, steps)]
             episodes = (np.arange(curves.shape[1]) + 1) * eval_interval
             mean, std = curves.mean(axis=0), curves.std(axis=0)
-            label = "Q-learning (no planning)" if steps == 0 else f"Dyna, {steps} planning steps"
-            line, = ax.plot(episodes, mean, label=label)
+            line, = ax.plot(episodes, mean, label=planning_label(steps))
             ax.fill_between(episodes, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
                             color=line.get_color(), alpha=0.2)
-        ax.set_title(f"{'slippery FrozenLake' if slippery else 'FrozenLakeEasy'} "
-                     f"({curves.shape[0]} seeds, mean ± std)")
+        ax.set_title(f"{lake_name(slippery)} ({curves.shape[0]} シードの平均 ± 標準偏差)")
         # A log scale shows the first episodes, where planning makes its difference.
         ax.set_xscale("log")
-        ax.set_xlabel("real episodes (log scale)")
-        ax.set_ylabel("success rate of the greedy policy")
+        ax.set_xlabel(REAL_EPISODES)
+        ax.set_ylabel(SUCCESS_RATE)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(loc="best")
-    fig.suptitle("Planning in a learned model saves real experience")
+    fig.suptitle("学習したモデルの中で練習すると、本物の経験が少なくて済む "
+                 "(planning saves real experience)")
     save_figure(fig, path)
     return fig
 
@@ -280,18 +300,20 @@ def plot_run(runs, path, title, window=10):
         totals = np.concatenate([[0.0], np.cumsum(rewards)])
         first = np.maximum(episodes - window, 0)
         moving = (totals[episodes] - totals[first]) / (episodes - first)
-        line, = reward_ax.plot(episodes, moving, label=label)
-        success_ax.plot(episodes, success, color=line.get_color(), label=label)
+        line, = reward_ax.plot(episodes, moving, label=run_label(label))
+        success_ax.plot(episodes, success, color=line.get_color(), label=run_label(label))
         reached = episodes_to_reach(success, 1)[0]
         if not np.isnan(reached):
             success_ax.axvline(reached, color=line.get_color(), linestyle=":", linewidth=1)
-    reward_ax.set_title(f"reward per episode (mean of the last {window})")
-    success_ax.set_title("success rate of the greedy policy (exact)")
+    reward_ax.set_title(f"エピソードの報酬 (直近 {window} エピソードの移動平均)")
+    reward_ax.set_ylabel(f"報酬の移動平均 (mean reward of the last {window})")
+    success_ax.set_title("greedy な戦略の成功率 (遷移表から正確に計算)")
+    success_ax.set_ylabel(SUCCESS_RATE)
     success_ax.axhline(SUCCESS_THRESHOLD, color="grey", linestyle="--", linewidth=1,
-                       label=f"{SUCCESS_THRESHOLD}")
+                       label=f"目標 {SUCCESS_THRESHOLD}")
     for ax in (reward_ax, success_ax):
         ax.set_xscale("log")
-        ax.set_xlabel("real episodes (log scale)")
+        ax.set_xlabel(REAL_EPISODES)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(loc="best")
@@ -368,7 +390,8 @@ def run_single(args, episodes):
     if any(len(success) for _, success in runs.values()):
         save_run_csv(runs, run_dir / "rewards.csv")
         plot_run(runs, run_dir / "rewards.png",
-                 f"Dyna on {lake}, seed {args.seed}: the same seed with and without planning")
+                 f"{lake_name(args.slippery)} の Dyna (シード {args.seed}): 同じシードで、"
+                 "プランニングありとなし")
     finish_run(run_dir, interrupted=interrupted, modelstep=args.modelstep,
                episodes_to_success={label: None if np.isnan(value) else int(value)
                                     for label, value in reached.items()})

@@ -20,7 +20,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from common import save_figure
+from common import save_figure, set_seed
 
 import numpy as np
 
@@ -72,6 +72,116 @@ def day3_methods(path, episodes=2000, seeds=5):
                for name in list(METHODS)[:BOOK_METHODS]}
     plot(results, 0.9, path, f"Day3 の手法: greedy な戦略がゴールする確率 ({seeds} シードの平均)",
          show=False)
+
+
+def cartpole_run(algorithm, seed, log_dir, max_steps):
+    """A CartPole run of the book's test mode (``--test``); returns ``(trainer, agent)``."""
+    from FN import a2c_agent, dqn_agent
+
+    module = {"dqn": dqn_agent, "a2c": a2c_agent}[algorithm]
+    return module.train_test_mode(seed=seed, max_steps=max_steps, log_dir=str(log_dir),
+                                  report_interval=10**6)
+
+
+@figure("day4_cartpole.png")
+def day4_cartpole(path):
+    """Day4: DQN (values) and A2C (a policy) learn CartPole; what each network has learned."""
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    with tempfile.TemporaryDirectory() as folder:
+        dqn = cartpole_run("dqn", 2, Path(folder) / "dqn", 50_000)
+        a2c = cartpole_run("a2c", 0, Path(folder) / "a2c", 500_000)
+    # The pole's angle and angular velocity, with the cart at rest in the middle.
+    angles, spins = np.linspace(-0.2, 0.2, 41), np.linspace(-2.0, 2.0, 41)
+    grid = np.array([[0.0, 0.0, angle, spin] for spin in spins for angle in angles],
+                    dtype=np.float32)
+    shape = (len(spins), len(angles))
+    maps = [(dqn[1].greedy_actions(grid).reshape(shape), "DQN: Q 値の大きい行動 (1 = 右)"),
+            (np.array([a2c[1].estimate(s)[1] for s in grid]).reshape(shape),
+             "A2C: 右へ押す確率 π(右|s)")]
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4), layout="constrained")
+    for name, (trainer, _) in (("DQN", dqn), ("A2C", a2c)):
+        steps, scores = zip(*trainer.evaluation.results)
+        axes[0].plot(steps, scores, "o-", markersize=3, label=name)
+    axes[0].axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
+    axes[0].set_xscale("log")
+    axes[0].set_ylim(0, 510)
+    axes[0].set_xlabel("環境のステップ数 (environment steps, 対数目盛)")
+    axes[0].set_ylabel("評価の平均報酬 (20 エピソード, 探索なし)")
+    axes[0].set_title("探索なしの戦略の評価")
+    axes[0].grid(alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize="small")
+    extent = (angles[0], angles[-1], spins[0], spins[-1])
+    for ax, (values, title) in zip(axes[1:], maps):
+        image = ax.imshow(values, origin="lower", extent=extent, aspect="auto", cmap="coolwarm",
+                          vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.set_xlabel("棒の角度 (pole angle, rad)")
+        ax.set_ylabel("棒の角速度 (pole angular velocity)")
+    fig.colorbar(image, ax=axes[1:], label="右へ押す (push right)")
+    fig.suptitle("Day4: CartPole を価値 (DQN) と戦略 (A2C) のネットワークで学ぶ")
+    save_figure(fig, path)
+
+
+def read_scalars(tensorboard_dir, tag):
+    """``(steps, values)`` of one scalar that ``FN.fn_framework.Logger`` wrote for TensorBoard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    events = EventAccumulator(str(tensorboard_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    records = events.Tensors(tag)
+    return ([record.step for record in records],
+            [make_ndarray(record.tensor_proto).item() for record in records])
+
+
+@figure("day5_seeds.png")
+def day5_seeds(path, seeds=(0, 1, 2), max_steps=20_000):
+    """Day5: the same DQN with three seeds, read back from its TensorBoard logs."""
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    with tempfile.TemporaryDirectory() as folder:
+        for seed in seeds:
+            trainer, _ = cartpole_run("dqn", seed, Path(folder) / f"seed{seed}", max_steps)
+            steps, values = read_scalars(trainer.logger.tensorboard_dir, "charts/eval_return")
+            ax.plot(steps, values, "o-", markersize=3, label=f"シード {seed}")
+    ax.axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
+    ax.set_ylim(0, 510)
+    ax.set_xlabel("環境のステップ数 (environment steps)")
+    ax.set_ylabel("評価の平均報酬 (20 エピソード, 探索なし)")
+    ax.set_title("Day5: 同じ DQN・同じ設定で、シードだけが違う 3 回の学習\n"
+                 "(TensorBoard のログ charts/eval_return から)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
+    save_figure(fig, path)
+
+
+@figure("day6_dyna.png")
+def day6_dyna(path, seeds=3, episodes=500):
+    """Day6: Dyna saves real episodes: 0, 5 and 50 planning steps on both lakes."""
+    from MM.dyna import compare, plot_comparison
+
+    plot_comparison(compare(range(seeds), episodes, eval_interval=10, n_jobs=1), 10, path)
+
+
+@figure("day6_irl.png")
+def day6_irl(path):
+    """Day6: MaxEnt inverse RL recovers the reward behind a teacher's 20 walks."""
+    from IM.irl_demo import make_env, plot_rewards, teacher_demonstrations
+    from IM.maxent import MaxEntIRL
+
+    set_seed(0)
+    env = make_env()
+    demonstrations = teacher_demonstrations(env, 20, seed=0)
+    estimated = MaxEntIRL(env).estimate([states for states, _ in demonstrations], epoch=100)
+    plot_rewards(env, env.mdp.reward, estimated, 0.9,
+                 "Day6: 教師の 20 本のデモから報酬を推定する (最大エントロピー逆強化学習)", path)
 
 
 AXIS_WORDS = {

@@ -106,3 +106,57 @@ def test_japanese_labels_need_no_missing_glyph(draw):
     assert any("\u3040" <= char <= "\u30ff" or "\u4e00" <= char <= "\u9fff"
                for text in fig.findobj(matplotlib.text.Text) for char in text.get_text())
     plt.close(fig)
+
+
+def japanese(text):
+    return any("\u3040" <= char <= "\u30ff" or "\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def day4_to_day6_figures(tmp_path, captured_figures):
+    """The figures of the FN, MM and IM scripts, drawn from small made-up results."""
+    from FN.fn_framework import Logger
+    from IM import dagger, irl_demo
+    from MM import dyna
+
+    success = np.linspace(0.0, 1.0, 20)
+    runs = {"Dyna (5 planning steps)": (np.ones(20), success),
+            "Q-learning (no planning)": (np.zeros(20), success / 2)}
+    curves = {(slippery, steps): np.array([success, success / 2])
+              for slippery in (False, True) for steps in dyna.COMPARE_PLANNING_STEPS}
+    rates = np.array([[0.1, 0.5, 0.7], [0.2, 0.4, 0.7]])
+    env = irl_demo.make_env()
+    Logger(tmp_path).plot("Rewards", [1.0, 3.0, 2.0, 5.0], interval=2, show=False)
+    return {
+        "logger": captured_figures[0],
+        "dyna_run": dyna.plot_run(runs, tmp_path / "run.png", "Dyna"),
+        "dyna_compare": dyna.plot_comparison(curves, 10, tmp_path / "compare.png"),
+        "dagger": dagger.plot_comparison({"dagger": rates, "bc": rates / 2}, [10, 20, 40], 0.7,
+                                         tmp_path / "dagger.png", "DAgger"),
+        "irl": irl_demo.plot_rewards(env, env.mdp.reward, env.mdp.reward, 0.9, "IRL",
+                                     tmp_path / "irl.png"),
+    }
+
+
+def test_day4_to_day6_figures_speak_japanese_on_every_axis(tmp_path, captured_figures):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Glyph .* missing from font")
+        figures = day4_to_day6_figures(tmp_path, captured_figures)
+        for fig in figures.values():
+            fig.savefig(io.BytesIO(), format="png")
+    for name, fig in figures.items():
+        # Colour bars are axes too; only the plots must name both their axes.
+        plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert plots, name
+        for ax in plots:
+            assert japanese(ax.get_xlabel()) and japanese(ax.get_ylabel()), (name, ax)
+        texts = [text.get_text() for text in fig.findobj(matplotlib.text.Text)]
+        assert any(japanese(text) for text in texts), name
+        assert not any("per 10" in text or "per 2 " in text for text in texts), name
+
+
+def test_the_logger_names_its_groups_of_episodes(tmp_path, captured_figures):
+    from FN.fn_framework import Logger
+
+    Logger(tmp_path).plot("Rewards", [1.0, 3.0, 2.0, 5.0], interval=2, show=False)
+    labels = captured_figures[0].axes[0].get_legend_handles_labels()[1]
+    assert "2 エピソードごとの平均 (mean of every 2 episodes)" in labels

@@ -20,7 +20,8 @@ _spec.loader.exec_module(run_notebooks)
 
 NOTEBOOKS = run_notebooks.find_notebooks()
 IDS = [path.relative_to(ROOT).as_posix() for path in NOTEBOOKS]
-# The book's repository had these five in EL/notebooks/; each day so far has at least one.
+# The book's repository had these five in EL/notebooks/; each day has at least one (Day4-5 in
+# FN/, Day6 in MM/, IM/ and EV/).
 BOOK_DAY3 = {"epsilon_greedy", "monte_carlo", "q_learning", "sarsa", "actor_critic"}
 MISSING_GLYPH = "missing from font"  # matplotlib's warning when it draws an empty box
 
@@ -37,7 +38,7 @@ def code_cells(notebook):
 
 def test_every_day_so_far_has_its_notebooks():
     days = {path.parts[-3] for path in NOTEBOOKS}
-    assert {"ML", "DP", "EL"} <= days
+    assert {"ML", "DP", "EL", "FN", "MM", "IM", "EV"} <= days
     assert BOOK_DAY3 <= {path.stem for path in NOTEBOOKS if path.parts[-3] == "EL"}
 
 
