@@ -5,24 +5,17 @@ these check that each run's time splits into setup and training as the docstring
 that the trainer classes are left as they were.
 """
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from FN.a2c_agent import ActorCriticTrainer
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.script_modules import load_script
 
 
 @pytest.fixture(scope="module")
 def cartpole():
-    spec = importlib.util.spec_from_file_location("cartpole_benchmark",
-                                                  ROOT / "benchmarks" / "cartpole.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/cartpole.py")
 
 
 def test_first_call_timer_keeps_the_one_time_cost(cartpole):

@@ -1,13 +1,12 @@
 """The README's study guide: figures drawn by ``doc/make_figures.py``, links that resolve."""
 
-import importlib.util
 import re
 from pathlib import Path
 
+from tests.script_modules import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("make_figures", ROOT / "doc" / "make_figures.py")
-make_figures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_figures)
+make_figures = load_script("doc/make_figures.py")
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Markdown links and images to files of the repository: ](path) with no scheme.

@@ -4,21 +4,18 @@ The mutation run itself takes many minutes and is not part of the suite; these c
 parts that decide what its figures mean.
 """
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tests.script_modules import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def mutation():
-    spec = importlib.util.spec_from_file_location("mutation_benchmark",
-                                                  ROOT / "benchmarks" / "mutation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/mutation.py")
 
 
 SOURCE = '''

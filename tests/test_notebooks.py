@@ -6,17 +6,16 @@ notebook in a fresh kernel of this Python (``doc/run_notebooks.py``), where a fa
 fails the test with its traceback.
 """
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.script_modules import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "doc" / "run_notebooks.py")
-run_notebooks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(run_notebooks)
+run_notebooks = load_script("doc/run_notebooks.py")
 
 NOTEBOOKS = run_notebooks.find_notebooks()
 IDS = [path.relative_to(ROOT).as_posix() for path in NOTEBOOKS]
