@@ -42,8 +42,10 @@ What to expect, measured with ``python benchmarks/evolution.py`` (seed 0, 2 work
 moves catch 37% of the fruit over the 100 evaluation games, the freshly initialized network
 34%. The weights of epoch 100 catch 50%, of epoch 200 66%, of epoch 300 80%, of epoch 350
 89%, and the final agent of epoch 400 catches 91%. Training used 786 CPU seconds in all
-processes: about 8 minutes on an idle 2-core machine, if the two workers run 1.7 times as fast
-as one (measured on a machine shared with other programs, where it took 26 minutes). The
+processes. On an idle 2-core machine two joblib workers played an epoch 1.86 times as fast as
+one (``python benchmarks/evolution.py --skip-learning``), so that is about 7 minutes (on a
+machine shared with other programs it took 26). A Dask LocalCluster on the same machine gave
+only 1.25 times: its workers sat idle for about a third of each epoch. The
 margin over 90% is small: a run with another ``--seed`` may end a little below it.
 
 Deviations from the book, and why:
