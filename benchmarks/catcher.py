@@ -122,9 +122,10 @@ def sb3_available():
     return True
 
 
-def make_sb3(algorithm, seed):
+def make_sb3(algorithm, seed, max_steps):
     """Stable-Baselines3's DQN or A2C with ``CnnPolicy``, on ``CatcherObservation`` games and
-    with our settings (``CATCHER_SETTINGS`` of each script) where it has them."""
+    with our settings (``CATCHER_SETTINGS`` of each script) where it has them, for a run of
+    ``max_steps`` steps."""
     import torch
     from stable_baselines3 import A2C, DQN
     from stable_baselines3.common.env_util import make_vec_env
@@ -142,7 +143,8 @@ def make_sb3(algorithm, seed):
                    target_update_interval=settings["teacher_update_steps"],
                    exploration_initial_eps=settings["initial_epsilon"],
                    exploration_final_eps=settings["final_epsilon"],
-                   exploration_fraction=settings["epsilon_decay_steps"] / module.CATCHER_MAX_STEPS,
+                   # SB3 decays ε over a fraction of the whole run; ours over a number of steps.
+                   exploration_fraction=min(1.0, settings["epsilon_decay_steps"] / max_steps),
                    seed=seed, verbose=0)
     games = module.CATCHER_GAMES
     envs = make_vec_env(lambda: CatcherObservation(gym.make("Catcher-v0")), n_envs=games,
@@ -167,7 +169,7 @@ def run_sb3(algorithm, seed, max_steps):
     evaluation = module.CATCHER_EVALUATION
     interval, episodes = evaluation["interval"], evaluation["episode_count"]
     max_steps = max_steps or module.CATCHER_MAX_STEPS
-    model = make_sb3(algorithm, seed)
+    model = make_sb3(algorithm, seed, max_steps)
     env = make_catcher_observer(num_games=episodes)
 
     def greedy(states):
