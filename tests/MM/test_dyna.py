@@ -63,6 +63,32 @@ def test_truncation_is_not_the_end_of_the_world(steps_in_model):
     assert best[0] == pytest.approx(0.9, abs=0.05)
 
 
+@pytest.mark.parametrize("steps_in_model, planned", [(0, []), (-1, []), (1, [1] * 4)])
+def test_each_real_step_plans_steps_in_model_imagined_ones(steps_in_model, planned,
+                                                           monkeypatch):
+    # Every episode of TruncatingChain is one real step (truncated from 0, terminated from 1),
+    # and with planning each real step is followed by steps_in_model imagined ones.
+    calls = []
+    simulate = Model.simulate
+
+    def counted(self, count):
+        calls.append(count)
+        return simulate(self, count)
+
+    monkeypatch.setattr(Model, "simulate", counted)
+    set_seed(0)
+    DynaAgent().learn(TruncatingChain(), episode_count=4, steps_in_model=steps_in_model,
+                      report_interval=0)
+    assert calls == planned
+
+
+def test_q_table_is_zero_where_the_agent_never_was():
+    agent = DynaAgent()
+    agent.actions = [0, 1]
+    agent.value = {1: [0.5, 2.0]}
+    assert agent.q_table(3).tolist() == [[0.0, 0.0], [0.5, 2.0], [0.0, 0.0]]
+
+
 def test_simulate_returns_only_seen_state_action_pairs():
     set_seed(0)
     model = Model(actions=[0, 1, 2, 3])
