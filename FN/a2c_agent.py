@@ -200,7 +200,7 @@ class ActorCriticAgent(FNAgent):
         """Vectors (CartPole): the actor and the critic each get a body of their own.
 
         The book's test network shares one body between the heads, as the CNN does. On
-        CartPole that learned slowly, we think because the critic's squared error on returns
+        CartPole that learned slowly, probably because the critic's squared error on returns
         of up to ~100 dwarfs the policy gradient in a shared body. With the RL Zoo's settings
         (8 environments, 5 steps, RMSprop 7e-4), the shared body reached 475 on one seed of
         0, 1, 2 within 60,000 steps; two bodies reached it on all three, at a median of
