@@ -1,8 +1,12 @@
-"""Helpers that only the FN tests use: reading back what a run wrote to TensorBoard."""
+"""Helpers that only the FN tests use: reading back what a run wrote to TensorBoard, run
+folders, and the catch rates of a Catcher agent against random play."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
 
 
 def _events(event_dir):
@@ -54,6 +58,23 @@ def read_scalars():
 @pytest.fixture
 def summaries():
     return _summaries
+
+
+def _fresh_catch_rates(agent, episodes=20, seed=777):
+    """The catch rates of ``agent`` and of random play on the same ``episodes`` fresh games
+    (seeds neither training nor its evaluations used)."""
+    games = make_catcher_observer(num_games=10)
+    rate, caught, missed = evaluate_catch_rate(agent, games, episodes, seed=seed)
+    assert len(caught) == len(missed) == episodes
+    rng = np.random.default_rng(0)
+    random_rate, _, _ = evaluate_catch_rate(lambda states: rng.integers(0, 3, len(states)),
+                                            games, episodes, seed=seed)
+    return rate, random_rate
+
+
+@pytest.fixture
+def fresh_catch_rates():
+    return _fresh_catch_rates
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from FN import a2c_agent
 from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer
-from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
+from FN.catcher_observer import make_catcher_observer
 
 
 def test_shared_trunk_with_a_policy_head_and_a_value_head():
@@ -119,17 +119,12 @@ def test_the_trainer_needs_next_step_resets(tmp_path):
 
 
 @pytest.mark.slow
-def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path):
+def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path, fresh_catch_rates):
     # A2C learns Catcher slowly at first: with seed 0 its evaluations stay near random play
     # until about 140,000 steps, then climb. Training stops at the first evaluation of 70%.
     trainer, agent = a2c_agent.train_catcher(
         seed=0, max_steps=240_000, log_dir=tmp_path, evaluation={"target": 0.7})
     assert trainer.evaluation.solved_at is not None
-    games = make_catcher_observer(num_games=10)
-    rate, caught, missed = evaluate_catch_rate(agent, games, 20, seed=777)
-    rng = np.random.default_rng(0)
-    random_rate, _, _ = evaluate_catch_rate(lambda states: rng.integers(0, 3, len(states)),
-                                            games, 20, seed=777)
-    assert len(caught) == len(missed) == 20
+    rate, random_rate = fresh_catch_rates(agent)
     assert 0.25 < random_rate < 0.5
     assert rate > 0.6
