@@ -46,11 +46,11 @@ from common import positive_int, seed_value  # noqa: E402
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
-from joblib import Parallel, parallel_config  # noqa: E402
+from joblib import Parallel  # noqa: E402
 
 from envs.catcher import CatcherVectorEnv  # noqa: E402
 from EV import evolution  # noqa: E402
-from EV.evolution import EvolutionalTrainer, catch_rate  # noqa: E402
+from EV.evolution import DaskParallel, EvolutionalTrainer, catch_rate, local_cluster  # noqa: E402
 
 TARGET_RATE = 0.9
 TARGET_SECONDS = 10 * 60
@@ -176,17 +176,15 @@ def speed(args):
             "joblib", fastest_epochs(trainer, {1: one, 2: two}, args.speed_epochs))}
     if args.skip_dask:
         return ratios
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     with contextlib.ExitStack() as stack:
         parallels = {}
         for workers in (1, 2):
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=":0"))
+            cluster = stack.enter_context(local_cluster(workers, dashboard_address=":0"))
+            # Each DaskParallel sends its tasks to its own cluster.
             client = stack.enter_context(Client(cluster, set_as_default=False))
-            # Each Parallel sends its tasks to its own cluster.
-            with parallel_config(backend="dask", client=client):
-                parallels[workers] = stack.enter_context(Parallel(n_jobs=-1))
+            parallels[workers] = DaskParallel(client)
         ratios["dask"] = report_speed("Dask LocalCluster",
                                       fastest_epochs(trainer, parallels, args.speed_epochs))
     return ratios
