@@ -607,9 +607,9 @@ class DaskParallel:
     """Play the members on a Dask cluster: ``joblib.Parallel``'s calling style, Dask's futures.
 
     Called with the same ``delayed`` tasks as a ``joblib.Parallel``, it hands all of them to
-    the cluster in one ``client.map`` and gathers the results in task order. (joblib's own "dask" backend runs
-    the same tasks, but hands them over in small batches and waits on each: measured on 2
-    local workers, it added 0.1–0.15 s to an epoch of 0.5 s.)
+    the cluster in one ``client.map`` and gathers the results in task order. (joblib's own
+    "dask" backend runs the same tasks, but hands them over in small batches and waits on
+    each: measured on 2 local workers, it added 0.1–0.15 s to an epoch of 0.5 s.)
     """
 
     def __init__(self, client):
