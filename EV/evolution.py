@@ -41,11 +41,11 @@ marks the run interrupted (exit status 130). ``--play`` plays the newest run tha
 What to expect, measured with ``python benchmarks/evolution.py`` (seed 0, 2 workers): random
 moves catch 37% of the fruit over the 100 evaluation games, the freshly initialized network
 34%. The weights of epoch 100 catch 50%, of epoch 200 66%, of epoch 300 80%, of epoch 350
-89%, and the final agent of epoch 400 catches 91%. Training used 786 CPU seconds in all
-processes. On an idle 2-core machine two joblib workers played an epoch 1.86 times as fast as
-one (``python benchmarks/evolution.py --skip-learning``), so that is about 7 minutes (on a
-machine shared with other programs it took 26). Two workers of a Dask LocalCluster were
-1.73–1.77 times as fast as one (5 runs), once its workers kept the default memory allocator
+89% (epoch 390: 92%), and the final agent of epoch 400 catches 91%. On an idle 2-core
+machine the training took 352 s (658 CPU seconds in all processes; on a machine shared with
+other programs it took 26 minutes). Two joblib workers played an epoch 1.73-1.91 times as
+fast as one (``python benchmarks/evolution.py --skip-learning``), and two workers of a Dask
+LocalCluster 1.73-1.89 times (9 runs), once its workers kept the default memory allocator
 (see ``local_cluster``) and took the members in one message (``DaskParallel``); before, 1.25
 times. The margin over 90% is small: a run with another ``--seed`` may end a little below it.
 
@@ -61,7 +61,7 @@ Deviations from the book, and why:
   twice one game (0.046 s against 0.024 s of CPU for the initial network, which loses its
   three lives quickly). The learning rate of 0.2, twice the book's, takes larger steps so as
   to get far within the time budget (other rates were not compared at this budget); 400
-  epochs fill that budget (786 CPU seconds, of at most about 1,000 that two cores give in
+  epochs fill that budget (658-786 CPU seconds, of at most about 1,000 that two cores give in
   10 minutes).
 - Tried here and not kept (one core, seed 0, the catch rate over 50 evaluation games, at
   about the same CPU seconds). The script's settings reach 0.44 after 90 epochs (106 CPU

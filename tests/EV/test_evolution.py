@@ -485,3 +485,15 @@ def test_benchmark_runs_as_a_file_and_prints_its_figures():
     out = result.stdout
     assert "joblib: 1 worker" in out and "x as fast as 1 (target >= 1.7)" in out
     assert "random policy" in out and "final catch rate" in out
+
+
+@pytest.mark.slow  # starts four small Dask clusters
+def test_benchmark_times_one_and_two_dask_workers():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/evolution.py", "--population", "2",
+         "--episodes-per-agent", "1", "--speed-epochs", "2", "--skip-learning"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if "Dask LocalCluster" in line)
+    assert "1 worker" in line and "2 workers" in line and "x as fast as 1" in line
+
