@@ -13,7 +13,8 @@ Targets for ``EV/evolution.py`` (issue: "every method's figure shows the effect"
    worker processes and on a Dask ``LocalCluster``. Both play the same epochs (the same
    members and games) with the initial network, whose short games make the shortest epochs
    (the hardest case for parallel work), after a warm-up epoch that starts the workers:
-   joblib's two pools taking turns epoch by epoch, the two Dask clusters one after the other.
+   joblib's two pools taking turns epoch by epoch, and two Dask clusters of each size, one
+   cluster at a time, in turns, each playing half of the epochs.
    The fastest epoch of each is kept, because other work on the machine can only make an
    epoch slower.
 
