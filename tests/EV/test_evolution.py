@@ -378,7 +378,7 @@ def test_a_second_interrupted_run_leaves_the_first_runs_agent_intact_and_playabl
 
 
 def test_ctrl_c_saves_prints_one_line_and_exits_130(tmp_path):
-    env = {**__import__("os").environ, "RL_BOOK_OUTPUT_DIR": str(tmp_path)}
+    env = {**os.environ, "RL_BOOK_OUTPUT_DIR": str(tmp_path)}
     process = subprocess.Popen(
         [sys.executable, "EV/evolution.py", "--epochs", "100000", "--population", "2",
          "--episodes-per-agent", "1", "--workers", "1", "--report-interval", "1",
@@ -395,6 +395,30 @@ def test_ctrl_c_saves_prints_one_line_and_exits_130(tmp_path):
     (run_dir,) = (tmp_path / "EV" / "evolution").iterdir()
     assert status_of(run_dir) == "interrupted"
     assert (run_dir / "ev_agent.npz").is_file()
+
+
+@pytest.mark.slow  # starts a Dask cluster of worker processes
+def test_ctrl_c_on_a_local_dask_cluster_is_as_quiet(tmp_path):
+    pytest.importorskip("dask.distributed")
+    env = {**os.environ, "RL_BOOK_OUTPUT_DIR": str(tmp_path)}
+    # A session of its own, so that the SIGINT can go to every process of the program, as
+    # Ctrl-C in a terminal does: the workers too.
+    process = subprocess.Popen(
+        [sys.executable, "EV/evolution.py", "--epochs", "100000", "--population", "4",
+         "--episodes-per-agent", "1", "--workers", "2", "--scheduler", "local",
+         "--report-interval", "1", "--no-show"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    for line in process.stdout:
+        if line.startswith("At epoch 2"):
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == INTERRUPTED_EXIT_STATUS
+    assert "Traceback" not in err and "WARNING" not in err
+    assert out.count("Stopped with Ctrl-C") == 1
+    (run_dir,) = (tmp_path / "EV" / "evolution").iterdir()
+    assert status_of(run_dir) == "interrupted"
 
 
 def test_play_without_a_saved_agent_says_how_to_train(tmp_path, monkeypatch, capsys):
