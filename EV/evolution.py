@@ -631,7 +631,8 @@ class DaskParallel:
         futures = self.client.map(run_task, list(tasks), pure=False)
         # Wait first, gather after: Ctrl-C during a gather leaves Dask's own gathering tasks
         # behind, and each prints a traceback as the cluster closes.
-        wait(futures)
+        with self.client.as_current():  # wait() asks for the client in use
+            wait(futures)
         return self.client.gather(futures)
 
 
