@@ -624,10 +624,10 @@ class DaskParallel:
         return False
 
     def __call__(self, tasks):
-        # One message for all the tasks. pure=False: two members with equal arguments are
-        # still two games to play.
         from dask.distributed import wait
 
+        # One message for all the tasks. pure=False: two members with equal arguments are
+        # still two games to play.
         futures = self.client.map(run_task, list(tasks), pure=False)
         # Wait first, gather after: Ctrl-C during a gather leaves Dask's own gathering tasks
         # behind, and each prints a traceback as the cluster closes.

@@ -17,6 +17,7 @@ from tests.DP.browser_fixtures import (
     cell,
     draw,
     expect,
+    run_plan,
     run_to_the_end,
     set_cell,
     set_range,
@@ -116,8 +117,7 @@ def test_arrows_stay_clear_of_the_values_and_readable(open_page, size, viewport)
     else:
         assert all(f["text"] is not None for f in found if grid[f["row"]][f["column"]] == 0)
     # Policy Iteration's start: the uniformly random policy, four arrows a quarter as long.
-    page.click("#run-policy")
-    expect(page.locator("#converged")).to_contain_text("converged in")
+    run_plan(page, "policy")
     page.click("#first")
     assert_arrows_clear_of_the_values(page, grid, arrows_per_cell=4)
     uniform = [length(a) for f in boxes(page) for a in f["arrows"]]
@@ -310,8 +310,7 @@ def test_the_phone_layout_has_no_horizontal_scroll(open_page):
     run_to_the_end(page, "value")
     page.click("#walk")
     no_sideways_scroll(page)
-    page.click("#run-policy")
-    expect(page.locator("#converged")).to_contain_text("converged in")
+    run_plan(page, "policy")
     page.click("#step-improve")
     no_sideways_scroll(page)
     big_maze(page)
