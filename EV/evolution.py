@@ -116,6 +116,7 @@ import functools
 import logging
 import os
 import signal
+import threading
 import zipfile
 from pathlib import Path
 
@@ -624,16 +625,23 @@ class DaskParallel:
         return False
 
     def __call__(self, tasks):
-        from dask.distributed import wait
-
         # One message for all the tasks. pure=False: two members with equal arguments are
         # still two games to play.
         futures = self.client.map(run_task, list(tasks), pure=False)
-        # Wait first, gather after: Ctrl-C during a gather leaves Dask's own gathering tasks
-        # behind, and each prints a traceback as the cluster closes.
-        with self.client.as_current():  # wait() asks for the client in use
-            wait(futures)
-        return self.client.gather(futures)
+        # Ctrl-C must not break into a gather: Dask's own gathering tasks would be left
+        # behind, and each would print a traceback as the cluster closes. So Ctrl-C is held
+        # back until the epoch is in (a second at most), then raised.
+        if threading.current_thread() is not threading.main_thread():
+            return self.client.gather(futures)  # only the main thread receives Ctrl-C
+        pressed = []
+        previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+        try:
+            results = self.client.gather(futures)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
+        return results
 
 
 def run_task(task):
