@@ -630,9 +630,10 @@ class DaskParallel:
         futures = self.client.map(run_task, list(tasks), pure=False)
         # Ctrl-C must not break into a gather: Dask's own gathering tasks would be left
         # behind, and each would print a traceback as the cluster closes. So Ctrl-C is held
-        # back until the epoch is in (a second at most), then raised.
-        if threading.current_thread() is not threading.main_thread():
-            return self.client.gather(futures)  # only the main thread receives Ctrl-C
+        # back until this epoch's results are in, then raised.
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+            return self.client.gather(futures)  # no Ctrl-C can arrive here
         pressed = []
         previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
         try:
