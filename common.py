@@ -463,3 +463,17 @@ def reward_groups(values, interval):
     interval = max(1, int(interval))
     x = np.arange(0, len(values), interval)
     return x, [values[i:i + interval] for i in x]
+
+
+def finish_training(run_dir, interrupted=False, **details):
+    """The last step of a training script, once what was learned is saved (after Ctrl-C too).
+
+    Marks the run folder ``finished`` or ``interrupted`` with ``details`` (``finish_run``).
+    After Ctrl-C the script ends here with exit status 130, as a shell expects of an
+    interrupted program; ``--play`` then says that the run it picks was interrupted.
+    """
+    finish_run(run_dir, interrupted=interrupted, **details)
+    if interrupted:
+        print(f"Stopped with Ctrl-C: the run in {run_dir} keeps what it learned "
+              "(marked interrupted).")
+        raise SystemExit(INTERRUPTED_EXIT_STATUS)

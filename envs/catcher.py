@@ -44,6 +44,36 @@ def catch_rate(info):
     return float(rate) if rate.ndim == 0 else rate
 
 
+def play_first_episodes(env, act, seed=None):
+    """Play each game of a Catcher batch until its first episode ends.
+
+    ``env`` is a batch seen through an observer: ``reset(seed=...)`` returns the states, and
+    ``step(actions)`` returns ``(states, rewards, dones, info)`` with the counters of each game
+    that ended in ``info["final_info"]`` (FN's ``CatcherObserver`` over a ``CatcherVectorEnv``).
+    ``act(states)`` is called only on the states of the games still playing, so an agent that
+    draws its actions from its own random numbers draws none for a finished game. Finished
+    games go on stepping with the batch, repeating their last action, but nothing of theirs
+    counts any more. Returns ``(returns, caught, missed)``: one entry per game.
+    """
+    states = env.reset(seed=seed)
+    n = len(states)
+    returns = np.zeros(n)
+    caught = np.zeros(n, dtype=np.int64)
+    missed = np.zeros(n, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    actions = np.zeros(n, dtype=np.int64)
+    while not done.all():
+        actions[~done] = act(states[~done])
+        states, rewards, dones, info = env.step(actions)
+        returns += np.where(done, 0.0, rewards)
+        ended = dones & ~done
+        if ended.any():
+            caught[ended] = info["final_info"]["caught"][ended]
+            missed[ended] = info["final_info"]["missed"][ended]
+        done |= dones
+    return returns, caught, missed
+
+
 class CatcherGames:
     """The rules of Catcher for ``num_games`` games at once, as NumPy arrays.
 

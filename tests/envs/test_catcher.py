@@ -19,6 +19,7 @@ from envs.catcher import (
     CatcherGames,
     CatcherVectorEnv,
     catch_rate,
+    play_first_episodes,
     register_catcher,
 )
 
@@ -523,3 +524,53 @@ def test_catch_rate_works_on_single_and_batched_infos():
     assert math.isnan(catch_rate({"caught": 0, "missed": 0}))
     rates = catch_rate({"caught": np.array([1, 0, 2]), "missed": np.array([1, 0, 0])})
     np.testing.assert_array_equal(rates, [0.5, np.nan, 1.0])
+
+
+class _SeenBatch:
+    """A batch as an observer shows it: states from reset, and one ``dones`` per game."""
+
+    def __init__(self, num_games, **game_kwargs):
+        self.env = CatcherVectorEnv(num_games, autoreset_mode=AutoresetMode.SAME_STEP,
+                                    **game_kwargs)
+
+    def reset(self, seed=None):
+        return self.env.reset(seed=seed)[0]
+
+    def step(self, actions):
+        states, rewards, terminated, truncated, info = self.env.step(actions)
+        return states, rewards, terminated | truncated, info
+
+
+def test_play_first_episodes_counts_each_games_first_episode_and_asks_only_for_live_games():
+    sizes = []
+    rng = np.random.default_rng(0)
+
+    def act(states):
+        sizes.append(len(states))
+        return rng.integers(0, 3, len(states))
+
+    returns, caught, missed = play_first_episodes(_SeenBatch(4), act, seed=7)
+    # The same games one by one, with the same actions drawn in the same order.
+    rng = np.random.default_rng(0)
+    actions = [rng.integers(0, 3, size) for size in sizes]
+    expected = np.zeros(4)
+    counters = []
+    games = [Catcher() for _ in range(4)]
+    for i, game in enumerate(games):
+        game.reset(seed=7 + i)
+    playing = list(range(4))
+    for step_actions in actions:
+        still = []
+        for i, action in zip(playing, step_actions):
+            _, reward, terminated, truncated, info = games[i].step(int(action))
+            expected[i] += reward
+            if terminated or truncated:
+                counters.append((i, info["caught"], info["missed"]))
+            else:
+                still.append(i)
+        playing = still
+    assert playing == []
+    assert sizes[0] == 4 and sizes[-1] < 4 and sizes == sorted(sizes, reverse=True)
+    np.testing.assert_array_equal(returns, expected)
+    for i, game_caught, game_missed in counters:
+        assert (caught[i], missed[i]) == (game_caught, game_missed)
