@@ -48,7 +48,7 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
     a few are written before TensorFlow reads that setting. So for the length of that one import
     the stderr file descriptor points at /dev/null. A Python error in the import still shows,
     because it is printed after the descriptor is back. A user who sets TF_CPP_MIN_LOG_LEVEL
-    themselves sees everything.
+    to 0, 1 or 2 sees everything.
     """
 
     def find_spec(self, name, path=None, target=None):
@@ -82,8 +82,10 @@ def _stderr_to_devnull():
         os.close(devnull)
 
 
-if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
-    # Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines once it runs.
+if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") == "3" and "tensorflow" not in sys.modules:
+    # Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines once it runs, among them
+    # "failed call to cuInit" on a machine without a GPU. A child process inherits the 3 and
+    # is made quiet the same way; a user who asks for a lower level sees everything.
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     sys.meta_path.insert(0, _QuietTensorFlowImport())
 

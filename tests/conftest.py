@@ -2,6 +2,7 @@
 and no silent skips in CI."""
 
 import os
+import signal
 import tempfile
 
 import pytest
@@ -10,8 +11,18 @@ import pytest
 os.environ["MPLBACKEND"] = "Agg"
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["RL_BOOK_OUTPUT_DIR"] = tempfile.mkdtemp(prefix="rl-book-test-outputs-")
+
+# Importing common sets TF_CPP_MIN_LOG_LEVEL=3 before any test imports TensorFlow, so neither
+# this process nor the scripts the tests start print "failed call to cuInit" on a CPU machine.
+import common  # noqa: E402, F401
+
+# A shell without job control (a script's `cmd &`, nohup, some CI runners) starts its
+# background children with SIGINT ignored, and an ignored signal stays ignored across exec:
+# the scripts that the Ctrl-C tests start would never see their Ctrl-C. A handled signal goes
+# back to its default action in a child, so handling it here gives every child process the
+# default, whatever shell started the tests.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # In CI a skipped test is a failed test. Locally, a test may skip when something optional is

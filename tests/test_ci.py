@@ -7,6 +7,9 @@ service would set it.
 """
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,20 @@ def test_ci_runs_the_readme_test_command_word_for_word_in_a_fresh_environment():
     assert "ruff check ." in lines
     assert "set -euo pipefail" in lines
     assert "chromium" in script and "fonts-noto-cjk" in script
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_tests_pass_when_the_suite_starts_with_sigint_ignored():
+    # As from `nohup bash .ci/run &`: pytest itself starts with SIGINT ignored. The Ctrl-C
+    # test it runs must still see its server stop on SIGINT (tests/conftest.py sees to it).
+    ctrl_c_test = ("tests/DP/test_application.py::"
+                   "test_run_server_starts_from_another_folder_and_stops_on_ctrl_c[None]")
+
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ctrl_c_test],
+        cwd=ROOT, preexec_fn=ignore_sigint, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
