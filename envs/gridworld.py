@@ -1,4 +1,4 @@
-"""GridWorld: the maze of Day2 as a gymnasium environment, for inverse RL on Day6.
+"""GridWorldEnv: the maze of Day2 as a gymnasium environment, for inverse RL on Day6.
 
 Inverse RL needs what gymnasium's toy-text environments expose: a transition table
 ``P[s][a] = [(prob, next_state, reward, terminated), ...]``. The dynamics are not written
@@ -27,7 +27,9 @@ MDP_ACTIONS = [ACTIONS.index(action)
                for action in (Action.LEFT, Action.DOWN, Action.RIGHT, Action.UP)]
 
 
-class GridWorld(gym.Env):
+# The book derived this class from gym's ``discrete.DiscreteEnv``, which gymnasium no longer has:
+# ``gym.Env`` with the same transition table ``P`` takes its place.
+class GridWorldEnv(gym.Env):
     """A grid of cells in which the agent walks from the lower-left cell to an end cell.
 
     ## Description
@@ -114,6 +116,7 @@ class GridWorld(gym.Env):
         return P
 
     def state_to_coordinate(self, s):
+        # Row by row with ``ncol`` cells a row (the book divided by ``nrow``: wrong unless square).
         return divmod(int(s), self.ncol)
 
     def coordinate_to_state(self, row, col):
@@ -125,15 +128,20 @@ class GridWorld(gym.Env):
         feature[s] = 1.0
         return feature
 
-    def reward_func(self, s):
-        return float(self.mdp.reward[s])
+    def transit_func(self, state, action):
+        """``{next_state: probability}`` for ``action`` in ``state``."""
+        return {n: prob for prob, n, _, _ in self.P[state][action]}
 
-    def has_done(self, s):
-        return bool(self.mdp.terminal[s])
+    def reward_func(self, state):
+        return float(self.mdp.reward[state])
 
-    def transit_func(self, s, a):
-        """``{next_state: probability}`` for action ``a`` in state ``s``."""
-        return {n: prob for prob, n, _, _ in self.P[s][a]}
+    def has_done(self, state):
+        return bool(self.mdp.terminal[state])
+
+    def _move(self, state, action):
+        """The cell ``action`` leads to when it does not slip (a wall or a block: stay put)."""
+        # GridMDP lists the intended move first among a move's outcomes.
+        return int(self.mdp.next_state[state, MDP_ACTIONS[action], 0])
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -194,4 +202,8 @@ class GridWorld(gym.Env):
 def register_gridworld():
     """Register ``GridWorld-v0`` (the book's 4x4 demo grid). Safe to call any number of times."""
     if ENV_ID not in gym.envs.registry:
-        gym.register(id=ENV_ID, entry_point="envs.gridworld:GridWorld", max_episode_steps=100)
+        gym.register(id=ENV_ID, entry_point="envs.gridworld:GridWorldEnv", max_episode_steps=100)
+
+
+# The name this project used before it took the book's.
+GridWorld = GridWorldEnv

@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers GridWorld-v0)
 from DP.environment import GridMDP
 from DP.planner import value_iteration
-from envs.gridworld import DEFAULT_GRID, GridWorld, register_gridworld
+from envs.gridworld import DEFAULT_GRID, GridWorldEnv, register_gridworld
 
 matplotlib.use("Agg")
 
@@ -20,7 +20,7 @@ WIDE = [[0, 0, 0, 0, 1], [0, 9, 0, 0, -1], [0, 0, 0, 0, 0]]
 
 @pytest.mark.parametrize("make", [lambda: gym.make("GridWorld-v0").unwrapped,
                                   lambda: gym.make("GridWorld-v0", render_mode="ansi").unwrapped,
-                                  lambda: GridWorld(WIDE)])
+                                  lambda: GridWorldEnv(WIDE)])
 def test_passes_gymnasiums_env_checker_without_warnings(make):
     env = make()
     with warnings.catch_warnings():
@@ -39,7 +39,7 @@ def test_registration_is_idempotent():
 
 
 def test_coordinates_round_trip_on_a_grid_that_is_not_square():
-    env = GridWorld(WIDE)
+    env = GridWorldEnv(WIDE)
     assert (env.nrow, env.ncol) == (3, 5) and env.observation_space.n == 15
     for s in range(15):
         row, col = env.state_to_coordinate(s)
@@ -55,7 +55,7 @@ def test_coordinates_round_trip_on_a_grid_that_is_not_square():
 
 @pytest.mark.parametrize("move_prob", [0.0, 0.6, 0.8, 1.0])
 def test_each_row_of_P_sums_to_one_and_never_enters_a_block(move_prob):
-    env = GridWorld(WIDE, move_prob=move_prob)
+    env = GridWorldEnv(WIDE, move_prob=move_prob)
     block = env.coordinate_to_state(1, 1)
     for s in range(env.observation_space.n):
         for a in range(env.action_space.n):
@@ -72,7 +72,7 @@ def test_each_row_of_P_sums_to_one_and_never_enters_a_block(move_prob):
 
 
 def test_P_follows_move_prob_and_the_grid_rewards():
-    env = GridWorld(WIDE, move_prob=0.8, default_reward=-0.04)
+    env = GridWorldEnv(WIDE, move_prob=0.8, default_reward=-0.04)
     start = env.coordinate_to_state(2, 0)
     # Up from the lower-left corner: up with 0.8; left bumps the wall (stay) and right 0.1 each.
     up = {next_state: prob for prob, next_state, _, _ in env.P[start][UP]}
@@ -86,8 +86,8 @@ def test_P_follows_move_prob_and_the_grid_rewards():
 
 
 def test_the_books_test_grid_walks_where_it_says():
-    # The book's own check of its GridWorld: bump left, bump down, right, up, up, up, left.
-    env = GridWorld([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], move_prob=1.0)
+    # The book's own check of its GridWorldEnv: bump left, bump down, right, up, up, up, left.
+    env = GridWorldEnv([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], move_prob=1.0)
     s, _ = env.reset(seed=0)
     assert s == 12
     for action, expected in [(0, 12), (1, 12), (2, 13), (3, 9), (3, 5), (3, 1)]:
@@ -98,7 +98,7 @@ def test_the_books_test_grid_walks_where_it_says():
 
 
 def test_value_iteration_on_P_agrees_with_the_DP_planner():
-    env = GridWorld(WIDE, move_prob=0.8, default_reward=-0.04)
+    env = GridWorldEnv(WIDE, move_prob=0.8, default_reward=-0.04)
     gamma = 0.9
     V = np.zeros(15)
     for _ in range(500):
@@ -111,7 +111,7 @@ def test_value_iteration_on_P_agrees_with_the_DP_planner():
 
 
 def test_steps_are_reproducible_and_follow_P():
-    env = GridWorld(WIDE, move_prob=0.6)
+    env = GridWorldEnv(WIDE, move_prob=0.6)
     trajectories = []
     for _ in range(2):
         state, _ = env.reset(seed=3)
@@ -125,13 +125,13 @@ def test_steps_are_reproducible_and_follow_P():
                 state, _ = env.reset()
         trajectories.append(path)
     assert trajectories[0] == trajectories[1]
-    certain = GridWorld(WIDE, move_prob=1.0)
+    certain = GridWorldEnv(WIDE, move_prob=1.0)
     certain.reset(seed=0)
     assert certain.step(UP)[0] == certain.coordinate_to_state(1, 0)
 
 
 def test_plot_on_grid_writes_every_value_in_its_cell():
-    env = GridWorld(WIDE)
+    env = GridWorldEnv(WIDE)
     values = np.arange(15) / 10
     ax = env.plot_on_grid(values, title="values")
     image = ax.images[0].get_array()
@@ -145,6 +145,24 @@ def test_plot_on_grid_writes_every_value_in_its_cell():
 
 
 def test_ansi_render_marks_the_agent():
-    env = GridWorld(WIDE, render_mode="ansi")
+    env = GridWorldEnv(WIDE, render_mode="ansi")
     env.reset(seed=0)
     assert env.render().splitlines() == ["....T", ".#..D", "A...."]
+
+
+def test_move_is_the_slip_free_step_of_the_book():
+    # _move: where an action leads when it does not slip; walls and blocks leave the agent put.
+    env = GridWorldEnv([[0, 0, 0], [0, 9, 0]], move_prob=0.8)
+    assert env._move(3, 0) == 3  # left edge: stay
+    assert env._move(3, 2) == 3  # a block to the right: stay
+    assert env._move(3, 3) == 0  # up
+    assert env._move(0, 2) == 1  # right
+    for s in env.states:
+        for a in env.actions:
+            assert env._move(s, a) in env.transit_func(s, a) or env.has_done(s)
+
+
+def test_the_old_name_still_works():
+    from envs.gridworld import GridWorld
+
+    assert GridWorld is GridWorldEnv
