@@ -1,20 +1,17 @@
-"""Setup check: a tiny Keras model plays the Catcher game (run it first, before Day1).
+"""Setup check: an untrained Keras model plays Catcher (run it first, before Day1).
 
-If this script runs to the end, everything the book needs is installed: TensorFlow and Keras
-build a small network, gymnasium and ``envs/`` provide the Catcher game, and pygame shows it in
-a window. The network is untrained, so its moves are close to random; it looks at the screen's
-pixels and picks left, right or stay. Each episode's reward is printed, and the script ends
-with the versions of the main libraries and "setup OK".
+If it runs to the end, everything the book needs is installed: TensorFlow and Keras build a
+small network that looks at the pixels, ``envs/`` provides the game and pygame its window.
+Each episode's reward is printed, then the library versions and "setup OK".
 
     python welcome.py                   # plays 3 episodes in a window
-    python welcome.py --headless        # no window: writes a GIF of the first episode
+    python welcome.py --headless        # no window: writes outputs/welcome/catcher.gif
 
-Without a display (a server, a container, ``SDL_VIDEODRIVER=dummy``) it plays headless by itself
-and says so. The GIF goes to ``outputs/welcome/catcher.gif``.
-
-Changes from the book: gym-ple's Catcher became ``envs/catcher.py`` (gymnasium), and the model's
-forward pass is a ``tf.function`` instead of ``model.predict``, which is far too slow to call on
-every frame.
+Without a display it plays headless by itself and says so.
+Changes from the book (``welcome()`` is its entry point; ``main()`` adds the command line):
+- gym-ple's Catcher is ``envs/catcher.py`` (gymnasium);
+- the network is small and convolutional, and an action is sampled from its softmax;
+- the forward pass is a ``tf.function``: ``model.predict`` is far too slow for every frame.
 """
 
 import argparse
@@ -115,6 +112,33 @@ def print_versions():
     print(f"pygame     {pygame.version.ver}")
 
 
+def welcome(episode_count=3, headless=False, seed=0):
+    """Check the setup, as the book's ``welcome()``: an untrained model plays Catcher.
+
+    Returns the rewards of the episodes. ``headless`` writes a GIF instead of opening a window.
+    """
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    if not headless and not display_available():
+        print("No display found: playing headless, and writing a GIF instead of a window.")
+        headless = True
+
+    set_seed(seed)
+    env = gym.make("Catcher-v0", render_mode=None if headless else "human")
+    model = build_model(env.observation_space.shape, int(env.action_space.n))
+    policy, _ = make_policy(model, np.random.default_rng(seed))
+    print(f"Catcher: {env.observation_space.shape} pixels, {env.action_space.n} actions, "
+          f"a model with {model.count_params():,} weights picks the moves.")
+    try:
+        rewards, frames = play(env, policy, episode_count, seed, record=headless)
+    finally:
+        env.close()  # after Ctrl-C too: then common prints one line and exits with status 130
+    if headless and frames:
+        save_gif(frames, gif_path(), fps=env.metadata["render_fps"])  # 4x4 squares a pixel
+    print_versions()
+    print("setup OK")
+    return rewards
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Check the setup: a tiny Keras model plays Catcher."
@@ -126,28 +150,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed, from 0 to 2**32 - 1 (default: 0)")
     args = parser.parse_args(argv)
-
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    headless = args.headless
-    if not headless and not display_available():
-        print("No display found: playing headless, and writing a GIF instead of a window.")
-        headless = True
-
-    set_seed(args.seed)
-    env = gym.make("Catcher-v0", render_mode=None if headless else "human")
-    model = build_model(env.observation_space.shape, int(env.action_space.n))
-    policy, _ = make_policy(model, np.random.default_rng(args.seed))
-    print(f"Catcher: {env.observation_space.shape} pixels, {env.action_space.n} actions, "
-          f"a model with {model.count_params():,} weights picks the moves.")
-    try:
-        rewards, frames = play(env, policy, args.episodes, args.seed, record=headless)
-    finally:
-        env.close()  # after Ctrl-C too: then common prints one line and exits with status 130
-    if headless and frames:
-        save_gif(frames, gif_path(), fps=env.metadata["render_fps"])  # 4x4 squares a pixel
-    print_versions()
-    print("setup OK")
-    return rewards
+    return welcome(episode_count=args.episodes, headless=args.headless, seed=args.seed)
 
 
 if __name__ == "__main__":

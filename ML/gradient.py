@@ -1,21 +1,17 @@
-"""Neural-network primer: gradients with ``tf.GradientTape``, checked by hand.
+"""Day4 primer (the book's nn_tutorial): gradients with ``tf.GradientTape``, checked by hand.
 
-A model learns by nudging its parameters in the direction that reduces its error. That
-direction is the gradient: how much the output changes when one parameter changes a little.
+A model learns by nudging its parameters against the gradient of its error. The smallest
+model is the book's line ``f(x, a, b)`` = x·a + b, whose derivatives are easy by hand:
+∂f/∂x = a, ∂f/∂a = x, ∂f/∂b = 1. ``grad(f)`` gets them from TensorFlow: the tape records
+every operation and plays it backwards (backpropagation). Variables (the parameters a and b)
+are watched by themselves; an input such as x must be watched explicitly.
 
-The smallest model is a line, y = a·x + b. Its derivatives are easy to work out by hand:
+With a target t, the squared error L = (a·x + b − t)² has ∂L/∂a = 2 (a·x + b − t) x: one
+gradient-descent step a ← a − η ∂L/∂a moves downhill, and the plot draws that slope.
 
-    ∂y/∂a = x,    ∂y/∂b = 1,    ∂y/∂x = a
+    python ML/gradient.py [--a 2 --b 1 --x 3 --target 4 --no-show]
 
-TensorFlow finds them automatically. Inside ``with tf.GradientTape() as tape:`` it records
-every operation; ``tape.gradient(y, [a, b])`` then plays the recording backwards
-(backpropagation). ``tf.Variable`` objects, the trainable parameters, are watched on their
-own; a plain tensor such as x must be watched explicitly if we want its gradient.
-
-The second half shows why gradients matter: with a target t, the squared error
-L = (a·x + b − t)² has ∂L/∂a = 2 (a·x + b − t) x, the slope of L at the current a. One
-gradient-descent step a ← a − η ∂L/∂a moves downhill, and the plot draws that slope as a
-tangent. The book's version used TensorFlow 1 sessions; this one runs eagerly (TensorFlow 2).
+Changes from the book: TensorFlow 2 runs eagerly, and ``grad`` uses a ``GradientTape``.
 """
 
 import argparse
@@ -35,15 +31,31 @@ import numpy as np
 import tensorflow as tf
 
 
+def f(x, a, b):
+    """The book's function: y = x·a + b, written with TensorFlow's operations."""
+    return tf.add(tf.multiply(x, a), b)
+
+
+def grad(f):
+    """The book's ``grad(f)``: a function of (x, a, b) giving [∂f/∂x, ∂f/∂a, ∂f/∂b].
+
+    TensorFlow 2 has no ``tfe.gradients_function``: a ``GradientTape`` records ``f`` instead.
+    """
+    def gradients(x, a, b):
+        a = tf.Variable(a, dtype=tf.float64)
+        b = tf.Variable(b, dtype=tf.float64)
+        x = tf.constant(x, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            tape.watch(x)  # x is an input, not a Variable: ask the tape to follow it too
+            y = f(x, a, b)
+        return tape.gradient(y, [x, a, b])
+
+    return gradients
+
+
 def gradients_by_tape(a, b, x):
-    """∂y/∂a, ∂y/∂b and ∂y/∂x of y = a·x + b, computed by TensorFlow."""
-    a = tf.Variable(a, dtype=tf.float64)
-    b = tf.Variable(b, dtype=tf.float64)
-    x = tf.constant(x, dtype=tf.float64)
-    with tf.GradientTape() as tape:
-        tape.watch(x)  # x is an input, not a Variable: ask the tape to follow it too
-        y = a * x + b
-    dy_da, dy_db, dy_dx = tape.gradient(y, [a, b, x])
+    """∂y/∂a, ∂y/∂b and ∂y/∂x of y = a·x + b, computed by TensorFlow (``grad(f)``)."""
+    dy_dx, dy_da, dy_db = grad(f)(x, a, b)
     return {"dy/da": float(dy_da), "dy/db": float(dy_db), "dy/dx": float(dy_dx)}
 
 

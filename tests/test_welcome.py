@@ -1,3 +1,4 @@
+import inspect
 import os
 
 import numpy as np
@@ -59,3 +60,12 @@ def test_bad_options_exit_with_status_2(argv, message, capsys):
         welcome.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_welcome_is_the_books_entry_point_and_needs_no_arguments(capsys, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    inspect.signature(welcome.welcome).bind()  # the book calls welcome() with no arguments
+    rewards = welcome.welcome(episode_count=1, headless=True, seed=2)
+    out = capsys.readouterr().out
+    assert len(rewards) == 1 and f"Episode 1: reward is {rewards[0]:+.0f}" in out
+    assert out.rstrip().endswith("setup OK")

@@ -40,3 +40,10 @@ def test_bad_arguments_exit_with_status_2(argv):
     with pytest.raises(SystemExit) as error:
         gradient.main([*argv, "--no-show"])
     assert error.value.code == 2
+
+
+@pytest.mark.parametrize(("a", "b", "x"), POINTS)
+def test_the_books_f_and_grad_give_the_line_and_its_derivatives_in_argument_order(a, b, x):
+    assert float(gradient.f(x, a, b)) == pytest.approx(x * a + b)
+    df_dx, df_da, df_db = (float(g) for g in gradient.grad(gradient.f)(x, a, b))
+    assert (df_dx, df_da, df_db) == pytest.approx((a, x, 1.0))
