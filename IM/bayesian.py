@@ -57,7 +57,7 @@ import numpy as np
 from tqdm import tqdm
 
 from IM.irl_demo import add_demo_arguments, make_env, report, save_results, teacher_demonstrations
-from IM.planner import PolicyIterationPlanner
+from IM.vectorized_planner import PolicyIterationPlanner
 
 
 class BayesianIRL:

@@ -26,12 +26,12 @@ import numpy as np
 
 from DP.environment import DANGER, TREASURE
 from DP.planner import load_maze
-from envs.gridworld import DEFAULT_GRID, MDP_ACTIONS, GridWorld
-from IM.planner import ValueIterationPlanner
+from envs.gridworld import DEFAULT_GRID, MDP_ACTIONS, GridWorldEnv
+from IM.vectorized_planner import ValueIterationPlanner
 
 # What the teacher plans with (the book's default γ for its planners).
 TEACHER_GAMMA = 0.9
-# (row, column) step of each GridWorld action, LEFT, DOWN, RIGHT, UP: for drawing arrows.
+# (row, column) step of each GridWorldEnv action, LEFT, DOWN, RIGHT, UP: for drawing arrows.
 ARROW_STEPS = [(0, -1), (1, 0), (0, 1), (-1, 0)]
 
 
@@ -51,9 +51,9 @@ def add_demo_arguments(parser, epoch, trajectories=20):
 def make_env(grid_file=None):
     """The maze of ``--grid`` (checked by Day2's ``load_maze``), or the book's grid."""
     if grid_file is None:
-        return GridWorld(DEFAULT_GRID)
+        return GridWorldEnv(DEFAULT_GRID)
     maze = load_maze(grid_file)
-    env = GridWorld(maze["grid"], move_prob=maze.get("prob", 0.8), rewards=maze.get("rewards"))
+    env = GridWorldEnv(maze["grid"], move_prob=maze.get("prob", 0.8), rewards=maze.get("rewards"))
     if not np.any(env.grid == TREASURE):
         exit_with_error(f"{grid_file} has no Treasure cell: the teacher would have nothing to "
                         "walk to; add one (value 1) with the simulator")
@@ -91,7 +91,7 @@ def teacher_demonstrations(env, count, seed):
 
 
 def greedy_policy(env, reward, gamma):
-    """One greedy action per state (GridWorld numbering), planned with ``reward`` (flat)."""
+    """One greedy action per state (GridWorldEnv numbering), planned with ``reward`` (flat)."""
     reward = np.asarray(reward, dtype=float).ravel()
     planner = ValueIterationPlanner(env, reward_func=lambda s: reward[s])
     planner.plan(gamma=gamma)

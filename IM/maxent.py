@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from envs.frozen_lake import transition_table
 from IM.irl_demo import add_demo_arguments, make_env, report, save_results, teacher_demonstrations
-from IM.planner import PolicyIterationPlanner
+from IM.vectorized_planner import PolicyIterationPlanner
 
 
 class MaxEntIRL:

@@ -5,7 +5,7 @@ from common import set_seed
 import numpy as np
 import pytest
 
-from envs.gridworld import GridWorld
+from envs.gridworld import GridWorldEnv
 from IM import bayesian
 from IM.bayesian import BayesianIRL
 from IM.irl_demo import judge, teacher_demonstrations
@@ -15,14 +15,14 @@ BOOK = [[0, 0, 0, 1], [0, 0, 0, 0], [0, -1, 0, 0], [0, 0, 0, 0]]
 
 
 def pairs_from_teacher(grid, seed, count=20):
-    env = GridWorld(grid)
+    env = GridWorldEnv(grid)
     set_seed(seed)
     demos = teacher_demonstrations(env, count, seed)
     return env, [list(zip(states, actions)) for states, actions in demos]
 
 
 def test_likelihood_is_the_mean_log_softmax_of_the_taken_actions():
-    env = GridWorld([[0, 0, 1]])
+    env = GridWorldEnv([[0, 0, 1]])
     irl = BayesianIRL(env, eta=2.0)
     Q = np.array([[0.0, 0.0, 1.0, 0.0], [0.5, 0.0, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0]])
     trajectories = [[(0, 2), (1, 2)], [(0, 0)]]
@@ -37,7 +37,7 @@ def test_likelihood_is_the_mean_log_softmax_of_the_taken_actions():
 
 
 def test_prior_is_the_normal_log_density():
-    env = GridWorld([[0, 1]])
+    env = GridWorldEnv([[0, 1]])
     irl = BayesianIRL(env, prior_mean=0.5, prior_scale=2.0)
     reward = np.array([0.5, 2.5])
     expected = 2 * -np.log(2.0 * np.sqrt(2 * np.pi)) - 0.5 * 1.0
@@ -76,7 +76,7 @@ def test_the_books_eta_leaves_the_danger_cell_at_the_prior():
 
 def test_estimate_rejects_empty_demonstrations():
     with pytest.raises(ValueError):
-        BayesianIRL(GridWorld(WIDE)).estimate([[]], epoch=1)
+        BayesianIRL(GridWorldEnv(WIDE)).estimate([[]], epoch=1)
 
 
 def test_main_writes_the_estimate_and_prints_the_facts(tmp_path, monkeypatch, capsys):

@@ -5,11 +5,11 @@ from common import set_seed
 import numpy as np
 import pytest
 
-from envs.gridworld import GridWorld
+from envs.gridworld import GridWorldEnv
 from IM import maxent
 from IM.irl_demo import demonstrate, judge, teacher_demonstrations
 from IM.maxent import MaxEntIRL
-from IM.planner import ValueIterationPlanner
+from IM.vectorized_planner import ValueIterationPlanner
 
 # 3 rows x 5 columns, not square: the goal top right, a block, and a Danger cell in the way
 # of a walk along the bottom row.
@@ -17,7 +17,7 @@ WIDE = [[0, 0, 0, 0, 1], [0, 9, 0, 0, 0], [0, 0, -1, 0, 0]]
 
 
 def demonstrations(grid, seed, count=20):
-    env = GridWorld(grid)
+    env = GridWorldEnv(grid)
     set_seed(seed)
     return env, teacher_demonstrations(env, count, seed)
 
@@ -33,7 +33,7 @@ def test_demonstrations_run_from_the_start_to_an_end_cell():
 
 
 def test_the_teacher_counts_each_visit_once():
-    env = GridWorld([[0, 0, 1]], move_prob=1.0)
+    env = GridWorldEnv([[0, 0, 1]], move_prob=1.0)
     counts = MaxEntIRL(env).calculate_expected_feature([[0, 1, 2], [0, 0, 1, 2]])
     np.testing.assert_allclose(counts, [1.5, 1.0, 1.0])
 
@@ -41,7 +41,7 @@ def test_the_teacher_counts_each_visit_once():
 def test_planned_visitation_of_a_deterministic_walk_counts_each_step_once():
     # By hand: always right on a 1 x 3 corridor from cell 0 visits 0, 1 and then the goal,
     # once each; a longer horizon adds nothing, because the walk is over at the goal.
-    env = GridWorld([[0, 0, 1]], move_prob=1.0)
+    env = GridWorldEnv([[0, 0, 1]], move_prob=1.0)
     irl = MaxEntIRL(env)
     always_right = np.tile([0.0, 0.0, 1.0, 0.0], (3, 1))  # LEFT, DOWN, RIGHT, UP
     np.testing.assert_allclose(irl.expected_features_under_policy(always_right, [[0, 1, 2]]),
@@ -58,7 +58,7 @@ def test_planned_visitation_of_a_deterministic_walk_counts_each_step_once():
 def test_planned_visitation_with_slips_by_hand():
     # 1 x 3 again, move_prob 0.8: right from cell 0 goes right with 0.8; the two slips (up,
     # down) bump into the edges and stay. Two steps: cell 0 counts 1 + 0.2, cell 1 counts 0.8.
-    env = GridWorld([[0, 0, 1]], move_prob=0.8)
+    env = GridWorldEnv([[0, 0, 1]], move_prob=0.8)
     always_right = np.tile([0.0, 0.0, 1.0, 0.0], (3, 1))
     visits = MaxEntIRL(env).expected_features_under_policy(always_right, [[0, 1]])
     np.testing.assert_allclose(visits, [1.2, 0.8, 0.0])
@@ -78,7 +78,7 @@ def test_the_three_facts_hold(grid, seed):
 
 
 def test_judge_by_hand():
-    env = GridWorld(WIDE, move_prob=1.0)
+    env = GridWorldEnv(WIDE, move_prob=1.0)
     # Highest on the treasure, danger lowest: the plan walks up the left side and along the
     # top (the block is in the middle row), 6 moves.
     good = np.zeros(15)
@@ -104,7 +104,7 @@ def test_judge_by_hand():
 
 
 def test_demonstrate_stops_at_max_steps():
-    env = GridWorld([[0, 0, 1]], move_prob=1.0)
+    env = GridWorldEnv([[0, 0, 1]], move_prob=1.0)
     planner = ValueIterationPlanner(env, reward_func=lambda s: 0.0)
     planner.plan()
     (states, actions), = demonstrate(env, planner, count=1, max_steps=7)
@@ -113,7 +113,7 @@ def test_demonstrate_stops_at_max_steps():
 
 def test_estimate_rejects_states_outside_the_grid():
     with pytest.raises(ValueError):
-        MaxEntIRL(GridWorld(WIDE)).estimate([[0, 99]], epoch=1)
+        MaxEntIRL(GridWorldEnv(WIDE)).estimate([[0, 99]], epoch=1)
 
 
 def test_main_writes_the_estimate_and_prints_the_facts(tmp_path, monkeypatch, capsys):
