@@ -1,44 +1,18 @@
 """Day6: Bayesian inverse RL — the reward as a belief updated by the teacher's actions.
 
 Bayesian IRL (Ramachandran and Amir, 2007) treats the unknown reward R as a random variable:
+prior, each cell's reward ~ Normal(``prior_mean``, ``prior_scale``); likelihood, the teacher
+picks action a in state s with probability softmax_a(η Q_R(s, a)); posterior ∝ both. As in
+the book, R climbs the log posterior along a gradient estimated from random perturbations
+(Q_R comes out of a planner and cannot be differentiated): the MAP estimate.
 
-- prior: each cell's reward is Normal(``prior_mean``, ``prior_scale``);
-- likelihood: a teacher who knows R picks action a in state s with probability
-  softmax_a(η Q_R(s, a)): the better the action under R, the likelier; η says how sure we are
-  that the teacher acts well;
-- posterior ∝ likelihood × prior.
+Run: ``python IM/bayesian.py`` (small: ``--epoch 3 --sample-size 4``); output and ``--grid``
+as in ``IM/maxent.py``. Demonstrations are lists of (state, action) pairs.
 
-As in the book, the reward is improved by gradient ascent on the log posterior, with the
-gradient estimated from random perturbations (as evolution strategies do, because Q_R comes out
-of a planner and cannot be differentiated): draw ``sample_size`` rewards R + σε around the
-current one, plan with each (Policy Iteration from ``IM/planner.py``) and score it by its log
-posterior, then move R toward the perturbations that scored better than average. The result
-is the most probable reward under the posterior (a MAP estimate).
-
-Demonstrations are lists of (state, action) pairs.
-
-Where this differs from the book, and why:
-
-- η = 5 and γ = 0.9 by default, not the book's 0.8 and 0.3. With η = 0.8 the softmax over
-  Q-values that differ by a few tenths is almost uniform: the teacher's choices hardly change
-  the likelihood, the prior (every cell near 0) wins, and the Danger cell comes out at about
-  0, no worse than any other. With η = 5 the teacher's steady choice of moves away from it
-  counts. With γ = 0.3 a plan sees only a step or two ahead, so the policy planned on the
-  estimate walks in circles wherever the Treasure is more than a few cells away; with 0.9
-  (the teacher's own γ) it walks to the Treasure as the teacher does. Measured over 6 seeds:
-  with these settings all three checks of ``IM/irl_demo.py`` hold on the book's grid and on
-  a 3x5 and a 5x4 grid; with the book's, the policy planned on the estimate never reaches the
-  Treasure.
-- Q is the plain action value (see ``IM/planner.py``), and the likelihood of all the
-  demonstrations is computed in one vectorized expression.
-
-What no setting can do: a Danger cell that the teacher never has to avoid (off its way, say
-right below the Treasure when it arrives from the left) leaves no trace in its actions, so its
-estimate stays near the prior, like any cell the teacher never looks at.
-
-``python IM/bayesian.py`` prints the estimate and the three checks, draws the true and the
-estimated reward on one colour scale with their policies, and writes ``estimated_reward.csv``
-into a run folder. ``--grid FILE`` takes a maze saved by the Day2 web simulator.
+Changes from the book (measured in doc/day6_im_mm.md):
+- η = 5 and γ = 0.9 by default, not 0.8 and 0.3 (with those the Danger cell stays near 0 and
+  the policy planned on the estimate never reaches the Treasure);
+- Q is the plain action value, and the likelihood of all steps is one vectorized expression.
 """
 
 import argparse

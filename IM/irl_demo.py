@@ -1,23 +1,14 @@
 """Day6: what the two inverse-RL demos share — the maze, the teacher, and how to judge a guess.
 
-``IM/maxent.py`` and ``IM/bayesian.py`` run the same experiment with different estimators:
-
-1. a maze (the book's 4x4 grid, or ``--grid FILE`` saved by the Day2 web simulator);
-2. a teacher that knows the true reward plans with it and walks from the start: its
-   demonstrations are all the estimator gets to see;
-3. the estimator guesses the reward of every cell;
-4. the guess is judged. A reward estimated from behaviour is only fixed up to what the
-   behaviour reveals (adding a constant, or scaling, changes no decision), so the numbers are
-   not compared with the true ones. Three facts are checked instead, and printed:
-
-   - the highest estimate is at or next to a Treasure;
-   - every Danger cell is estimated below the median cell;
-   - the policy planned on the estimate, followed from the start, walks to a Treasure, as the
-     teacher's does.
-
-The figure draws the true and the estimated reward side by side on one diverging colour scale
-centred at zero (green above zero, red below), each with the greedy policy planned on it as
-arrows. The estimate is also written as CSV, one line per row of the maze.
+``IM/maxent.py`` and ``IM/bayesian.py`` run one experiment with two estimators: a teacher
+that knows the true reward plans with it and walks from the start (``--grid FILE``: a maze
+saved by the Day2 simulator); the estimator sees only these walks and guesses every cell's
+reward. A reward read from behaviour is fixed only up to what the behaviour shows (a constant
+added, or a scale, changes no decision), so the guess is not compared number by number. Three
+facts are checked instead (``judge``): the highest estimate is at or next to a Treasure; every
+Danger cell is below the median cell; the policy planned on the estimate walks from the start
+to a Treasure, as the teacher's does. The figure draws both rewards on one colour scale
+centred at zero, each with the policy planned on it.
 """
 
 from common import atomic_path, exit_with_error, new_run_dir, positive_int, save_figure, seed_value
@@ -124,7 +115,7 @@ def near(env, s, cells):
 
 
 def judge(env, estimated, gamma):
-    """The three facts about an estimate, as a dict (see the module docstring)."""
+    """The three facts about an estimate, as a dict."""
     estimated = np.asarray(estimated, dtype=float).ravel()
     cells = env.grid.ravel()
     treasures = [env.state_to_coordinate(s) for s in np.flatnonzero(cells == TREASURE)]

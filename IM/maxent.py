@@ -1,40 +1,18 @@
-"""Day6: Maximum Entropy inverse RL — which reward makes the teacher's path the natural one?
+"""Day6: Maximum Entropy inverse RL — which reward makes the teacher's walks the natural ones?
 
-Inverse RL works backwards: from a teacher's demonstrations it recovers the reward the
-teacher was pursuing. MaxEnt IRL models the reward as linear in state features,
-R(s) = θ·φ(s) (here φ is one-hot, so θ holds one reward per cell), and adjusts θ until the
-behaviour it plans for visits the features as often as the teacher does:
+MaxEnt IRL models the reward as linear in state features, R(s) = θ·φ(s) (φ is one-hot, so θ
+holds one reward per cell), and moves θ until the behaviour planned under R visits every
+feature as often as the teacher's demonstrations do. ``estimate`` shows the whole gradient.
 
-1. the teacher's feature expectation: how often, on average, its trajectories visit each
-   feature;
-2. plan with the current reward R = θ·φ (Policy Iteration from ``IM/planner.py``);
-3. the expected state-visitation frequencies of that plan: start where the teacher started,
-   push the state distribution through the policy and the dynamics step by step, and add
-   the distributions up over the length of a trajectory;
-4. gradient = teacher's expectation − planned expectation; θ += learning_rate × gradient.
-   Cells the teacher visits more than the plan does gain reward, the others lose it.
+Run: ``python IM/maxent.py`` (small: ``--epoch 5``; ``--grid FILE`` takes a maze saved by the
+Day2 simulator). It prints the estimate and the three checks of ``IM/irl_demo.py``, draws the
+true and the estimated reward with their policies, and writes ``estimated_reward.csv``.
 
-Trajectories are lists of states, each ending where the episode ended. An episode ends on
-arriving at the Treasure or the Danger cell, and both sides count that arrival once: the
-teacher's counts are its visits (as in the book), and the planned distribution leaves the
-grid at an end cell, so it counts no steps after the end. The plan is followed for as many
-steps as the longest demonstration.
-
-Where this differs from the book, and why:
-
-- The book pushed the distribution for as many steps as there were *trajectories* and
-  averaged over the steps; here it runs for the length of a trajectory and adds up, as the
-  gradient needs (the teacher's counts add up over a trajectory too).
-- θ starts at zero, not uniformly at random, and the learning rate is 0.1, not 0.01. A cell
-  the demonstrations say nothing about keeps its starting value: with random starting values
-  those cells decided by chance whether the Danger cell looked worse than the median one, and
-  with 0.01 the estimate moves only a few tenths in 100 epochs.
-
-``python IM/maxent.py`` prints the estimate and the three checks of ``IM/irl_demo.py`` (the
-highest estimate at or next to the Treasure, the Danger cell below the median, the policy
-planned on the estimate walking to the Treasure), draws the true and the estimated reward on
-one colour scale with their policies, and writes ``estimated_reward.csv`` into a run folder.
-``--grid FILE`` takes a maze saved by the Day2 web simulator.
+Changes from the book (measured in doc/day6_im_mm.md):
+- the plan's visits are added up over a trajectory's length (the book averaged them over as
+  many steps as there were trajectories);
+- θ starts at 0, not at random, and the learning rate is 0.1, not 0.01;
+- plans come from ``IM/vectorized_planner.py``, the fast twin of ``IM/planner.py``.
 """
 
 import argparse
@@ -55,7 +33,7 @@ class MaxEntIRL:
     def __init__(self, env):
         self.env = env
         self.planner = PolicyIterationPlanner(env)
-        # T(s'|s, a) from the GridWorld's ``P`` (the same reader as the lake's referee).
+        # T(s'|s, a) from the GridWorldEnv's ``P`` (the same reader as the lake's referee).
         self.transition = transition_table(env)
 
     def estimate(self, trajectories, epoch=20, learning_rate=0.1, gamma=0.9):
@@ -64,15 +42,18 @@ class MaxEntIRL:
         state_features = np.vstack([self.env.state_to_feature(s)
                                     for s in range(self.env.observation_space.n)])
         theta = np.zeros(state_features.shape[1])
+        # 1. How often, on average, the teacher's trajectories visit each feature.
         teacher_features = self.calculate_expected_feature(trajectories) @ state_features
 
         for _ in tqdm(range(epoch), desc="MaxEnt IRL", disable=epoch < 200):
+            # 2. Plan the best behaviour under the current guess of the reward R = θ·φ.
             rewards = state_features @ theta
-            # Plan the best behaviour under the current guess of the reward.
             self.planner.reward_func = lambda s, rewards=rewards: rewards[s]
             self.planner.plan(gamma=gamma)
+            # 3. How often that plan is expected to visit each feature, from the same starts.
             visitation = self.expected_features_under_policy(self.planner.policy, trajectories)
-            # Raise the reward of features the teacher visits more often than the plan does.
+            # 4. The gradient: teacher's counts − plan's counts. Features the teacher visits
+            # more often than the plan does gain reward, the others lose it.
             theta += learning_rate * (teacher_features - visitation @ state_features)
 
         return (state_features @ theta).reshape(self.env.shape)
