@@ -1,62 +1,21 @@
 """Day6: imitation learning with DAgger — learn from a teacher, where you yourself go.
 
-Imitation learning replaces the reward with a teacher: the student learns to pick the
-teacher's action in each state, which is supervised classification. The trap is *where* the
-examples come from. A student trained only on the states of the teacher's demonstrations
-(behaviour cloning) has never been shown the states its own way of acting leads to, and there
-it is lost. DAgger (Dataset Aggregation) fixes this: the student plays with its own policy,
-the teacher says what it would have done in each state the student visited, and the student
-is refitted on all the labels gathered so far.
+The student learns the teacher's action in each state: supervised classification. Taught only
+on the teacher's own walks (behaviour cloning), it has never seen the states its own mistakes
+lead to. DAgger lets the student play, has the teacher label every state the student visited,
+and refits the student on all the labels so far (``Student.imitate``).
 
-Here the teacher is a Q-learner whose Q-function is scikit-learn's ``MLPRegressor`` (with no
-hidden layer and one-hot states, a linear Q-table learned by gradient steps), and the student
-is an ``MLPClassifier``.
+Run: ``python IM/dagger.py --teacher`` trains the teacher (Q-learning) and saves it;
+``python IM/dagger.py`` (small: ``--train-step 5``) loads the newest one and lets a student
+imitate it with DAgger. ``IM/dagger_vs_cloning.py`` compares DAgger with behaviour cloning.
 
-``python IM/dagger.py --teacher`` trains the teacher and saves it in a run folder;
-``python IM/dagger.py`` loads the newest one (or ``--teacher-model FILE``) and compares DAgger
-with behaviour cloning over several seeds: the success rate of each student against the
-number of teacher labels it was given, with bands (figure and ``comparison.csv``). It prints
-the largest gap between the two.
-
-Where this differs from the book, and why:
-
-- The lake is the slippery FrozenLake, not FrozenLakeEasy. On the deterministic lake the
-  teacher's path is one fixed line: six labels teach it to anyone, and DAgger and behaviour
-  cloning both succeed from the first point, so there is nothing to see. On the ice the
-  student is pushed off the line and must know what to do wherever it lands.
-- The teacher demonstrates as it explores, ε-greedy with ε = DEMO_EPSILON = 0.7 (the book's
-  demonstrations are ε-greedy too, with 0.1), and labels every state with its greedy action
-  (the book's labels were the ε-greedy actions themselves, wrong one time in ten). Such
-  wandering demonstrations mostly end in a hole near the start and seldom reach the far side
-  of the lake, where a student that acts well ends up; labels on the student's own states
-  (DAgger) cover it. Measured with 15 seeds and the teacher that ``--teacher`` trains
-  (it succeeds 71% of the time): with 150 labels DAgger's students succeed 57% of the time,
-  cloned ones 34% (+0.23); with 300 and 400 labels both do as well as the teacher. With
-  ε = 0.1, 0.3 and 0.5 the largest gaps were 0.0, +0.11 and +0.19: the closer the
-  demonstrations come to where the student goes, the less DAgger adds.
-  Be warned that the effect is small and fragile on a lake this small. Before 100 labels
-  DAgger is behind: its first students, taught by one demonstration, wander near the start,
-  and the labels of their own states repeat. With a teacher planned exactly (Q* by value
-  iteration, as in the tests) DAgger was 0.3 to 0.4 behind at 40 to 100 labels and only
-  +0.07 ahead at 150 and 200 (10 seeds). On FrozenLakeEasy, with greedy demonstrations on the
-  ice, with a student whose moves slip, and on a mildly slippery 8x8 lake, no setting gave a
-  gap of 0.2: a one-hot student copies every state it was shown exactly, and where it was
-  shown nothing its most common action is seldom a bad one here.
-- The teacher plans further ahead (γ = 0.99, not 0.9): on the ice the way to the goal is long
-  and careful, and with γ = 0.9 Q-learning does not find it.
-- The comparison is measured over seeds, with the exact success probability of each student
-  (``envs.frozen_lake.success_probability``), not a few noisy test episodes.
-- The teacher is saved with skops (``skops.io``), which, unlike a pickle, runs no code on
-  loading, and is loaded with an explicit list of trusted types. A file that is missing,
-  damaged, or not a teacher gets one sentence and exit status 2.
-- gymnasium's API (the observer returns the book's ``(state, reward, done, info)``); the
-  teacher does not bootstrap where an episode *terminated*, but does where it was only
-  truncated by the time limit; the student is refitted to convergence (L-BFGS) on the
-  aggregated data each round, as DAgger prescribes, instead of one epoch of ``partial_fit``.
+Changes from the book (measured in doc/day6_im_mm.md): the slippery lake, not FrozenLakeEasy;
+the teacher looks further ahead (γ = 0.99), demonstrates ε-greedy with ε = 0.7 and labels with
+its greedy action; exact success rates over seeds; the teacher is saved with skops, not pickle;
+the student is refitted to convergence (L-BFGS) each round, not for one epoch.
 """
 
 import argparse
-import csv
 import warnings
 
 from common import (
@@ -68,10 +27,8 @@ from common import (
     non_negative_int,
     positive_int,
     probability,
-    save_figure,
     seed_value,
     set_seed,
-    show_plot,
 )
 
 import numpy as np
@@ -81,18 +38,15 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from envs.frozen_lake import make_frozen_lake, success_probability, transition_table
-from FN.observer import Observer
+from envs.frozen_lake import make_frozen_lake, success_probability
 
-# The world of the comparison (see the docstring for why it is the slippery lake).
+# The slippery lake: on FrozenLakeEasy six labels teach anyone (see doc/day6_im_mm.md).
 SLIPPERY = True
 # Steps before an episode of the teacher or the student is cut off: the lake's own time limit.
 STEP_LIMIT = 100
 # The teacher explores this often while it demonstrates (its labels are always greedy).
 DEMO_EPSILON = 0.7
 TEACHER_GAMMA = 0.99
-# Label counts at which the two students are compared.
-LABEL_COUNTS = (10, 20, 40, 60, 80, 100, 150, 200, 300, 400)
 TEACHER_FILE = "teacher.skops"
 TRAIN_TEACHER = "python IM/dagger.py --teacher"
 # The only type in a saved MLPRegressor that skops does not trust by itself: its optimizer.
@@ -196,16 +150,38 @@ class TeacherAgent:
         return agent
 
 
-class FrozenLakeObserver(Observer):
-    """FrozenLakeEasy (or the slippery lake) seen through one-hot state vectors.
+class FrozenLakeObserver:
+    """The lake seen through one-hot state vectors, with the book's gym API over gymnasium's.
 
-    The FN ``Observer`` (Day5, ``FN/observer.py``) does the rest: ``reset`` returns the state,
-    and ``step`` the book's 4-tuple, with gymnasium's ``terminated`` and ``truncated`` in
-    ``info``. It needs no TensorFlow.
+    ``reset`` returns the state and ``step`` the 4-tuple ``(state, reward, done, info)``, with
+    gymnasium's ``terminated`` and ``truncated`` kept in ``info``.
     """
 
     def __init__(self, slippery=False):
-        super().__init__(make_frozen_lake(slippery=slippery))
+        self.env = make_frozen_lake(slippery=slippery)
+
+    @property
+    def action_space(self):
+        return self.env.action_space
+
+    @property
+    def observation_space(self):
+        return self.env.observation_space
+
+    def reset(self, seed=None):
+        state, _ = self.env.reset(seed=seed)
+        return self.transform(state)
+
+    def render(self):
+        # Without a render mode (the default) gymnasium has nothing to draw.
+        return self.env.render() if self.env.render_mode else None
+
+    def step(self, action):
+        n_state, reward, terminated, truncated, info = self.env.step(action)
+        # Trap: done ends the episode either way, but only ``terminated`` means that n_state
+        # has no future. An episode cut by the time limit (truncated) must still bootstrap.
+        info = dict(info, terminated=terminated, truncated=truncated)
+        return self.transform(n_state), reward, bool(terminated or truncated), info
 
     def transform(self, state):
         feature = np.zeros(self.observation_space.n)
@@ -215,6 +191,9 @@ class FrozenLakeObserver(Observer):
     def all_states(self):
         """The one-hot vectors of every state, row by row (for evaluating a whole policy)."""
         return np.eye(self.observation_space.n)
+
+    def close(self):
+        self.env.close()
 
 
 class Student:
@@ -254,40 +233,40 @@ class Student:
         teacher labels every state the student visited, and the student is refitted on all
         the labels so far. ``callback(label_count, student)`` runs after each fit.
         """
+        # Refits come one after another: one BLAS thread each (see single_threaded_blas).
         with single_threaded_blas():
-            return self._imitate(env, teacher, initial_step, train_step, report_interval,
-                                 callback)
-
-    def _imitate(self, env, teacher, initial_step, train_step, report_interval, callback):
-        states, actions = demonstrate(env, teacher, initial_step)
-        self.initialize(states[0])
-        self.fit(states, actions)
-        if callback is not None:
-            callback(len(actions), self)
-
-        rewards = []
-        for e in range(train_step):
-            s = env.reset()
-            done = False
-            goal_reward = 0.0
-            for _ in range(STEP_LIMIT):
-                # The student drives; the teacher only says what it would have done here.
-                a = self.policy(s)
-                n_state, reward, done, _ = env.step(a)
-                states.append(s)
-                actions.append(teacher.act(s))
-                s = n_state
-                goal_reward = reward
-                if done:
-                    break
-            rewards.append(goal_reward)
+            # The teacher demonstrates first, labelling the states it visits.
+            states, actions = demonstrate(env, teacher, initial_step)
+            self.initialize(states[0])
             self.fit(states, actions)
             if callback is not None:
                 callback(len(actions), self)
-            if report_interval and e != 0 and e % report_interval == 0:
-                recent = np.array(rewards[-report_interval:])
-                print(f"At episode {e}, reward is {recent.mean():.3f} (+/- {recent.std():.3f})")
-        return rewards
+
+            rewards = []
+            for e in range(train_step):
+                s = env.reset()
+                done = False
+                goal_reward = 0.0
+                for _ in range(STEP_LIMIT):
+                    # The student drives; the teacher says what it would have done here: this
+                    # labels the states the student's own mistakes lead to.
+                    a = self.policy(s)
+                    n_state, reward, done, _ = env.step(a)
+                    states.append(s)
+                    actions.append(teacher.act(s))
+                    s = n_state
+                    goal_reward = reward
+                    if done:
+                        break
+                rewards.append(goal_reward)
+                self.fit(states, actions)
+                if callback is not None:
+                    callback(len(actions), self)
+                if report_interval and e != 0 and e % report_interval == 0:
+                    recent = np.array(rewards[-report_interval:])
+                    print(f"At episode {e}, reward is {recent.mean():.3f} "
+                          f"(+/- {recent.std():.3f})")
+            return rewards
 
 
 def single_threaded_blas():
@@ -316,106 +295,6 @@ def demonstrate(env, teacher, episode_count):
     return states, actions
 
 
-def behaviour_cloning(env, teacher, label_counts, transition=None):
-    """Success rate of a student fitted on the first N teacher-visited labels, for each N."""
-    label_counts = list(label_counts)
-    states, actions = [], []
-    rates = []
-    student = Student(env)
-    with single_threaded_blas():
-        for count in label_counts:
-            while len(actions) < count:
-                more_states, more_actions = demonstrate(env, teacher, 1)
-                states += more_states
-                actions += more_actions
-            student.initialize(states[0])
-            student.fit(states[:count], actions[:count])
-            rates.append(student.success_rate(env, transition))
-    return rates
-
-
-def compare_with_behaviour_cloning(env, teacher, seed, label_counts=LABEL_COUNTS,
-                                   initial_step=1, train_step=40):
-    """One seed of the comparison: ``{"dagger": rates, "bc": rates}`` at ``label_counts``.
-
-    DAgger's rate at N labels is that of its student after the last refit with at most N
-    labels (``nan`` before its first fit, or when its rounds never reached N labels).
-    Behaviour cloning's is that of a student fitted on the teacher's first N labels.
-    """
-    transition = transition_table(env.env)
-    fits = []
-
-    def record(count, student):
-        fits.append((count, student.success_rate(env, transition)))
-
-    set_seed(seed)
-    env.reset(seed=seed)
-    Student(env).imitate(env, teacher, initial_step, train_step, report_interval=0,
-                         callback=record)
-    counts = np.array([count for count, _ in fits])
-    dagger = [fits[np.flatnonzero(counts <= n)[-1]][1] if counts[0] <= n <= counts[-1]
-              else np.nan for n in label_counts]
-    cloning = behaviour_cloning(env, teacher, label_counts, transition)
-    return {"dagger": np.array(dagger), "bc": np.array(cloning)}
-
-
-def compare(env, teacher, seeds, label_counts=LABEL_COUNTS, initial_step=1, train_step=40):
-    """Every seed of the comparison: ``{"dagger": (seeds, N), "bc": (seeds, N)}``."""
-    runs = [compare_with_behaviour_cloning(env, teacher, seed, label_counts, initial_step,
-                                           train_step)
-            for seed in tqdm(seeds, desc="DAgger vs behaviour cloning")]
-    return {method: np.array([run[method] for run in runs]) for method in ("dagger", "bc")}
-
-
-def gaps(results):
-    """Mean DAgger success minus mean cloning success at each label count (nan where unknown)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a label count no seed reached
-        return np.nanmean(results["dagger"], axis=0) - np.nanmean(results["bc"], axis=0)
-
-
-def save_comparison(results, label_counts, seeds, path):
-    """``comparison.csv``: one row per method, label count and seed (method dagger or bc)."""
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["method", "labels", "seed", "success"])
-            for method in ("dagger", "bc"):
-                for row, seed in zip(results[method], seeds):
-                    for labels, success in zip(label_counts, row):
-                        if not np.isnan(success):
-                            writer.writerow([method, labels, seed, f"{success:.6f}"])
-    print(f"Saved {path}")
-    return path
-
-
-def plot_comparison(results, label_counts, teacher_rate, path, title):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    labels = np.asarray(label_counts)
-    styles = {"dagger": ("DAgger (生徒が自分で訪れた状態に教師がラベル付け)", "o", "-"),
-              "bc": ("行動クローニング (教師のデモの状態だけ, behaviour cloning)", "x", "--")}
-    for method, (label, marker, linestyle) in styles.items():
-        rates = results[method]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, std = np.nanmean(rates, axis=0), np.nanstd(rates, axis=0)
-        line, = ax.plot(labels, mean, marker=marker, linestyle=linestyle, label=label)
-        ax.fill_between(labels, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1),
-                        color=line.get_color(), alpha=0.2)
-    ax.axhline(teacher_rate, color="grey", linestyle=":", label="教師 (the teacher)")
-    ax.set_xscale("log")
-    ax.set_xlabel("生徒に与えた教師のラベルの数 (teacher labels, 対数目盛)")
-    ax.set_ylabel("生徒がゴールする確率 (success rate)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"{title} ({results['dagger'].shape[0]} シードの平均 ± 標準偏差)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
-    save_figure(fig, path)
-    return fig
-
-
 def teacher_success_rate(teacher, env):
     """Exact success rate of the teacher's greedy policy."""
     q_table = teacher.model.predict(env.all_states())
@@ -435,13 +314,35 @@ def load_teacher(env, model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description="Imitation learning on the slippery FrozenLake: train a teacher, then "
-                    "compare DAgger with behaviour cloning."
+        description="Imitation learning on the slippery FrozenLake: train a teacher, then let "
+                    "a student imitate it with DAgger."
     )
     parser.add_argument("--teacher", action="store_true",
                         help="train the teacher (Q-learning) and save it in a new run folder")
     parser.add_argument("--episodes", type=positive_int, default=3000,
                         help="teacher's training episodes (default 3000)")
+    add_imitation_arguments(parser)
+    args = parser.parse_args(argv)
+
+    env = FrozenLakeObserver(slippery=SLIPPERY)
+    if args.teacher:
+        return train_teacher(env, args)
+    teacher, path = load_teacher(env, args.teacher_model)
+    teacher.epsilon = args.demo_epsilon
+    print(f"Teacher {path}: success rate {teacher_success_rate(teacher, env):.2f}")
+    set_seed(args.seed)
+    env.reset(seed=args.seed)
+    student = Student(env)
+    rewards = student.imitate(env, teacher, args.initial_step, args.train_step)
+    print(f"Student after {args.train_step} DAgger rounds: goal in {np.mean(rewards or [0]):.2f} "
+          f"of its episodes, success rate {student.success_rate(env):.2f}")
+    print("DAgger against behaviour cloning: python IM/dagger_vs_cloning.py")
+    env.close()
+    return student
+
+
+def add_imitation_arguments(parser):
+    """The options of a student's imitation, shared with ``IM/dagger_vs_cloning.py``."""
     parser.add_argument("--teacher-model", metavar="FILE",
                         help=f"the teacher to imitate (default: {TEACHER_FILE} of the newest "
                              "--teacher run)")
@@ -451,49 +352,10 @@ def main(argv=None):
     parser.add_argument("--train-step", type=non_negative_int, default=40,
                         help="DAgger rounds: student episodes labelled by the teacher "
                              "(default 40)")
-    parser.add_argument("--seeds", type=positive_int, default=15,
-                        help="seeds of the comparison (default 15; a gap measured on fewer "
-                             "is noisy)")
     parser.add_argument("--demo-epsilon", type=probability, default=DEMO_EPSILON,
                         help="how often the teacher explores while it demonstrates "
                              f"(default {DEMO_EPSILON})")
-    parser.add_argument("--seed", type=seed_value, default=0,
-                        help="random seed (the first seed of the comparison; default 0)")
-    parser.add_argument("--no-show", action="store_true", help="do not open a plot window")
-    args = parser.parse_args(argv)
-    if args.seed + args.seeds - 1 > 2**32 - 1:
-        exit_with_error("--seed plus --seeds must stay below 2**32")
-
-    env = FrozenLakeObserver(slippery=SLIPPERY)
-    if args.teacher:
-        return train_teacher(env, args)
-
-    teacher, path = load_teacher(env, args.teacher_model)
-    teacher.epsilon = args.demo_epsilon
-    teacher_rate = teacher_success_rate(teacher, env)
-    print(f"Teacher {path}: success rate {teacher_rate:.2f}")
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    results = compare(env, teacher, seeds, LABEL_COUNTS, args.initial_step, args.train_step)
-    env.close()
-
-    gap = gaps(results)
-    known = np.flatnonzero(~np.isnan(gap))
-    best = known[np.argmax(gap[known])]
-    last = known[-1]
-    print(f"Largest gap: DAgger {np.nanmean(results['dagger'][:, best]):.2f} vs behaviour "
-          f"cloning {np.nanmean(results['bc'][:, best]):.2f} with {LABEL_COUNTS[best]} labels "
-          f"(gap {gap[best]:+.2f})")
-    print(f"With {LABEL_COUNTS[last]} labels: DAgger "
-          f"{np.nanmean(results['dagger'][:, last]):.2f}, behaviour cloning "
-          f"{np.nanmean(results['bc'][:, last]):.2f} (gap {gap[last]:+.2f})")
-    run_dir = new_run_dir(__file__, kind="student")
-    save_comparison(results, LABEL_COUNTS, seeds, run_dir / "comparison.csv")
-    plot_comparison(results, LABEL_COUNTS, teacher_rate, run_dir / "dagger_vs_cloning.png",
-                    "滑る FrozenLake での DAgger と行動クローニング")
-    finish_run(run_dir, teacher=str(path), largest_gap=float(gap[best]),
-               labels_at_largest_gap=LABEL_COUNTS[best], gap_at_most_labels=float(gap[last]))
-    show_plot(not args.no_show)
-    return {"labels": np.array(LABEL_COUNTS), "seeds": seeds, **results, "gap": gap}
+    parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
 
 
 def train_teacher(env, args):

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPRegressor
 
 from envs.frozen_lake import transition_table
-from IM import dagger
+from IM import dagger, dagger_vs_cloning
 from IM.dagger import FrozenLakeObserver, Student, TeacherAgent
 
 
@@ -133,7 +133,7 @@ def test_behaviour_cloning_fits_exactly_the_requested_labels(slippery, teacher, 
     monkeypatch.setattr(Student, "fit", counting_fit)
     set_seed(2)
     slippery.reset(seed=2)
-    rates = dagger.behaviour_cloning(slippery, teacher, [5, 12, 40])
+    rates = dagger_vs_cloning.behaviour_cloning(slippery, teacher, [5, 12, 40])
     assert fitted == [5, 12, 40]
     assert len(rates) == 3
 
@@ -141,12 +141,12 @@ def test_behaviour_cloning_fits_exactly_the_requested_labels(slippery, teacher, 
 @pytest.mark.slow
 def test_dagger_overtakes_behaviour_cloning_on_the_slippery_lake(slippery, teacher):
     # Ten fixed seeds, with the planned teacher: the gap of one seed swings more than its size.
-    results = dagger.compare(slippery, teacher, seeds=range(10))
-    gap = dagger.gaps(results)
+    results = dagger_vs_cloning.compare(slippery, teacher, seeds=range(10))
+    gap = dagger_vs_cloning.gaps(results)
     teacher_rate = dagger.teacher_success_rate(teacher, slippery)
     # Measured: behind at 40 to 100 labels (-0.3 to -0.4), ahead with 150 and 200 (+0.07).
     ahead = np.flatnonzero(gap > 0.05)
-    assert len(ahead) and dagger.LABEL_COUNTS[ahead[0]] >= 100
+    assert len(ahead) and dagger_vs_cloning.LABEL_COUNTS[ahead[0]] >= 100
     # With the most labels both have learned what the teacher knows.
     assert gap[-1] >= -0.02
     assert np.nanmean(results["dagger"][:, -1]) == pytest.approx(teacher_rate, abs=0.03)
@@ -183,9 +183,9 @@ def test_a_file_that_is_not_a_teacher_is_refused(slippery, teacher, tmp_path, ki
         TeacherAgent.load(slippery, path)
 
 
-def run_main(argv, capsys):
+def run_main(argv, capsys, script=dagger):
     with pytest.raises(SystemExit) as error:
-        dagger.main(argv)
+        script.main(argv)
     err = capsys.readouterr().err
     assert error.value.code == 2 and "Traceback" not in err
     return err
@@ -193,7 +193,8 @@ def run_main(argv, capsys):
 
 def test_main_without_a_teacher_says_how_to_make_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    assert "--teacher" in run_main(["--no-show"], capsys)
+    assert "--teacher" in run_main([], capsys)
+    assert "--teacher" in run_main(["--no-show"], capsys, dagger_vs_cloning)
     assert "no model file" in run_main(["--teacher-model", str(tmp_path / "none.skops")],
                                        capsys) or "there is no" in capsys.readouterr().err
 
@@ -202,43 +203,62 @@ def test_main_refuses_a_damaged_teacher_in_one_sentence(tmp_path, monkeypatch, c
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     path = tmp_path / "teacher.skops"
     path.write_text("not a teacher")
-    err = run_main(["--teacher-model", str(path), "--no-show"], capsys)
+    err = run_main(["--teacher-model", str(path)], capsys)
     assert str(path) in err and "--teacher" in err and len(err.strip().splitlines()) == 1
 
 
-def test_main_trains_the_teacher_then_compares(tmp_path, monkeypatch, capsys, teacher):
+def test_main_trains_the_teacher_then_a_student_imitates_it(tmp_path, monkeypatch, capsys,
+                                                             teacher):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     dagger.main(["--teacher", "--episodes", "30", "--seed", "0"])
     (teacher_run,) = (tmp_path / "IM" / "dagger" / "teacher").iterdir()
     assert (teacher_run / dagger.TEACHER_FILE).exists()
     assert json.loads((teacher_run / "run.json").read_text())["status"] == "finished"
-    # Compare with a good teacher (a 30-episode one knows nothing yet).
+    # Imitate a good teacher (a 30-episode one knows nothing yet).
     good = tmp_path / "good.skops"
     teacher.save(good)
-    results = dagger.main(["--teacher-model", str(good), "--seeds", "2", "--train-step", "5",
-                           "--no-show"])
+    student = dagger.main(["--teacher-model", str(good), "--train-step", "12"])
+    out = capsys.readouterr().out
+    assert "At episode 10, reward is" in out and "Student after 12 DAgger rounds" in out
+    assert student.success_rate(FrozenLakeObserver(slippery=True)) > 0.3
+
+
+def test_the_comparison_saves_its_figure_and_table(tmp_path, monkeypatch, capsys, teacher):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    good = tmp_path / "good.skops"
+    teacher.save(good)
+    results = dagger_vs_cloning.main(["--teacher-model", str(good), "--seeds", "2",
+                                      "--train-step", "5", "--no-show"])
     out = capsys.readouterr().out
     assert "Largest gap: DAgger" in out and "labels: DAgger" in out
-    (student_run,) = (tmp_path / "IM" / "dagger" / "student").iterdir()
+    runs = tmp_path / "IM" / "dagger_vs_cloning"
+    (student_run,) = runs.iterdir()
     assert (student_run / "dagger_vs_cloning.png").stat().st_size > 0
     rows = (student_run / "comparison.csv").read_text().splitlines()
     assert rows[0] == "method,labels,seed,success"
     methods = {row.split(",")[0] for row in rows[1:]}
     assert methods == {"dagger", "bc"}
     # Behaviour cloning is measured at every label count for both seeds.
-    assert sum(row.startswith("bc,") for row in rows[1:]) == 2 * len(dagger.LABEL_COUNTS)
+    labels = dagger_vs_cloning.LABEL_COUNTS
+    assert sum(row.startswith("bc,") for row in rows[1:]) == 2 * len(labels)
     bc_row = results["bc"][1]
-    assert f"bc,{dagger.LABEL_COUNTS[0]},1,{bc_row[0]:.6f}" in rows
+    assert f"bc,{labels[0]},1,{bc_row[0]:.6f}" in rows
     # A second comparison gets a folder of its own; the first stays as it was.
     before = (student_run / "comparison.csv").read_bytes()
-    dagger.main(["--teacher-model", str(good), "--seeds", "1", "--train-step", "2",
-                 "--no-show"])
-    assert len(list((tmp_path / "IM" / "dagger" / "student").iterdir())) == 2
+    dagger_vs_cloning.main(["--teacher-model", str(good), "--seeds", "1", "--train-step", "2",
+                            "--no-show"])
+    assert len(list(runs.iterdir())) == 2
     assert (student_run / "comparison.csv").read_bytes() == before
 
 
 @pytest.mark.parametrize("argv", [["--teacher", "--episodes", "0"], ["--seed", "-1"],
-                                  ["--seeds", "0"], ["--demo-epsilon", "1.5"],
-                                  ["--train-step", "-1"], ["--initial-step", "0"]])
+                                  ["--demo-epsilon", "1.5"], ["--train-step", "-1"],
+                                  ["--initial-step", "0"]])
 def test_main_rejects_bad_options(argv, capsys):
     run_main(argv, capsys)
+
+
+@pytest.mark.parametrize("argv", [["--seeds", "0"], ["--seed", "-1"],
+                                  ["--seed", str(2**32 - 1), "--seeds", "2"]])
+def test_the_comparison_rejects_bad_options(argv, capsys):
+    run_main(argv, capsys, dagger_vs_cloning)
