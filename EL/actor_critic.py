@@ -1,18 +1,15 @@
 """Day3: Actor-Critic — keep the policy (Actor) and its evaluation (Critic) apart.
 
-- The Critic learns the state values V(s) by TD: V(s) += α (r + γ V(s') − V(s)).
-- The Actor keeps a preference for each action in each state (stored in ``Q``, as in the
-  book) and acts by the softmax of those preferences: π(a|s) = exp(Q[s][a]) / Σ exp(Q[s][·]).
-- Both learn from the same TD error δ = r + γ V(s') − V(s). If the action did better than
-  the Critic expected (δ > 0), the Actor prefers it more; if worse, less.
+The Critic learns V(s) by TD; the Actor keeps a preference ``Q[s][a]`` for each action and
+acts by their softmax. Both learn from one TD error δ = r + γ V(s') − V(s): an action that did
+better than the Critic expected (δ > 0) becomes more likely. This is Day2's policy iteration
+(evaluate, then improve) done one step at a time, from experience.
 
-This is the policy iteration idea of Day2 (evaluate, then improve) done one step at a time,
-from experience. The Actor explores through its softmax, so it takes no ε.
+    python EL/actor_critic.py [--episodes 3000] [--seed 0] [--slippery] [--no-show]
 
-Deviations from the book: gymnasium's 5-tuple ``step``; when s' ends the episode the TD target
-is the reward alone (the book relies on V of the end states staying 0); and the softmax
-subtracts the largest preference first, which gives the same probabilities without
-overflowing.
+Departures from the book:
+- gymnasium's 5-tuple ``step``: when s' ends the episode the target is the reward alone;
+- the softmax subtracts the largest preference first (same probabilities, no overflow).
 """
 
 import math
@@ -99,18 +96,23 @@ class ActorCritic:
         return actor, critic
 
 
-def main(argv=None):
-    args = training_parser(
-        "Actor-Critic on FrozenLakeEasy-v0 (Day3).", episodes=3000
-    ).parse_args(argv)
-    env = make_training_env(args)
+def train(episode_count=3000, seed=0, slippery=False, show=True):
+    """Learn the lake with an Actor and a Critic, then show the Actor's preferences and the
+    reward history, as the book's ``train``; return ``(actor, critic)``."""
+    env = make_training_env(seed, slippery)
     trainer = ActorCritic(Actor, Critic)
     with keep_on_interrupt() as training:
-        trainer.train(env, episode_count=args.episodes)
+        trainer.train(env, episode_count=episode_count)
     actor, critic = trainer.actor, trainer.critic
     report_training(actor, env, __file__, actor.Q, "Actor-Critic: Actor の行動の好み (preferences)",
-                    show=not args.no_show, interrupted=training.interrupted, V=critic.V)
+                    show=show, interrupted=training.interrupted, V=critic.V)
     return actor, critic
+
+
+def main(argv=None):
+    args = training_parser("Actor-Critic on FrozenLakeEasy-v0 (Day3).",
+                           episodes=3000).parse_args(argv)
+    return train(args.episodes, args.seed, args.slippery, show=not args.no_show)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,14 @@
 """Day3: off-policy Actor-Critic — the Actor learns from moves that another policy made.
 
-In ``actor_critic.py`` the Actor's softmax policy π both plays and learns (on-policy). Here
-the moves come from a *behaviour* policy b that is not π:
+The moves come from a behaviour policy b(a|s) = (1 − ε) π(a|s) + ε / |A|, not from the Actor's
+π. Each step is weighted by the importance weight ρ = π(a|s) / b(a|s), and both the Critic
+(V(s) += α ρ δ) and the Actor (Q[s][a] += α ρ δ) learn from the same TD error δ. Mixing π into
+b keeps every ρ below 1 / (1 − ε), so one step never throws the values far off.
 
-    b(a|s) = (1 − ε) π(a|s) + ε / |A|,
+    python EL/actor_critic_off_policy.py [--episodes 3000] [--seed 0] [--no-show]
 
-the Actor's own choice, replaced by a uniformly random action with probability ε. The
-Critic should still learn V^π, the value of the Actor's policy, and the Actor should still
-improve π. Each step is therefore weighted by the *importance weight*
-
-    ρ = π(a|s) / b(a|s),
-
-how much more (or less) likely π was than b to take the action that was taken. Both learn
-from the same TD error δ = r + γ V(s') − V(s), scaled by ρ:
-
-    V(s)    += α ρ δ        (Critic: off-policy TD(0))
-    Q[s][a] += α ρ δ        (Actor: the book's tabular preference update, weighted)
-
-An action that π itself would rarely choose (a random one of b's) gets a small ρ and moves
-the Actor and the Critic only a little. The trap of importance weights is their variance: a
-behaviour that rarely takes π's favourite actions gives huge ρ. Mixing π into b keeps every
-ρ below 1 / (1 − ε), so one step can never throw the values far off.
-
-As in ``actor_critic.py``, a time limit (``truncated``) is not an end: V(s') is still
-bootstrapped. Only ``terminated`` makes the target the reward alone. This method is not in
-the book's code; the weighting follows Degris, White & Sutton (2012), "Off-Policy
-Actor-Critic", in the book's tabular form (the book's Actor adds δ to the preference rather
-than following the gradient of log π).
+Not in the book's code: the weighting follows Degris, White & Sutton (2012), "Off-Policy
+Actor-Critic", in the book's tabular form. More in doc/day3.md.
 """
 
 import random
@@ -99,7 +81,7 @@ def main(argv=None):
     parser.add_argument("--epsilon", type=probability, default=0.3,
                         help="share of random moves in the behaviour policy (default 0.3)")
     args = parser.parse_args(argv)
-    env = make_training_env(args)
+    env = make_training_env(args.seed, args.slippery)
     trainer = OffPolicyActorCritic(Actor, Critic, epsilon=args.epsilon)
     with keep_on_interrupt() as training:
         trainer.train(env, episode_count=args.episodes)

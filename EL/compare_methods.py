@@ -1,39 +1,17 @@
 """Day3: a map of the methods — every Day3 learner on the same lake, with the same seeds.
 
-The book sorts its methods along three axes:
+The book sorts its methods along three axes: correction by a prediction (TD) or by the result
+(Monte Carlo); what is updated (value, policy, or both); and whether the estimate assumes the
+best next moves (off-policy) or the policy's own (on-policy). This script trains each learner
+from several seeds and, after every episode, computes the exact probability that its greedy
+policy reaches the goal (``envs.frozen_lake.success_probability``). The figure shows it
+against episodes, one line per method; the table prints the three axes with the episodes each
+method needs to reach 0.9 (``--threshold``) on average.
 
-- **correction (修正方法)**: is the estimate corrected by a *prediction* (TD: a reward plus the
-  value of the next state) or by the actual *result* (Monte Carlo: the whole return)?
-- **what is updated (修正対象)**: the *value* (Q or V), the *policy*, or both (Actor-Critic:
-  the Actor is the policy, the Critic the value)?
-- **assumption (見積り前提)**: does the estimate assume the next moves are the best ones
-  (*off-policy*), or the ones the policy really makes (*on-policy*)?
+    python EL/compare_methods.py [--episodes 2000] [--seeds 5] [--no-show]
 
-This script trains each learner for the same number of episodes, from several seeds, and
-after every episode measures how good its *greedy* policy already is: the exact probability
-that always taking the best action of the table reaches the goal, worked out from the lake's
-transition table (``envs.frozen_lake.success_probability``), so no evaluation episode adds
-noise. The figure shows that success against episodes, averaged over the seeds, one line per
-method; the table prints the three axes with each method's measured number of episodes until
-the average first reaches 0.9 (``--threshold``).
-
-The axes are the book's classification. It puts plain Monte Carlo (``monte_carlo.py``) beside
-Q-learning as a value-based, off-policy method, because its agent acts greedily on Q apart
-from exploring. Strictly, its returns come from the ε-greedy policy it follows, so it learns
-that policy's values; ``monte_carlo_on_policy.py`` and ``monte_carlo_off_policy.py`` show the
-two readings apart. n-step SARSA and SARSA(λ) are not in the book's table: they sit between
-prediction and result, which the book describes as multi-step learning and TD(λ).
-
-Each learner keeps its own defaults (ε = 0.1, α = 0.1, γ = 0.9; the Actor-Critics explore
-through their softmax). No learner is changed for the measurement: a gymnasium wrapper looks
-at the learner's table at the start of every episode.
-
-What to look for: the Monte Carlo and TD learners find the goal within a few hundred episodes,
-the Actor-Critics need over a thousand (their Actor moves only as fast as the Critic's TD
-errors push it). Late in training the on-policy curves (SARSA, n-step SARSA, SARSA(λ)) still
-dip now and then. That is not noise in the measurement: their values include the falls that
-ε-exploration causes next to the holes, so two actions can come close and swap, and the
-multi-step ones pass a fall back along the route they came by.
+No learner is changed for the measurement: a gymnasium wrapper reads the learner's table at
+the start of every episode. What the figure shows is discussed in doc/day3.md.
 """
 
 import argparse

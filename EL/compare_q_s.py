@@ -1,20 +1,16 @@
 """Day3: Q-learning against SARSA — what off-policy and on-policy change.
 
-Both agents learn the same lake with a lot of exploration (ε = 0.33) and a penalty of −0.5
-for falling into a hole. They differ only in their TD target:
+``CompareAgent`` learns a lake whose holes cost −0.5, with much exploration (ε = 0.33), as
+Q-learning (the best next action, as if it never explored again) or as SARSA (the next action
+it really takes). Q-learning values the short route along the holes; SARSA keeps away from
+them. The two train at once in separate processes; their maps are drawn side by side.
 
-- Q-learning (off-policy) uses the best next action, as if it would never explore again.
-  It values the short route along the holes highly, although its own random moves make
-  that route dangerous.
-- SARSA (on-policy) uses the next action it really takes, exploration included. Its values
-  next to holes are lower, and its greedy route keeps away from them.
+    python EL/compare_q_s.py [--episodes 3000] [--epsilon 0.33] [--seed 0] [--no-show]
 
-The two agents train at the same time in separate processes and return their Q tables as
-arrays; both maps are drawn side by side, on one colour scale, in one figure.
-
-Deviations from the book: the book subclasses FrozenLake to change the hole's reward; here a
-gymnasium ``Wrapper`` (``HolePenalty``) does it, so any FrozenLake map can be used. The agents
-are those of ``q_learning.py`` and ``sarsa.py`` rather than copies of them.
+Departures from the book:
+- a gymnasium ``Wrapper`` (``HolePenalty``) gives the hole's reward, for any FrozenLake map;
+- ``CompareAgent.learn`` runs the learners of ``q_learning.py`` and ``sarsa.py`` (the book
+  wrote both targets again in one loop).
 """
 
 import argparse
@@ -37,12 +33,13 @@ from common import (
 import gymnasium as gym
 import numpy as np
 
-from EL.frozen_lake_util import draw_q_value, lake_letters, lake_shape, run_greedy
+from EL.el_agent import ELAgent
+from EL.frozen_lake_util import draw_q_value, lake_letters, run_greedy
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from envs.frozen_lake import make_frozen_lake
 
-AGENTS = {"Q-learning": QLearningAgent, "SARSA": SARSAAgent}
+AGENTS = ("Q-learning", "SARSA")
 TITLES = {"Q-learning": "Q-learning (off-policy)\n次は最善の行動をとると見積もる",
           "SARSA": "SARSA (on-policy)\n次も自分の戦略 (探索込み) で動くと見積もる"}
 
@@ -65,6 +62,24 @@ class HolePenalty(gym.Wrapper):
         return n_state, reward, terminated, truncated, info
 
 
+class CompareAgent(ELAgent):
+    """Q-learning (``q_learning=True``) or SARSA on the same lake: only the TD target differs.
+
+    Q-learning's target r + γ max_a' Q(s', a') is in ``QLearningAgent.update``, SARSA's
+    r + γ Q(s', a'), with a' the action it takes next, in ``SARSAAgent.update``.
+    """
+
+    def __init__(self, q_learning=True, epsilon=0.33):
+        self.q_learning = q_learning
+        super().__init__(epsilon)
+
+    def learn(self, env, episode_count=1000, gamma=0.9, learning_rate=0.1, render=False,
+              report_interval=50):
+        learner = (QLearningAgent if self.q_learning else SARSAAgent)(self.epsilon)
+        learner.learn(env, episode_count, gamma, learning_rate, render, report_interval)
+        self.Q, self.reward_log = learner.Q, learner.reward_log
+
+
 def make_env(slippery=False, hole_reward=-0.5):
     return HolePenalty(make_frozen_lake(slippery=slippery), hole_reward=hole_reward)
 
@@ -78,7 +93,7 @@ def train(agent_name, episode_count=3000, epsilon=0.33, seed=0, slippery=False,
     """
     env = make_env(slippery)
     set_seed(seed, env)
-    agent = AGENTS[agent_name](epsilon=epsilon)
+    agent = CompareAgent(q_learning=agent_name == "Q-learning", epsilon=epsilon)
     with contextlib.redirect_stdout(io.StringIO()) as report:
         agent.learn(env, episode_count=episode_count, report_interval=report_interval)
     return np.asarray(agent.Q), np.asarray(agent.reward_log, dtype=float), report.getvalue()
@@ -88,7 +103,7 @@ def plot_q_maps(tables, env, title):
     """The Q maps of ``{name: Q}`` side by side, on one colour scale; return the figure."""
     import matplotlib.pyplot as plt
 
-    nrow, ncol = lake_shape(env)
+    nrow, ncol = env.unwrapped.nrow, env.unwrapped.ncol
     vmax = max(np.abs(Q).max() for Q in tables.values())
     fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 5.8),
                              layout="constrained")

@@ -1,25 +1,16 @@
 """Day3: the exploration–exploitation dilemma on a multi-armed bandit (coin toss).
 
-There are several coins, each with its own (unknown) chance of heads; heads pays 1. The agent
-tosses one coin at a time, ``max_episode_steps`` times, and wants as many heads as possible.
-It keeps for each coin the running mean of the rewards it has seen (``V``):
+Each coin has its own unknown chance of heads (reward 1). The agent keeps the running mean of
+each coin's rewards, V[c] ← V[c] + (r − V[c]) / N[c]; ε-greedy tosses a random coin with
+probability ε and otherwise the best one so far. ε = 0 can settle on a poor coin for good; a
+large ε keeps wasting tosses. A little exploration wins.
 
-    V[c] ← V[c] + (r − V[c]) / N[c]
+    python EL/epsilon_greedy.py [--runs 200] [--seed 0] [--no-show]
 
-ε-greedy explores with probability ε (a random coin) and otherwise exploits the coin with the
-best estimate. ε = 0 never explores and can settle on a poor coin for good; a large ε keeps
-wasting tosses on coins it already knows to be poor. A little exploration wins.
-
-Going beyond the book:
-
-- one game is noisy, so each point of the plot is the average over ``--runs`` games, and the
-  curves show the trend instead of luck;
-- UCB1 (``UCB1Agent``) is plotted beside ε-greedy. It explores by optimism instead of
-  randomness: it picks the coin with the highest V[c] + sqrt(2 ln t / N[c]), so coins tried
-  rarely get a bonus that shrinks as they are tried.
-
-As in the book, the greedy choice takes the first of several equal estimates (the coins all
-start at 0), and the random numbers come from Python's ``random`` module.
+Beyond the book:
+- each point of the plot averages ``--runs`` games, so the curves show the trend, not luck;
+- UCB1 (``UCB1Agent``), which explores by optimism (V[c] + sqrt(2 ln t / N[c])), is plotted
+  beside ε-greedy.
 """
 
 import argparse

@@ -1,24 +1,15 @@
 """Day3: the Monte Carlo method — correct the plan from what actually happened.
 
-The agent plays a whole episode with its ε-greedy policy and only then learns. For every
-step t of the episode it computes the discounted return that really followed,
+The agent plays a whole episode, then moves each Q(s_t, a_t) towards the return that really
+followed, G_t = r_{t+1} + γ G_{t+1}, with step 1/N(s_t, a_t): Q becomes the plain average of
+the returns seen ("every-visit" Monte Carlo). Unbiased, but it waits for the end.
 
-    G_t = r_{t+1} + γ r_{t+2} + γ² r_{t+3} + ...,
+    python EL/monte_carlo.py [--episodes 500] [--seed 0] [--slippery] [--no-show]
 
-and moves Q(s_t, a_t) towards it with step size 1/N(s_t, a_t), where N counts how often the
-pair has been seen. That makes Q(s, a) the plain average of all returns observed after
-(s, a): "every-visit" Monte Carlo. Nothing is estimated from other estimates (except after a
-time limit, below), so the update is unbiased, but it must wait for the end of the episode.
-
-Deviations from the book:
-
-- the book recomputes each return with a forward sum (O(T²) per episode); here the returns
-  are accumulated backwards, G_t = r_{t+1} + γ G_{t+1}, which gives the same values in O(T).
-  Since 1/N makes Q an exact running mean, the order does not matter;
-- gymnasium tells an episode that ended (``terminated``: a hole or the goal) from one that a
-  time limit cut short (``truncated``). The book's 4-tuple ``done`` mixed the two and counted
-  nothing after a cut. Here the return of a cut episode continues with the agent's estimate
-  of the state where it was cut, since the lake goes on from there.
+Departures from the book:
+- returns are accumulated backwards in O(T) (the book's forward sums take O(T²));
+- after a time limit (``truncated``) the return continues with the agent's estimate of the
+  state where it was cut; only a real end (``terminated``) adds nothing.
 """
 
 from EL.el_agent import ELAgent, render_env
@@ -70,17 +61,21 @@ class MonteCarloAgent(ELAgent):
                 self.show_reward_log(episode=e)
 
 
-def main(argv=None):
-    args = training_parser(
-        "Monte Carlo learning on FrozenLakeEasy-v0 (Day3).", episodes=500
-    ).parse_args(argv)
-    env = make_training_env(args)
+def train(episode_count=500, seed=0, slippery=False, show=True):
+    """Learn the lake, then show the Q table and the reward history, as the book's ``train``."""
+    env = make_training_env(seed, slippery)
     agent = MonteCarloAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
-        agent.learn(env, episode_count=args.episodes)
+        agent.learn(env, episode_count=episode_count)
     report_training(agent, env, __file__, agent.Q, "モンテカルロ法 (Monte Carlo): Q 値",
-                    show=not args.no_show, interrupted=training.interrupted)
+                    show=show, interrupted=training.interrupted)
     return agent
+
+
+def main(argv=None):
+    args = training_parser("Monte Carlo learning on FrozenLakeEasy-v0 (Day3).",
+                           episodes=500).parse_args(argv)
+    return train(args.episodes, args.seed, args.slippery, show=not args.no_show)
 
 
 if __name__ == "__main__":

@@ -1,36 +1,15 @@
 """Day3: off-policy Monte Carlo — learn the greedy policy from episodes played ε-greedily.
 
-Two policies take part:
+The behaviour policy b (ε-greedy on Q) plays; the target policy π (greedy on Q) is learned.
+Weighted importance sampling corrects each return for the difference: walking the episode
+backwards, W = Π π(a_k|s_k) / b(a_k|s_k), C(s, a) += W, Q(s, a) += W / C(s, a) · (G − Q(s, a)).
+When b took an action π never would, W is 0 and the pass stops: the method learns only from
+the tails of episodes that end the way π plays.
 
-- the **behaviour** policy b plays the episodes: ε-greedy on Q, so it keeps exploring;
-- the **target** policy π is the one being learned: greedy on Q, so it never explores.
+    python EL/monte_carlo_off_policy.py [--episodes 500] [--seed 0] [--no-show]
 
-A return that b produced is not a sample of π's return, because b chose some actions that
-π would not choose (or chose them at other rates). *Importance sampling* corrects for that:
-the return after (s_t, a_t) is weighted by how much more (or less) likely π was than b to
-take the actions that came after it,
-
-    W = Π_{k>t} π(a_k|s_k) / b(a_k|s_k).
-
-With *weighted* importance sampling, Q(s, a) is the W-weighted average of its returns. It is
-kept incrementally with C(s, a), the sum of the weights seen so far:
-
-    C(s, a) += W;    Q(s, a) += W / C(s, a) · (G − Q(s, a)).
-
-The pass runs backwards from the end of the episode. As soon as b took an action that the
-greedy π would never take, W becomes 0: nothing earlier in the episode says anything about
-π, and the pass stops. The method learns only from the *tails* of episodes that end the way
-π would play, so it needs more episodes than on-policy Monte Carlo. Ordinary (unweighted)
-importance sampling divides by the number of returns instead of C: unbiased, but a single
-large W can throw the estimate far off. The weighted average can never leave the range of
-the returns it has seen.
-
-``update`` takes the target as a function, so that ``estimate`` can also use it for
-*prediction*: the value of a fixed target policy from a fixed behaviour policy's episodes.
-
-A time limit (``truncated``) is not an end: the rest of the return is estimated by the
-target's value at the last state, max_a Q(s, a). Only ``terminated`` contributes nothing.
-This algorithm is not in the book's code; it follows Sutton & Barto, section 5.7.
+``update`` takes the target as a function, so that ``estimate`` can also predict the value of
+a fixed policy. Not in the book's code: Sutton & Barto, section 5.7. More in doc/day3.md.
 """
 
 import random
@@ -143,7 +122,7 @@ def main(argv=None):
         "Off-policy Monte Carlo (weighted importance sampling) on FrozenLakeEasy-v0 (Day3).",
         episodes=500,
     ).parse_args(argv)
-    env = make_training_env(args)
+    env = make_training_env(args.seed, args.slippery)
     agent = OffPolicyMonteCarloAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)

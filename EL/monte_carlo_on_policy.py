@@ -1,28 +1,16 @@
 """Day3: on-policy Monte Carlo control — evaluate the policy from real returns, then improve it.
 
-This is Day2's policy iteration done from experience, one episode at a time:
+Day2's policy iteration done from experience, one episode at a time: play an episode with π,
+move Q(s, a) towards the return after each pair's *first* visit (step 1/N), then make π
+ε-greedy on the new Q in every state of the episode. π is a table of probabilities,
+``pi[s][a]``, that is never greedy (ε-soft): the returns come from the very policy that is
+improved, so Q estimates its values, exploration included.
 
-1. **Evaluate.** Play an episode with the current policy π. For each pair (s, a) take the
-   return G that followed its *first* visit in the episode, and move Q(s, a) towards it with
-   step 1/N(s, a), so that Q(s, a) is the average of those returns ("first-visit" MC).
-2. **Improve.** In every state of the episode, make π ε-greedy with respect to the new Q:
-   the best action gets 1 − ε + ε/|A|, every other action ε/|A| (ties share the best part).
+    python EL/monte_carlo_on_policy.py [--episodes 500] [--seed 0] [--no-show]
 
-π is kept as a table of probabilities, ``pi[s][a]``, and the agent acts by sampling from it.
-It is never greedy: every action keeps at least ε/|A| (an "ε-soft" policy). That is what
-makes the method on-policy: the returns come from the same ε-soft policy that is being
-improved, so Q estimates the values *of that policy*, exploration included, and no starting
-states have to be forced ("exploring starts") for every pair to be tried.
-
-How it differs from ``monte_carlo.py``: that agent (the book's) acts ε-greedily on Q and
-averages every visit. Its behaviour is the same kind of policy, but it never writes the
-policy down; here the improvement step is a line of code of its own, and the average is
-over first visits, as in Sutton & Barto's "on-policy first-visit MC control". The book's
-table lists "on-policy Monte Carlo" as updating both the value (Q) and the policy (π).
-
-A time limit (gymnasium's ``truncated``) cuts an episode short without ending the task: the
-lake goes on from the last state s. Its unseen rest of the return is estimated by the value
-of s under π, Σ_a π(a|s) Q(s, a). Only a real end (``terminated``) contributes nothing more.
+Unlike ``monte_carlo.py`` (the book's agent), the improvement step is a line of its own and
+the average is over first visits (Sutton & Barto's "on-policy first-visit MC control"). After
+a time limit the return continues with Σ_a π(a|s) Q(s, a). More in doc/day3.md.
 """
 
 import random
@@ -113,7 +101,7 @@ def main(argv=None):
         "On-policy (ε-soft) first-visit Monte Carlo control on FrozenLakeEasy-v0 (Day3).",
         episodes=500,
     ).parse_args(argv)
-    env = make_training_env(args)
+    env = make_training_env(args.seed, args.slippery)
     agent = OnPolicyMonteCarloAgent(epsilon=0.1)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)

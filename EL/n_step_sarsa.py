@@ -1,23 +1,14 @@
 """Day3: n-step SARSA — multi-step learning, between TD(0) and Monte Carlo.
 
-SARSA corrects Q(s_t, a_t) after one step with r_{t+1} + γ Q(s_{t+1}, a_{t+1}): one real
-reward, then a prediction. Monte Carlo waits for the end and uses only real rewards. n-step
-SARSA waits n steps and uses n real rewards before it trusts the prediction:
+Wait n steps, then correct Q(s_t, a_t) with n real rewards and one prediction:
+G = r_{t+1} + … + γ^{n−1} r_{t+n} + γ^n Q(s_{t+n}, a_{t+n}). n = 1 is SARSA exactly (same seed,
+same table); an n longer than any episode is constant-step Monte Carlo. A queue holds the
+steps still waiting for their return; when the episode stops they are updated with what
+there is (nothing after a real end, the prediction Q(s, a) after a time limit).
 
-    G = r_{t+1} + γ r_{t+2} + ... + γ^{n−1} r_{t+n} + γ^n Q(s_{t+n}, a_{t+n}).
+    python EL/n_step_sarsa.py [--n 4] [--episodes 500] [--seed 0] [--no-show]
 
-n = 1 is SARSA exactly; an n longer than any episode is (constant-step) Monte Carlo. In
-between, a reward reaches n states back in one update instead of creeping back one state
-per episode, and the prediction still cuts the variance of a long return.
-
-The agent keeps the last n steps that are still waiting for their return in a queue. Once n
-steps have passed, the oldest is updated and leaves. When the episode stops, the steps still
-waiting are updated with the rewards there are: with nothing after them when the episode
-really ended (``terminated``), and with the prediction Q(s, a) of the state where a time
-limit cut it off (``truncated``), because there the lake goes on.
-
-The random numbers are drawn in the same order as ``sarsa.py`` draws them, so with n = 1
-the same seed learns the same table. Not in the book's code; see Sutton & Barto, 7.2.
+Not in the book's code; see Sutton & Barto, 7.2.
 """
 
 from collections import deque
@@ -87,7 +78,7 @@ def main(argv=None):
     parser.add_argument("--n", type=positive_int, default=4,
                         help="steps of real reward before the prediction is used (default 4)")
     args = parser.parse_args(argv)
-    env = make_training_env(args)
+    env = make_training_env(args.seed, args.slippery)
     agent = NStepSARSAAgent(epsilon=0.1, n=args.n)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)

@@ -1,19 +1,11 @@
-"""Day3: Q-learning — correct the value of an action from a one-step prediction (TD).
+"""Day3: Q-learning — move Q(s, a) towards the TD target r + γ max_a' Q(s', a').
 
-After each step the agent moves Q(s, a) towards the TD target
+The target takes the *best* next action, whatever the agent really does next (it may
+explore): Q-learning is off-policy. Run: ``python EL/q_learning.py [--episodes 500]``.
 
-    r + γ max_a' Q(s', a'),
-
-the reward it just got plus the discounted value of the *best* action in the next state. The
-best action is used whatever the agent will really do next (it may explore), which makes
-Q-learning *off-policy*: it learns the values of the greedy policy while following the
-ε-greedy one. When s' ends the episode (a hole or the goal) nothing follows, so the target is
-the reward alone. A time limit only cuts the episode short; the lake goes on, so that next
-state is still bootstrapped.
-
-Deviation from the book: gymnasium's ``step`` returns ``terminated`` and ``truncated``
-separately, and the book's 4-tuple ``done`` is ``terminated or truncated``. The update is
-one method, ``update``, so that a single step can be checked by hand.
+Departures from the book: gymnasium's ``step`` tells ``terminated`` (a hole or the goal:
+nothing follows, the target is the reward) from ``truncated`` (a time limit: s' is still
+bootstrapped); the update is one method, ``update``, so that a step can be checked by hand.
 """
 
 from EL.el_agent import ELAgent, render_env
@@ -37,7 +29,6 @@ class QLearningAgent(ELAgent):
         for e in range(episode_count):
             s, _ = env.reset()
             done = False
-            reward = 0.0
             while not done:
                 if render:
                     render_env(env)
@@ -47,7 +38,6 @@ class QLearningAgent(ELAgent):
                 s = n_state
                 done = terminated or truncated
             self.log(reward)
-
             if e != 0 and e % report_interval == 0:
                 self.show_reward_log(episode=e)
 
@@ -62,17 +52,21 @@ class QLearningAgent(ELAgent):
         self.Q[s][a] += learning_rate * (gain - estimated)
 
 
-def main(argv=None):
-    args = training_parser(
-        "Q-learning on FrozenLakeEasy-v0 (Day3, off-policy TD).", episodes=500
-    ).parse_args(argv)
-    env = make_training_env(args)
-    agent = QLearningAgent(epsilon=0.1)
+def train(episode_count=500, seed=0, slippery=False, show=True):
+    """Learn the lake, then show the Q table and the reward history, as the book's ``train``."""
+    env = make_training_env(seed, slippery)
+    agent = QLearningAgent()
     with keep_on_interrupt() as training:
-        agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "Q-learning: Q 値",
-                    show=not args.no_show, interrupted=training.interrupted)
+        agent.learn(env, episode_count=episode_count)
+    report_training(agent, env, __file__, agent.Q, "Q-learning: Q 値", show=show,
+                    interrupted=training.interrupted)
     return agent
+
+
+def main(argv=None):
+    args = training_parser("Q-learning on FrozenLakeEasy-v0 (Day3, off-policy TD).",
+                           episodes=500).parse_args(argv)
+    return train(args.episodes, args.seed, args.slippery, show=not args.no_show)
 
 
 if __name__ == "__main__":

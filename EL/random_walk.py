@@ -1,28 +1,16 @@
 """Day3: the 19-state random walk — how many steps of real reward should a TD update use?
 
-The classic experiment of Sutton & Barto (figures 7.2 and 12.6, second edition). A walk
-starts in the middle of 19 states in a row and steps left or right with equal chance, until
-it falls off an end: −1 on the left, +1 on the right, 0 for every other step, γ = 1. The
-true value of state i (1 … 19) under this random policy is (i − 10) / 10, from −0.9 to 0.9.
+Sutton & Barto's experiment (figures 7.2 and 12.6): a walk starts in the middle of 19 states
+and steps left or right until it falls off an end (−1 left, +1 right, γ = 1); the true values
+are (i − 10) / 10. Learned from 10 episodes by n-step TD (n = 1 … 512) and by online TD(λ)
+with accumulating traces, the root-mean-square error over 100 runs is plotted against the
+step size α. The best methods sit in the middle (a few steps, λ around 0.8), and the longer
+the look-ahead, the smaller the α it can bear; points that blow up lie above the plot.
 
-The values start at 0 and are learned from the first 10 episodes only, by
+    python EL/random_walk.py [--runs 100] [--seed 0] [--no-show]
 
-- **n-step TD**, n = 1, 2, 4, …, 512: move V(s_t) towards the n-step return
-  r_{t+1} + … + r_{t+n} + V(s_{t+n}) (n = 1 is TD(0); n ≥ the episode's length is
-  constant-α Monte Carlo);
-- **TD(λ)** with *accumulating* eligibility traces, updated *online* (after every step), for
-  λ from 0 (TD(0)) to 1. This is the backward view of ``sarsa_lambda.py``, for V.
-
-For each method and each step size α, the error is the root mean square over the 19 states
-after each episode, averaged over the 10 episodes and over 100 independent runs. The plot
-shows it against α, one line per n (or λ). Both pictures tell the same story: the best
-methods sit in the middle (a few steps, or λ around 0.8), because one step learns slowly
-and the full return is noisy; and the longer the look-ahead, the smaller the α it can bear.
-With accumulating traces, large λ and large α make the updates overshoot and the values blow
-up: such points are recorded as they are (possibly ``inf``) and lie above the plot.
-
-Speed: the 100 runs are simulated side by side, and every α is learned at once, as arrays
-of shape (α, runs, states). All methods see the same episodes.
+The runs and step sizes are simulated side by side as arrays; all methods see the same
+episodes.
 """
 
 import argparse

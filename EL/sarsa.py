@@ -1,18 +1,13 @@
-"""Day3: SARSA — TD learning that assumes the next action comes from the policy itself.
+"""Day3: SARSA — move Q(s, a) towards r + γ Q(s', a'), with a' the action really taken next.
 
-SARSA learns from the quintuple (s, a, r, s', a'): it chooses the next action a' with its
-own ε-greedy policy *first*, and moves Q(s, a) towards
+SARSA picks the next action a' with its own ε-greedy policy *first*, exploration included,
+so it learns the values of the policy it follows (on-policy). Near a hole an exploring agent
+sometimes slips in: SARSA values those cells lower than Q-learning does (``compare_q_s.py``).
 
-    r + γ Q(s', a').
+    python EL/sarsa.py [--episodes 500] [--seed 0] [--slippery] [--no-show]
 
-Because the target uses the action the agent will really take, including its exploratory
-ones, SARSA is *on-policy*: it learns the value of the policy it follows. Near a hole an
-exploring agent sometimes slips in, so SARSA values those cells lower than Q-learning does,
-and prefers routes that keep away from the edge (see ``compare_q_s.py``). When s' ends the
-episode, the target is the reward alone.
-
-Deviation from the book: gymnasium's 5-tuple ``step`` (see ``q_learning.py``), and the update
-is one method, ``update``, so that a single step can be checked by hand.
+Departures from the book: gymnasium's 5-tuple ``step`` (see ``q_learning.py``); the update is
+one method, ``update``, so that a single step can be checked by hand.
 """
 
 from EL.el_agent import ELAgent, render_env
@@ -63,17 +58,21 @@ class SARSAAgent(ELAgent):
         self.Q[s][a] += learning_rate * (gain - estimated)
 
 
-def main(argv=None):
-    args = training_parser(
-        "SARSA on FrozenLakeEasy-v0 (Day3, on-policy TD).", episodes=500
-    ).parse_args(argv)
-    env = make_training_env(args)
-    agent = SARSAAgent(epsilon=0.1)
+def train(episode_count=500, seed=0, slippery=False, show=True):
+    """Learn the lake, then show the Q table and the reward history, as the book's ``train``."""
+    env = make_training_env(seed, slippery)
+    agent = SARSAAgent()
     with keep_on_interrupt() as training:
-        agent.learn(env, episode_count=args.episodes)
-    report_training(agent, env, __file__, agent.Q, "SARSA: Q 値",
-                    show=not args.no_show, interrupted=training.interrupted)
+        agent.learn(env, episode_count=episode_count)
+    report_training(agent, env, __file__, agent.Q, "SARSA: Q 値", show=show,
+                    interrupted=training.interrupted)
     return agent
+
+
+def main(argv=None):
+    args = training_parser("SARSA on FrozenLakeEasy-v0 (Day3, on-policy TD).",
+                           episodes=500).parse_args(argv)
+    return train(args.episodes, args.seed, args.slippery, show=not args.no_show)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,15 @@
 """Day3: SARSA(λ) — TD(λ) with eligibility traces, for the action values of the lake.
 
-TD(λ) mixes the returns of every length: the 1-step return weighted (1 − λ), the 2-step
-return (1 − λ)λ, the 3-step (1 − λ)λ², and so on. λ = 0 is one-step TD (SARSA here); λ = 1
-is Monte Carlo. Computed that way it would have to wait for the end of the episode. The
-*eligibility trace* gets the same effect online, one step at a time:
+TD(λ) mixes the returns of every length (λ = 0: one-step SARSA; λ = 1: Monte Carlo). The
+eligibility trace does it online: the pair just taken gets E(s, a) += 1, the TD error
+δ = r + γ Q(s', a') − Q(s, a) corrects every pair at once, Q += α δ E, and all traces fade
+by γλ per step. So a reward found now also corrects the pairs that led here. With λ = 0 the
+update is SARSA's, number for number.
 
-- every pair (s, a) has a trace E(s, a): how recently and how often it was visited;
-- after each step, the pair just taken gets E(s, a) += 1 ("accumulating" trace);
-- the one-step TD error δ = r + γ Q(s', a') − Q(s, a) then corrects **every** pair at once,
-  each in proportion to its trace: Q += α δ E;
-- all traces fade by γλ per step.
+    python EL/sarsa_lambda.py [--lambda 0.8] [--episodes 500] [--seed 0] [--no-show]
 
-So a reward found now also corrects the pairs that led here, the more recent the more. With
-λ = 0 only the pair just taken has a trace, and the update is SARSA's, number for number.
-
-Traces belong to one episode and start at 0 in the next. A time limit (``truncated``) is not
-an end: its δ still bootstraps from Q(s', a'). Only ``terminated`` makes the target the
-reward alone. The whole table is updated with one NumPy expression per step, so the Q table
-must be an array (it is on FrozenLake). Not in the book's code; see Sutton & Barto, 12.7.
+Traces start at 0 in each episode; after a time limit δ still bootstraps. The table must be
+an array (it is on FrozenLake). Not in the book's code; see Sutton & Barto, 12.7.
 """
 
 from common import probability
@@ -83,7 +75,7 @@ def main(argv=None):
     parser.add_argument("--lambda", dest="lambda_", metavar="LAMBDA", type=probability, default=0.8,
                         help="trace decay λ: 0 is SARSA, 1 is Monte Carlo-like (default 0.8)")
     args = parser.parse_args(argv)
-    env = make_training_env(args)
+    env = make_training_env(args.seed, args.slippery)
     agent = SARSALambdaAgent(epsilon=0.1, lambda_=args.lambda_)
     with keep_on_interrupt() as training:
         agent.learn(env, episode_count=args.episodes)

@@ -43,7 +43,9 @@ def test_training_script_runs_and_saves_its_results(script, capsys):
     assert len(agent.reward_log) == 120
     with np.load(run_dir / "q_table.npz") as data:
         np.testing.assert_array_equal(data["Q"], agent.Q)
-    assert len((run_dir / "reward_log.csv").read_text().splitlines()) == 121
+    rows = (run_dir / "reward_log.csv").read_text().splitlines()
+    assert rows[0] == "episode,reward" and len(rows) == 121
+    assert rows[1:] == [f"{e},{reward}" for e, reward in enumerate(agent.reward_log)]
 
 
 def test_a_second_run_stopped_with_ctrl_c_leaves_the_first_run_intact(capsys, monkeypatch):
