@@ -50,9 +50,10 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from joblib import Parallel  # noqa: E402
 
-from envs.catcher import CatcherVectorEnv  # noqa: E402
+from envs.catcher import catch_rate, play_first_episodes  # noqa: E402
 from EV import evolution  # noqa: E402
-from EV.evolution import DaskParallel, EvolutionalTrainer, catch_rate, local_cluster  # noqa: E402
+from EV.dask_parallel import DaskParallel, local_cluster  # noqa: E402
+from EV.evolution import CatcherObserver, EvolutionalTrainer, evaluate  # noqa: E402
 
 TARGET_RATE = 0.9
 TARGET_SECONDS = 10 * 60
@@ -76,19 +77,12 @@ def cpu_seconds():
 
 
 def random_catch_rate(games, seed):
-    """Catch rate of uniformly random actions over ``games`` games."""
-    env = CatcherVectorEnv(games)
-    env.reset(seed=seed)
+    """Catch rate of uniformly random actions, one every frame, over ``games`` games."""
+    env = CatcherObserver(50, 50, 1, num_games=games, frame_skip=1)
     rng = np.random.default_rng(seed)
-    caught = missed = 0
-    done = np.zeros(games, dtype=bool)
-    while not done.all():
-        _, _, terminated, truncated, info = env.step(rng.integers(0, 3, games))
-        ended = (terminated | truncated) & ~done
-        caught += info["caught"][ended].sum()
-        missed += info["missed"][ended].sum()
-        done |= ended
-    return caught / max(1, caught + missed)
+    _, caught, missed = play_first_episodes(env, lambda states: rng.integers(0, 3, len(states)),
+                                            seed=seed)
+    return catch_rate({"caught": caught.sum(), "missed": missed.sum()})
 
 
 class TimedTrainer(EvolutionalTrainer):
@@ -120,13 +114,13 @@ def learning(args):
     reached = None
     for epoch in range(args.check_interval, args.epochs + 1, args.check_interval):
         elapsed, elapsed_cpu, weights = trainer.checkpoints[epoch - 1]
-        rate = catch_rate(weights, args.eval_episodes)
+        rate = evaluate(weights, args.eval_episodes)
         print(f"  epoch {epoch:4d} after {elapsed:5.0f} s ({elapsed_cpu:5.0f} CPU s): "
               f"catch rate {rate:.3f}")
         if rate >= TARGET_RATE:
             reached = (epoch, elapsed, elapsed_cpu)
             break
-    final = catch_rate(agent.weights, args.eval_episodes)
+    final = evaluate(agent.weights, args.eval_episodes)
     when = ("not reached" if reached is None else
             f"{reached[1]:.0f} s, {reached[2]:.0f} CPU s (epoch {reached[0]})")
     # On a busy machine the wall time says little: then the CPU seconds count. Two workers

@@ -8,26 +8,25 @@ from pathlib import Path
 
 from common import INTERRUPTED_EXIT_STATUS, output_dir
 
-import gymnasium as gym
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
 
-import envs  # noqa: F401  (registers Catcher-v0)
-from EV import evolution
+from envs.catcher import play_first_episodes
+from EV import dask_parallel, evolution
+from EV.dask_parallel import DaskParallel
 from EV.evolution import (
     FRAME_COUNT,
     FRAME_HEIGHT,
-    FRAME_SKIP,
     FRAME_WIDTH,
+    CatcherObserver,
     EvolutionalAgent,
     EvolutionalTrainer,
-    action_probabilities,
-    catch_rate,
+    evaluate,
     make_noise,
     member_seed,
 )
-from FN.catcher_observer import CatcherObserver
+from EV.numpy_network import action_probabilities
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_SHAPE = (FRAME_HEIGHT, FRAME_WIDTH, FRAME_COUNT)
@@ -49,8 +48,7 @@ def fresh_agent(seed=0):
 
 
 def play_env(render_mode=None):
-    game = gym.make("Catcher-v0", render_mode=render_mode)
-    return CatcherObserver(game, FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, frame_skip=FRAME_SKIP)
+    return CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, render_mode=render_mode)
 
 
 # ------------------------------------------------------------------ the update, by hand
@@ -170,19 +168,69 @@ def test_numpy_forward_pass_equals_the_books_keras_model():
                                rtol=1e-4, atol=1e-6)
 
 
-def test_importing_the_module_does_not_import_tensorflow():
-    code = "import sys, EV.evolution; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+def test_importing_the_module_imports_neither_tensorflow_nor_fn_nor_dask():
+    code = ("import sys, EV.evolution; "
+            "print(*(name in sys.modules for name in ('tensorflow', 'keras', 'FN', 'dask')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
-    assert result.stdout.split() == ["False", "False"]
+    assert result.stdout.split() == ["False"] * 4
+
+
+# ------------------------------------------------------------------ the observer
+
+
+def test_the_books_observer_shows_one_small_gray_frame_of_one_game():
+    env = CatcherObserver(50, 50, 1, render_mode="rgb_array")  # the book's arguments
+    assert env.observation_space.shape == (50, 50, 1) and env.action_space.n == 3
+    state = env.reset(seed=0)
+    assert state.shape == (50, 50, 1) and state.dtype == np.float32
+    assert 0 <= state.min() and state.max() <= 1 and state.max() > 0  # the paddle shows
+    assert env.render().shape == (64, 64, 3)
+    state, reward, done, info = env.step(2)
+    assert state.shape == (50, 50, 1) and isinstance(done, bool) and "caught" in info
+    white, black = np.full((64, 64, 3), 255, np.uint8), np.zeros((2, 64, 64, 3), np.uint8)
+    np.testing.assert_array_equal(env.transform(white), np.ones((50, 50, 1)))
+    assert env.transform(black).shape == (2, 50, 50, 1) and not env.transform(black).any()
+    assert EvolutionalTrainer.make_env().reset(seed=0).shape == (50, 50, 1)
+
+
+def test_a_batch_plays_each_game_as_the_single_game_observer_does():
+    rng = np.random.default_rng(0)
+    asked = []
+
+    def act(states):
+        asked.append(rng.integers(0, 3, len(states)))
+        return asked[-1]
+
+    batch = CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, num_games=4)
+    returns, caught, missed = play_first_episodes(batch, act, seed=5)
+    # The same actions, game by game: a game of the batch restarted after its end (even on
+    # the first frame of a skip) adds nothing, and its counters are those of its end.
+    games = [CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT) for _ in range(4)]
+    for i, game in enumerate(games):
+        game.reset(seed=5 + i)
+    totals, counters, playing = np.zeros(4), {}, list(range(4))
+    for actions in asked:
+        still = []
+        for i, action in zip(playing, actions):
+            _, reward, done, info = games[i].step(int(action))
+            totals[i] += reward
+            if done:
+                counters[i] = (info["caught"], info["missed"])
+            else:
+                still.append(i)
+        playing = still
+    assert playing == [] and len(asked) > 10
+    np.testing.assert_array_equal(returns, totals)
+    assert [counters[i] for i in range(4)] == list(zip(caught.tolist(), missed.tolist()))
 
 
 # ------------------------------------------------------------------ training in parallel
 
 
-def train_tiny(n_jobs, client=None):
+def train_tiny(n_jobs, parallel=None):
     trainer = EvolutionalTrainer(population_size=4, report_interval=1, n_jobs=n_jobs, seed=5,
-                                 client=client)
+                                 parallel=parallel)
     agent = trainer.train(epoch=2, episode_per_agent=2)
     return trainer, agent
 
@@ -197,7 +245,7 @@ def test_train_gives_the_same_result_in_one_process_with_loky_and_on_dask(capsys
                                        dashboard_address=None)
     try:
         with distributed.Client(cluster) as client:
-            dask, _ = train_tiny(n_jobs=-1, client=client)
+            dask, _ = train_tiny(n_jobs=-1, parallel=DaskParallel(client))
     finally:
         cluster.close()
 
@@ -228,7 +276,7 @@ def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update
     flipped = FlippedTrainer(**settings).train(epoch=LEARNING_EPOCHS,
                                                episode_per_agent=LEARNING_EPISODES)
     # All three play the same 100 evaluation games, which training never played.
-    before, after, wrong = (catch_rate(weights, 100)
+    before, after, wrong = (evaluate(weights, 100)
                             for weights in (initial, trained.weights, flipped.weights))
     assert before < 0.4  # the initial network plays about as well as random moves
     assert after > before + 0.04, (before, after)
@@ -404,8 +452,8 @@ def test_ctrl_c_on_a_local_dask_cluster_is_as_quiet(tmp_path):
     # A session of its own, so that the SIGINT can go to every process of the program, as
     # Ctrl-C in a terminal does: the workers too.
     process = subprocess.Popen(
-        [sys.executable, "EV/evolution.py", "--epochs", "100000", "--population", "4",
-         "--episodes-per-agent", "1", "--workers", "2", "--scheduler", "local",
+        [sys.executable, "EV/dask_parallel.py", "--scheduler", "local", "--workers", "2",
+         "--epochs", "100000", "--population", "4", "--episodes-per-agent", "1",
          "--report-interval", "1", "--no-show"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
@@ -445,7 +493,7 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
     # A None entry in sys.modules makes "import dask.distributed" raise ImportError.
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(SystemExit) as exit_info:
-        evolution.main(["--scheduler", "local", "--epochs", "1", "--no-show"])
+        dask_parallel.main(["--scheduler", "local", "--epochs", "1", "--no-show"])
     assert exit_info.value.code == 2
     assert 'pip install ".[distributed]"' in capsys.readouterr().err
 
@@ -453,7 +501,7 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
 def test_a_bad_scheduler_address_is_one_clear_error(capsys):
     pytest.importorskip("dask.distributed")
     with pytest.raises(SystemExit) as exit_info:
-        evolution.main(["--scheduler", "nowhere", "--epochs", "1", "--no-show"])
+        dask_parallel.main(["--scheduler", "nowhere", "--epochs", "1", "--no-show"])
     assert exit_info.value.code == 2
     assert "tcp://host:8786" in capsys.readouterr().err
 
@@ -480,7 +528,7 @@ def worker_malloc_setting():
 def test_local_cluster_workers_keep_the_default_allocator():
     # Dask's default MALLOC_TRIM_THRESHOLD_=65536 made every game 30% slower in a worker.
     distributed = pytest.importorskip("dask.distributed")
-    with evolution.local_cluster(2, dashboard_address=None) as cluster, \
+    with dask_parallel.local_cluster(2, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         settings = client.run(worker_malloc_setting)
     assert len(settings) == 2
@@ -492,7 +540,7 @@ def test_script_on_a_local_dask_cluster_gives_the_same_agent(capsys):
     pytest.importorskip("dask.distributed")
     argv = [*TINY, "--population", "3", "--seed", "4"]
     _, alone = evolution.main(argv)
-    _, on_dask = evolution.main([*argv, "--workers", "2", "--scheduler", "local"])
+    _, on_dask = dask_parallel.main([*argv, "--workers", "2", "--scheduler", "local"])
     assert "Dask: 2 workers" in capsys.readouterr().out
     for a, b in zip(alone.weights, on_dask.weights):
         np.testing.assert_array_equal(a, b)
