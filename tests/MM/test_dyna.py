@@ -8,7 +8,7 @@ import pytest
 from gymnasium import spaces
 
 from envs.frozen_lake import make_frozen_lake, success_probability
-from MM import dyna
+from MM import dyna, dyna_compare
 from MM.dyna import DynaAgent, Model
 
 
@@ -120,13 +120,13 @@ def test_model_transit_follows_counts_and_reward_is_the_mean():
 
 def test_planning_reaches_the_success_threshold_in_fewer_episodes():
     seeds = range(8)
-    results = dyna.compare(seeds, episode_count=300, eval_interval=10, slippery_values=(False,),
-                           n_jobs=1)
+    results = dyna_compare.compare(seeds, episode_count=300, eval_interval=10,
+                                   slippery_values=(False,), n_jobs=1)
     # Per seed, the first episode at which the greedy policy succeeds 90% of the time; a seed
     # that never gets there counts as the whole budget (which only flatters no planning).
     reached = {steps: np.nan_to_num(dyna.episodes_to_reach(results[(False, steps)], 10),
                                     nan=300).mean()
-               for steps in dyna.COMPARE_PLANNING_STEPS}
+               for steps in dyna_compare.COMPARE_PLANNING_STEPS}
     assert reached[50] < reached[0] / 2
     assert reached[5] < reached[0]
     # Every run ends with a greedy policy that reaches the goal.
@@ -148,14 +148,15 @@ def test_episodes_to_reach_counts_each_seed_and_the_threshold_itself():
 
 
 def test_the_figures_name_the_lake_and_each_run_by_its_planning_steps():
-    assert "slippery" in dyna.lake_name(True) and "slippery" not in dyna.lake_name(False)
-    assert "no planning" in dyna.planning_label(0)
+    figures = dyna_compare
+    assert "slippery" in figures.lake_name(True) and "slippery" not in figures.lake_name(False)
+    assert "no planning" in figures.planning_label(0)
     for steps in (1, 10, 50):
-        assert f"{steps} planning steps" in dyna.planning_label(steps)
+        assert f"{steps} planning steps" in figures.planning_label(steps)
     # A single run's label (as run_single names it) gets the legend of its step count.
-    assert dyna.run_label("Q-learning (no planning)") == dyna.planning_label(0)
+    assert figures.run_label("Q-learning (no planning)") == figures.planning_label(0)
     for steps in (1, 10, 50):
-        assert dyna.run_label(f"Dyna ({steps} planning steps)") == dyna.planning_label(steps)
+        assert figures.run_label(f"Dyna ({steps} planning steps)") == figures.planning_label(steps)
 
 
 def test_dyna_agent_learns_the_easy_lake_with_a_model():
@@ -172,19 +173,42 @@ def read_run(folder):
         return list(csv.DictReader(file))
 
 
-def test_a_single_run_saves_its_curves_next_to_plain_q_learning(tmp_path, monkeypatch, capsys):
+def test_a_dyna_run_prints_when_it_succeeds_and_saves_its_curves(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    runs = dyna.main(["--episodes", "120", "--modelstep", "50", "--seed", "0", "--no-show"])
+    rewards, success = dyna.main(["--episodes", "120", "--modelstep", "50", "--seed", "0"])
     out = capsys.readouterr().out
     assert "At episode 100, reward is" in out
+    # Seed 0: Dyna's greedy policy reaches 0.9 after a handful of episodes.
+    assert "Dyna (50 planning steps): reaches 0.9 after 9 episodes" in out
+    assert len(rewards) == len(success) == 120
+    assert success[8] >= 0.9 > success[7]
+    (first_run,) = (tmp_path / "MM" / "dyna").iterdir()
+    rows = read_run(first_run)
+    assert len(rows) == 120 and set(rows[0]) == {"episode", "reward", "success"}
+    assert float(rows[8]["success"]) == pytest.approx(success[8])
+    record = json.loads((first_run / "run.json").read_text())
+    assert record["status"] == "finished" and record["episodes_to_success"] == 9
+    # A second run gets a folder of its own and leaves the first one as it was.
+    before = (first_run / "rewards.csv").read_bytes()
+    dyna.main(["--episodes", "5", "--modelstep", "0"])
+    assert "Q-learning: does not reach 0.9 within the run" in capsys.readouterr().out
+    assert len(list((tmp_path / "MM" / "dyna").iterdir())) == 2
+    assert (first_run / "rewards.csv").read_bytes() == before
+
+
+def test_a_single_comparison_saves_its_curves_next_to_plain_q_learning(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
+    runs = dyna_compare.main(["--episodes", "120", "--modelstep", "50", "--seed", "0",
+                              "--no-show"])
+    out = capsys.readouterr().out
     # Seed 0: Dyna's greedy policy reaches 0.9 after a handful of episodes; Q-learning, with
     # the same seed, not within 120.
     assert "Dyna (50 planning steps): reaches 0.9 after 9 episodes" in out
     assert "Q-learning (no planning): does not reach 0.9 within the run" in out
     dyna_rewards, dyna_success = runs["Dyna (50 planning steps)"]
     assert len(dyna_rewards) == len(dyna_success) == 120
-    assert dyna_success[8] >= 0.9 > dyna_success[7]
-    (first_run,) = (tmp_path / "MM" / "dyna").iterdir()
+    (first_run,) = (tmp_path / "MM" / "dyna_compare").iterdir()
     rows = read_run(first_run)
     assert len(rows) == 120
     assert set(rows[0]) == {"episode", "Dyna (50 planning steps)_reward",
@@ -196,27 +220,22 @@ def test_a_single_run_saves_its_curves_next_to_plain_q_learning(tmp_path, monkey
     record = json.loads((first_run / "run.json").read_text())
     assert record["status"] == "finished"
     assert record["episodes_to_success"]["Dyna (50 planning steps)"] == 9
-    # A second run gets a folder of its own and leaves the first one as it was.
-    before = (first_run / "rewards.csv").read_bytes()
-    dyna.main(["--episodes", "5", "--modelstep", "0", "--no-show"])
-    assert len(list((tmp_path / "MM" / "dyna").iterdir())) == 2
-    assert (first_run / "rewards.csv").read_bytes() == before
 
 
 def test_modelstep_0_is_plain_q_learning_alone(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    runs = dyna.main(["--episodes", "20", "--modelstep", "0", "--no-show"])
+    runs = dyna_compare.main(["--episodes", "20", "--modelstep", "0", "--no-show"])
     assert list(runs) == ["Dyna (0 planning steps)"]
 
 
 def test_main_compare_saves_the_figure(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
-    results = dyna.main(["--compare", "--seeds", "2", "--episodes", "20", "--jobs", "1",
-                         "--no-show"])
+    results = dyna_compare.main(["--compare", "--seeds", "2", "--episodes", "20", "--jobs", "1",
+                                 "--no-show"])
     assert set(results) == {(slippery, steps) for slippery in (False, True)
-                            for steps in dyna.COMPARE_PLANNING_STEPS}
+                            for steps in dyna_compare.COMPARE_PLANNING_STEPS}
     assert all(curves.shape == (2, 2) for curves in results.values())
-    (run,) = (tmp_path / "MM" / "dyna" / "compare").iterdir()
+    (run,) = (tmp_path / "MM" / "dyna_compare" / "compare").iterdir()
     assert (run / "compare.png").stat().st_size > 0
     assert "planning steps" in capsys.readouterr().out
 
@@ -228,10 +247,18 @@ def test_main_compare_saves_the_figure(tmp_path, monkeypatch, capsys):
                                   ["--jobs", "-2"]])
 def test_bad_arguments_exit_with_status_2(argv, capsys):
     with pytest.raises(SystemExit) as error:
-        dyna.main(argv)
+        dyna_compare.main(argv)
     assert error.value.code == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["--episodes", "0"], ["--modelstep", "-1"], ["--seed", "-1"],
+                                  ["--compare"]])
+def test_the_dyna_script_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as error:
+        dyna.main(argv)
+    assert error.value.code == 2 and "Traceback" not in capsys.readouterr().err
 
 
 def test_the_defaults_are_the_books_and_a_greedy_agent_follows_its_values():

@@ -1,4 +1,4 @@
-"""MM/dyna.py: one learning run, the comparison of many, and the CSV of the curves.
+"""MM/dyna.py and MM/dyna_compare.py: one learning run, the comparison of many, the CSV.
 
 Found by mutation testing: what the main tests of Dyna leave open about the experiment
 harness that ``--compare`` and the single run are built on.
@@ -6,7 +6,7 @@ harness that ``--compare`` and the single run are built on.
 
 import numpy as np
 
-from MM import dyna
+from MM import dyna, dyna_compare
 
 
 def test_a_run_is_reproducible_and_silent_by_default(capsys):
@@ -31,9 +31,9 @@ def test_a_run_plays_the_lake_it_is_asked_for():
 
 
 def test_compare_runs_every_lake_step_count_and_seed(capsys):
-    results = dyna.compare([2, 5], 20, eval_interval=5, slippery_values=(True,), n_jobs=1)
-    assert set(results) == {(True, steps) for steps in dyna.COMPARE_PLANNING_STEPS}
-    for steps in dyna.COMPARE_PLANNING_STEPS:
+    results = dyna_compare.compare([2, 5], 20, eval_interval=5, slippery_values=(True,), n_jobs=1)
+    assert set(results) == {(True, steps) for steps in dyna_compare.COMPARE_PLANNING_STEPS}
+    for steps in dyna_compare.COMPARE_PLANNING_STEPS:
         assert results[(True, steps)].shape == (2, 4)
         for row, seed in zip(results[(True, steps)], [2, 5]):
             np.testing.assert_array_equal(row, dyna.run_one(steps, seed, 20, True, 5)[1])
@@ -43,14 +43,14 @@ def test_compare_runs_every_lake_step_count_and_seed(capsys):
 
 
 def test_compare_evaluates_every_ten_episodes_by_default():
-    results = dyna.compare([0], 20, slippery_values=(False,), n_jobs=1)
+    results = dyna_compare.compare([0], 20, slippery_values=(False,), n_jobs=1)
     assert results[(False, 0)].shape == (1, 2)
 
 
 def test_the_csv_holds_every_episode_of_runs_of_any_length(tmp_path, capsys):
     runs = {"a": (np.array([1.0, 0.0, 1.0]), np.array([0.5, 0.25, 1.0])),
             "b": (np.array([0.0]), np.array([0.125]))}
-    path = dyna.save_run_csv(runs, tmp_path / "curves.csv")
+    path = dyna_compare.save_run_csv(runs, tmp_path / "curves.csv")
     assert path.read_text(encoding="utf-8").splitlines() == [
         "episode,a_reward,a_success,b_reward,b_success",
         "1,1,0.500000,0,0.125000",
