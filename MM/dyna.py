@@ -64,13 +64,9 @@ class DynaAgent:
 
     def learn(self, env, episode_count=3000, gamma=0.9, learning_rate=0.1, steps_in_model=-1,
               report_interval=100, callback=None):
-        """Learn on ``env``; plan ``steps_in_model`` imagined steps after each real one.
-
-        ``steps_in_model`` ≤ 0 turns planning off (plain Q-learning). Returns the reward of
-        every episode (1 when the goal was reached on FrozenLake). ``callback(episode, agent,
-        reward)`` is called after each episode when given; ``report_interval`` 0 turns the log
-        off.
-        """
+        """Learn on ``env``, planning ``steps_in_model`` imagined steps after each real one (≤ 0:
+        plain Q-learning). Returns each episode's reward; ``callback(episode, agent, reward)``
+        runs after each episode; ``report_interval`` 0 turns the log off."""
         self.actions = list(range(env.action_space.n))
         self.value = defaultdict(lambda: [0.0] * len(self.actions))
         model = Model(self.actions)
@@ -154,12 +150,9 @@ class Model:
 
 
 def run_one(steps_in_model, seed, episode_count, slippery, eval_interval, report_interval=0):
-    """One learning run: ``(rewards, success, interrupted)``.
-
-    ``rewards`` holds each episode's reward; ``success`` the greedy policy's exact success
-    probability after every ``eval_interval`` episodes. Ctrl-C ends the run early and keeps
-    both curves so far (``interrupted`` is then True).
-    """
+    """One run: ``(rewards, success, interrupted)``: each episode's reward, and the greedy
+    policy's exact success probability every ``eval_interval`` episodes. Ctrl-C ends the run
+    early and keeps both curves so far (``interrupted`` is then True)."""
     env = make_frozen_lake(slippery=slippery)
     set_seed(seed, env)
     n_states = env.observation_space.n
@@ -199,10 +192,8 @@ def describe_reach(episodes):
     return f"reaches {SUCCESS_THRESHOLD} after {int(episodes)} episodes"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Dyna-Q on FrozenLakeEasy: Q-learning plus planning in a learned model."
-    )
+def add_learning_arguments(parser):
+    """The options of one learning run (``MM/dyna_compare.py`` takes them too)."""
     parser.add_argument("--modelstep", type=non_negative_int, default=DEFAULT_PLANNING_STEPS,
                         help="planning steps in the model after each real step (default "
                              f"{DEFAULT_PLANNING_STEPS}; 0 is plain Q-learning)")
@@ -210,6 +201,13 @@ def main(argv=None):
                         help="episodes of learning (default 3000)")
     parser.add_argument("--slippery", action="store_true",
                         help="learn on the slippery FrozenLake instead of FrozenLakeEasy")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Dyna-Q on FrozenLakeEasy: Q-learning plus planning in a learned model."
+    )
+    add_learning_arguments(parser)
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
 

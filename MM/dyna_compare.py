@@ -16,7 +16,6 @@ from common import (
     exit_with_error,
     finish_run,
     new_run_dir,
-    non_negative_int,
     positive_int,
     save_figure,
     seed_value,
@@ -28,8 +27,8 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from MM.dyna import (
-    DEFAULT_PLANNING_STEPS,
     SUCCESS_THRESHOLD,
+    add_learning_arguments,
     describe_reach,
     episodes_to_reach,
     run_one,
@@ -218,16 +217,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Dyna-Q on FrozenLakeEasy: Q-learning plus planning in a learned model."
     )
-    parser.add_argument("--modelstep", type=non_negative_int, default=DEFAULT_PLANNING_STEPS,
-                        help="planning steps in the model after each real step (default "
-                             f"{DEFAULT_PLANNING_STEPS}; 0 is plain Q-learning)")
-    parser.add_argument("--episodes", type=positive_int, default=None,
-                        help="episodes of learning (default 3000; 1000 with --compare)")
-    parser.add_argument("--slippery", action="store_true",
-                        help="learn on the slippery FrozenLake instead of FrozenLakeEasy")
+    add_learning_arguments(parser)
     parser.add_argument("--compare", action="store_true",
                         help="compare 0, 5 and 50 planning steps over several seeds on both "
-                             "lakes and plot the success rate against episodes")
+                             "lakes and plot the success rate against episodes (1000 "
+                             "episodes unless --episodes says otherwise)")
     parser.add_argument("--seeds", type=positive_int, default=5,
                         help="number of seeds for --compare (default 5)")
     parser.add_argument("--eval-interval", type=positive_int, default=10,
@@ -238,6 +232,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=seed_value, default=0,
                         help="random seed (with --compare, the first of the seeds; default 0)")
     parser.add_argument("--no-show", action="store_true", help="do not open a plot window")
+    parser.set_defaults(episodes=None)
     args = parser.parse_args(argv)
 
     episodes = args.episodes if args.episodes is not None else (1000 if args.compare else 3000)
