@@ -21,22 +21,7 @@ import csv
 import zipfile
 from pathlib import Path
 
-from common import (
-    atomic_path,
-    display_available,
-    exit_with_error,
-    find_model,
-    finish_training,
-    new_run_dir,
-    non_negative_int,
-    plot_reward_history,
-    positive_float,
-    positive_int,
-    save_gif,
-    seed_value,
-    set_seed,
-    window_closed,
-)
+import common
 
 import gymnasium as gym
 import numpy as np
@@ -45,21 +30,8 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from envs.catcher import (
-    MAX_EPISODE_STEPS,
-    CatcherVectorEnv,
-    catch_rate,
-    play_first_episodes,
-    register_catcher,
-)
-from EV.numpy_network import (
-    FILTERS,
-    KERNEL_SIZE,
-    STRIDE,
-    action_probabilities,
-    glorot_weights,
-    weight_shapes,
-)
+from envs.catcher import MAX_EPISODE_STEPS, CatcherVectorEnv, catch_rate, play_first_episodes
+from EV.numpy_network import action_probabilities, glorot_weights, weight_shapes
 
 # The book's state: one 50×50 grayscale frame. The agent acts every FRAME_SKIP frames.
 FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, FRAME_SKIP = 50, 50, 1, 2
@@ -73,10 +45,10 @@ EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never play
 
 
 class EvolutionalAgent:
-    """The policy that evolution improves: the book's small convolutional network, softmax out.
+    """The policy that evolution improves: the book's small convolutional network.
 
-    ``weights`` is a list of arrays laid out as Keras' ``get_weights()``. ``seed`` (not in the
-    book) seeds the generator that samples the actions.
+    ``weights`` are laid out as Keras' ``get_weights()``; ``seed`` (not in the book) seeds
+    the sampling of the actions.
     """
 
     def __init__(self, actions, seed=None):
@@ -86,11 +58,9 @@ class EvolutionalAgent:
         self.rng = np.random.default_rng(seed)
 
     def save(self, model_path):
-        """Write the weights to a ``.npz`` file (atomically)."""
         if self.weights is None:
             raise ValueError("the agent has no weights yet: call initialize() first")
-        model_path = Path(model_path)
-        with atomic_path(model_path) as temporary, open(temporary, "wb") as file:
+        with common.atomic_path(model_path) as temporary, open(temporary, "wb") as file:
             np.savez(file, actions=np.asarray(self.actions),
                      state_shape=np.asarray(self.state_shape),
                      **dict(zip(WEIGHT_NAMES, self.weights)))
@@ -99,7 +69,7 @@ class EvolutionalAgent:
 
     @classmethod
     def load(cls, env, model_path, seed=None):
-        """The agent saved in ``model_path``; ``ValueError`` says why a file is not one."""
+        """The agent saved in ``model_path``; a ``ValueError`` says why a file is not one."""
         try:
             # allow_pickle=False: loading must never run code hidden in the file.
             data = np.load(model_path, allow_pickle=False)
@@ -114,24 +84,22 @@ class EvolutionalAgent:
             raise ValueError(f"it was trained on states of shape {state_shape}, "
                              f"this game gives {env.observation_space.shape}")
         agent = cls(list(range(env.action_space.n)), seed=seed)
-        agent.initialize(np.zeros(state_shape, dtype=np.float32),
-                         [arrays[name] for name in WEIGHT_NAMES])
+        agent.initialize(np.zeros(state_shape), [arrays[name] for name in WEIGHT_NAMES])
         return agent
 
     def initialize(self, state, weights=()):
         """Set up the network for states shaped like ``state``; fresh weights unless given."""
-        state_shape = np.shape(state)
-        if len(weights) > 0:
-            expected = weight_shapes(state_shape, len(self.actions))
-            shapes = [np.shape(w) for w in weights]
-            if shapes != expected:
-                raise ValueError(f"weights of shapes {shapes} do not fit, expected {expected}")
-            if not all(np.isfinite(w).all() for w in weights):
-                raise ValueError("the weights are not all finite numbers")
-            self.weights = [np.array(w, dtype=np.float32) for w in weights]
-        else:
-            self.weights = glorot_weights(state_shape, len(self.actions), self.rng)
-        self.state_shape = state_shape
+        self.state_shape = np.shape(state)
+        if len(weights) == 0:
+            self.weights = glorot_weights(self.state_shape, len(self.actions), self.rng)
+            return
+        expected = weight_shapes(self.state_shape, len(self.actions))
+        if [np.shape(w) for w in weights] != expected:
+            raise ValueError(f"weights of shapes {[np.shape(w) for w in weights]} do not fit, "
+                             f"expected {expected}")
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError("the weights are not all finite numbers")
+        self.weights = [np.array(w, dtype=np.float32) for w in weights]
 
     def policy(self, state):
         """Sample an action from the softmax; for a batch of states, an array of actions."""
@@ -146,11 +114,8 @@ class EvolutionalAgent:
         return actions[0].item() if single else actions
 
     def play(self, env, episode_count=5, render=True, frames=None):
-        """Play ``episode_count`` episodes of one game; return their rewards.
-
-        A window draws itself at every step; with ``render_mode="rgb_array"``, each episode's
-        screens are appended to ``frames`` (a list, not in the book) for a GIF.
-        """
+        """Play episodes of one game; with ``render_mode="rgb_array"`` each episode's screens
+        go to a list in ``frames`` (not in the book; for a GIF). Returns the rewards."""
         mode = env.env.render_mode
         record = render and mode == "rgb_array" and frames is not None
         rewards = []
@@ -165,7 +130,7 @@ class EvolutionalAgent:
                 episode_reward += reward
                 if record:
                     screens.append(env.render())
-                if mode == "human" and window_closed():
+                if mode == "human" and common.window_closed():
                     print("The window was closed.")
                     return rewards
             rewards.append(episode_reward)
@@ -174,13 +139,12 @@ class EvolutionalAgent:
         return rewards
 
     def keras_model(self):
-        """The book's form: its Keras model with these weights (imports TensorFlow: seconds)."""
+        """The book's form of the network, with these weights (imports TensorFlow: seconds)."""
         import keras
 
         model = keras.Sequential([
             keras.Input(shape=self.state_shape),
-            keras.layers.Conv2D(FILTERS, kernel_size=KERNEL_SIZE, strides=STRIDE,
-                                activation="relu"),
+            keras.layers.Conv2D(3, kernel_size=5, strides=3, activation="relu"),
             keras.layers.Flatten(),
             keras.layers.Dense(len(self.actions), activation="softmax"),
         ])
@@ -200,16 +164,14 @@ def area_weights(size_in, size_out):
 class CatcherObserver:
     """The book's observer: Catcher's RGB screen → one small grayscale frame in [0, 1].
 
-    The book's arguments (as in the book, the state is one frame whatever ``frame_count``);
-    added: ``num_games`` (a batch of games stepped together: every value gets a game axis),
-    ``frame_skip`` (the action is repeated for that many frames), ``max_step`` and
-    ``render_mode``.
+    The book's arguments (its state is one frame whatever ``frame_count``); added:
+    ``num_games`` (a batch of games stepped together: every value gets a game axis),
+    ``frame_skip`` (frames an action is repeated for), ``max_step`` and ``render_mode``.
     """
 
     def __init__(self, width, height, frame_count, num_games=None, frame_skip=FRAME_SKIP,
                  max_step=MAX_EPISODE_STEPS, render_mode=None):
         if num_games is None:
-            register_catcher()
             self._env = gym.make("Catcher-v0", render_mode=render_mode,
                                  max_episode_steps=max_step)
         else:
@@ -218,10 +180,9 @@ class CatcherObserver:
         self.num_games, self.frame_skip = num_games, frame_skip
         # The book shrinks the screen with Pillow; averaging each output pixel's area is
         # exact, and two matrix products do it for a whole batch.
-        screen_height, screen_width, _ = self.env.get_wrapper_attr("observation_space").shape \
-            if num_games is None else self._env.single_observation_space.shape
-        self.rows = area_weights(screen_height, height)
-        self.columns = np.ascontiguousarray(area_weights(screen_width, width).T)
+        screen = getattr(self._env, "single_observation_space", self._env.observation_space)
+        self.rows = area_weights(screen.shape[0], height)
+        self.columns = np.ascontiguousarray(area_weights(screen.shape[1], width).T)
 
     @property
     def env(self):
@@ -229,16 +190,14 @@ class CatcherObserver:
 
     @property
     def action_space(self):
-        return self._env.action_space if self.num_games is None else \
-            self._env.single_action_space
+        return getattr(self._env, "single_action_space", self._env.action_space)
 
     @property
     def observation_space(self):
         return spaces.Box(0.0, 1.0, (self.height, self.width, 1), dtype=np.float32)
 
     def reset(self, seed=None):
-        frame, _ = self._env.reset(seed=seed)
-        return self.transform(frame)
+        return self.transform(self._env.reset(seed=seed)[0])
 
     def render(self):
         # A window ("human") draws itself at every step; "rgb_array" returns the screen.
@@ -254,14 +213,14 @@ class CatcherObserver:
         for _ in range(self.frame_skip):
             frame, frame_reward, terminated, truncated, info = self._env.step(action)
             reward = reward + frame_reward
-            if self.num_games is None:
+            if self.num_games is None:  # one game: stop at its end
                 done = terminated or truncated
                 if done:
                     break
-                continue
-            final = {key: info[key] if final is None else np.where(done, final[key], info[key])
-                     for key in COUNTERS}
-            done = done | terminated | truncated
+            else:
+                final = {key: info[key] if final is None else
+                         np.where(done, final[key], info[key]) for key in COUNTERS}
+                done = done | terminated | truncated
         if final is not None:
             info = {**final, "final_info": final}
         return self.transform(frame), reward, done, info
@@ -278,7 +237,7 @@ class EvolutionalTrainer:
 
     The book's arguments and defaults; added: ``n_jobs`` (members played at once, joblib's
     meaning), ``seed`` (every random number of a run derives from it) and ``parallel`` (what
-    plays the members instead of joblib's processes, such as ``EV.dask_parallel.DaskParallel``).
+    plays the members instead of joblib, such as ``EV.dask_parallel.DaskParallel``).
     """
 
     def __init__(self, population_size=20, sigma=0.5, learning_rate=0.1, report_interval=10,
@@ -307,8 +266,7 @@ class EvolutionalTrainer:
         self.weights, self.reward_log, self.interrupted = agent.weights, [], False
         try:
             # One Parallel for all epochs: its workers stay up between epochs.
-            parallel = Parallel(self.n_jobs) if self.parallel is None else self.parallel
-            with parallel:
+            with Parallel(self.n_jobs) if self.parallel is None else self.parallel as parallel:
                 for e in tqdm(range(epoch), desc="Evolution", unit="epoch"):
                     results = self.play_population(parallel, base_seed, e, episode_per_agent)
                     self.update(results)
@@ -353,8 +311,8 @@ class EvolutionalTrainer:
         return float(rewards.mean()), seed
 
     def update(self, agent_results):
-        """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i, z_i the standardized
-        reward of member i and ε_i its noise, drawn again from its seed."""
+        """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i, where z_i is member i's
+        standardized reward and ε_i its noise, drawn again from its seed."""
         rewards = np.array([reward for reward, _ in agent_results], dtype=float)
         self.reward_log.append(rewards)
         std = rewards.std()
@@ -378,14 +336,14 @@ class EvolutionalTrainer:
 
     def plot_rewards(self, path, show=True):
         """The population's mean reward per epoch (± one std, and the best) as a PNG."""
-        epochs = np.arange(1, len(self.reward_log) + 1)
-        return plot_reward_history(self.reward_log, path, x=epochs, xlabel="エポック (epoch)",
-                                   label="集団の平均報酬 (mean reward of the population)",
-                                   best=True, show=show)
+        return common.plot_reward_history(
+            self.reward_log, path, x=np.arange(1, len(self.reward_log) + 1),
+            xlabel="エポック (epoch)", label="集団の平均報酬 (mean reward of the population)",
+            best=True, show=show)
 
     def save_reward_log(self, path):
-        """Write every member's reward of every epoch to a CSV file (atomically)."""
-        with atomic_path(path) as temporary, open(temporary, "w", newline="") as file:
+        """Every member's reward of every epoch, as a CSV file."""
+        with common.atomic_path(path) as temporary, open(temporary, "w", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(["epoch", "member", "reward"])
             for epoch, rewards in enumerate(self.reward_log, start=1):
@@ -409,10 +367,9 @@ def epoch_game_seed(base_seed, epoch):
 
 
 def play_games(weights, num_games, game_seed, max_step=MAX_EPISODE_STEPS):
-    """The network ``weights`` plays ``num_games`` games as a batch: (returns, caught, missed).
-
-    The games and the actions' random numbers come from ``game_seed``.
-    """
+    """The network ``weights`` plays ``num_games`` games as a batch, each until its end:
+    ``(returns, caught, missed)``. The games and the actions' random numbers come from
+    ``game_seed``."""
     # One worker, one core: NumPy's matrix library must not start threads of its own.
     with threadpool_limits(limits=1):
         env = EvolutionalTrainer.make_env(num_games, max_step)
@@ -429,7 +386,7 @@ def evaluate(weights, num_games=EVALUATION_GAMES, seed=EVALUATION_SEED):
 
 def play_saved(model_path, episode_count, headless, seed):
     """Let the saved agent play, in a window or into a GIF beside its file."""
-    if not headless and not display_available():
+    if not headless and not common.display_available():
         print("No display found: playing headless, and writing a GIF instead of a window.")
         headless = True
     env = CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT,
@@ -437,21 +394,21 @@ def play_saved(model_path, episode_count, headless, seed):
     try:
         agent = EvolutionalAgent.load(env, model_path, seed=seed)
     except ValueError as error:
-        exit_with_error(f"{model_path} cannot be played: {error}; train an agent with "
-                        f"`{TRAIN_COMMAND}`")
+        common.exit_with_error(f"{model_path} cannot be played: {error}; train an agent "
+                               f"with `{TRAIN_COMMAND}`")
     env.reset(seed=seed)  # seeds the games; each episode then starts where the last ended
     frames = [] if headless else None
     with contextlib.closing(env.env):
         rewards = agent.play(env, episode_count=episode_count, render=True, frames=frames)
     if frames:  # one screen per decision: FRAME_SKIP frames apart
-        save_gif(frames[0], Path(model_path).with_suffix(".gif"),
-                 env.env.metadata["render_fps"] / FRAME_SKIP)
+        common.save_gif(frames[0], Path(model_path).with_suffix(".gif"),
+                        env.env.metadata["render_fps"] / FRAME_SKIP)
     return rewards
 
 
 def population_size(text):
     """``--population``: at least 2, because the rewards are standardized within it."""
-    value = positive_int(text)
+    value = common.positive_int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be 2 or more, got {text}")
     return value
@@ -459,7 +416,7 @@ def population_size(text):
 
 def worker_count(text):
     """``--workers``: -1 (every core) or 1 or more."""
-    return -1 if text.strip() == "-1" else positive_int(text)
+    return -1 if text.strip() == "-1" else common.positive_int(text)
 
 
 def main(argv=None, parallel=None):
@@ -471,37 +428,38 @@ def main(argv=None, parallel=None):
     add("--play", action="store_true", help="let the newest trained agent play, not train")
     add("--model", metavar="PATH", help="with --play, the agent file (default: the newest)")
     add("--headless", action="store_true", help="with --play, no window: write a GIF")
-    add("--play-episodes", type=positive_int, default=5, help="episodes of --play (default: 5)")
-    add("--epochs", type=positive_int, default=EPOCHS, help=f"epochs (default: {EPOCHS})")
+    add("--play-episodes", type=common.positive_int, default=5,
+        help="episodes of --play (default: 5)")
+    add("--epochs", type=common.positive_int, default=EPOCHS, help=f"epochs (default: {EPOCHS})")
     add("--population", type=population_size, default=POPULATION,
         help=f"agents per epoch, at least 2 (default: {POPULATION})")
-    add("--episodes-per-agent", type=positive_int, default=EPISODES_PER_AGENT,
+    add("--episodes-per-agent", type=common.positive_int, default=EPISODES_PER_AGENT,
         help=f"games each agent plays per epoch, as a batch (default: {EPISODES_PER_AGENT})")
-    add("--sigma", type=positive_float, default=SIGMA,
+    add("--sigma", type=common.positive_float, default=SIGMA,
         help=f"scale of the noise added to the weights (default: {SIGMA})")
-    add("--learning-rate", type=positive_float, default=LEARNING_RATE,
+    add("--learning-rate", type=common.positive_float, default=LEARNING_RATE,
         help=f"step size of the weight update (default: {LEARNING_RATE})")
-    add("--report-interval", type=positive_int, default=10,
+    add("--report-interval", type=common.positive_int, default=10,
         help="epochs between printed progress lines (default: 10)")
-    add("--eval-episodes", type=non_negative_int, default=EVALUATION_GAMES,
+    add("--eval-episodes", type=common.non_negative_int, default=EVALUATION_GAMES,
         help=f"games of the final catch rate, 0 for none (default: {EVALUATION_GAMES})")
     add("--workers", type=worker_count, default=-1,
         help="agents played at once (default -1: all cores)")
-    add("--seed", type=seed_value, default=0, help="random seed (default: 0)")
+    add("--seed", type=common.seed_value, default=0, help="random seed (default: 0)")
     add("--no-show", action="store_true", help="do not open a plot window")
     args = parser.parse_args(argv)
 
     if args.play:
-        model_path = find_model(__file__, MODEL_FILE, model=args.model,
-                                train_command=TRAIN_COMMAND)
+        model_path = common.find_model(__file__, MODEL_FILE, model=args.model,
+                                       train_command=TRAIN_COMMAND)
         return play_saved(model_path, args.play_episodes, args.headless, args.seed)
 
-    set_seed(args.seed)
+    common.set_seed(args.seed)
     trainer = EvolutionalTrainer(population_size=args.population, sigma=args.sigma,
                                  learning_rate=args.learning_rate,
                                  report_interval=args.report_interval, n_jobs=args.workers,
                                  seed=args.seed, parallel=parallel)
-    run_dir = new_run_dir(__file__)
+    run_dir = common.new_run_dir(__file__)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     epochs, rate = len(trainer.reward_log), None
     if epochs:  # also after Ctrl-C: keep what was learned
@@ -513,8 +471,8 @@ def main(argv=None, parallel=None):
             rate = evaluate(agent.weights, args.eval_episodes)
             print(f"The trained agent catches {rate:.1%} of the fruit over "
                   f"{args.eval_episodes} games.")
-    finish_training(run_dir, interrupted=trainer.interrupted, epochs=epochs,
-                    model=MODEL_FILE if epochs else None, catch_rate=rate)
+    common.finish_training(run_dir, interrupted=trainer.interrupted, epochs=epochs,
+                           model=MODEL_FILE if epochs else None, catch_rate=rate)
     return trainer, agent
 
 
