@@ -1,30 +1,14 @@
 """Benchmark: does the evolution strategy learn Catcher, and does it use two cores (Day6)?
 
-Targets for ``EV/evolution.py`` (issue: "every method's figure shows the effect"):
+1. Learning: trained with the script's defaults, the agent catches at least 90% of the fruit
+   over 100 evaluation games within 10 minutes of a 2-core CPU, or 1,020 CPU seconds (two
+   workers at the target speed-up). Printed beside a random policy's catch rate: the training
+   time, when the weights first caught 90% (checked afterwards, every ``--check-interval``
+   epochs) and the final catch rate.
+2. Speed: 2 workers play an epoch at least 1.7 times as fast as 1, with joblib and on a Dask
+   ``LocalCluster`` (the fastest timed epoch of the initial network, whose games are shortest).
 
-1. Learning: trained with the script's defaults, the saved agent catches at least 90% of the
-   fruit over 100 evaluation games, after at most 10 minutes of training on a 2-core CPU.
-   Printed next to a random policy's catch rate: the training time, the time at which the
-   weights first caught 90% (measured on the weights of every ``--check-interval``-th epoch,
-   afterwards, so that the checks take nothing from training), and the final catch rate.
-   Every catch rate is measured as the agent plays: sampling its actions, over games that
-   training never played.
-2. Speed: with 2 workers an epoch is at least 1.7 times as fast as with 1, with joblib's
-   worker processes and on a Dask ``LocalCluster``. Both play the same epochs (the same
-   members and games) with the initial network, whose short games make the shortest epochs
-   (the hardest case for parallel work), after a warm-up epoch that starts the workers:
-   joblib's two pools taking turns epoch by epoch, and two Dask clusters of each size, one
-   cluster at a time, in turns, each playing half of the epochs.
-   The fastest epoch of each is kept, because other work on the machine can only make an
-   epoch slower.
-
-Other programs on the machine slow everything down: the load average is printed next to the
-figures, and the CPU seconds that training used (all processes) next to its wall time. Two
-workers cannot be twice as fast while other programs hold one of the two cores. So the time
-target also passes on CPU seconds: two workers at the target speed-up of 1.7 do 600 × 1.7 =
-1020 CPU seconds of work in 10 minutes of an idle 2-core machine.
-
-Run from the repository root:
+How each figure is measured, and the latest ones: doc/day6.md. From the repository root:
 
     python benchmarks/evolution.py                  # everything (about 15 minutes)
     python benchmarks/evolution.py --skip-learning  # the speed alone
@@ -178,9 +162,7 @@ def speed(args):
     # One cluster at a time: the processes of an idle cluster (its scheduler, worker and
     # nanny keep heartbeats and monitors going) would take CPU from the one being timed.
     # Two clusters of each size, in turns, each playing half of the epochs: how fast a
-    # cluster runs also depends on where its processes happen to land. Measured with both
-    # clusters up, 2 workers were 1.56-1.77 times as fast as 1; one cluster at a time,
-    # 1.55-1.84; two of each in turns, 1.73-1.89 (9 runs).
+    # cluster runs also depends on where its processes happen to land (doc/day6.md).
     half = max(1, args.speed_epochs // 2)
     seconds = {}
     for first, workers in ((1, 1), (1, 2), (1 + half, 1), (1 + half, 2)):
