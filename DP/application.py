@@ -71,11 +71,14 @@ from pathlib import Path
 import numpy as np
 import tornado.web
 
-from DP.environment import ACTIONS, REWARD_LIMIT, Environment, validate_rewards
-from DP.planner import (
+from DP.environment import ACTIONS
+from DP.vectorized_planner import (
+    REWARD_LIMIT,
+    Environment,
     PlanningDidNotConverge,
     PolicyIterationPlanner,
     ValueIterationPlanner,
+    validate_rewards,
 )
 
 HERE = Path(__file__).resolve().parent

@@ -1,29 +1,19 @@
-"""Day2: the maze as a Markov Decision Process (MDP).
+"""Day2: the maze as a Markov Decision Process (MDP): states, actions, T(s'|s, a), R(s').
 
-An MDP is a set of states, a set of actions, a transition function T(s'|s, a) and a reward
-function R(s'). Here the states are the cells of a grid, the actions are the four moves, the
-transition is "go where you meant with probability ``move_prob``, slip sideways otherwise", and
-the reward is earned on arriving at a cell.
+The states are the cells of a grid; the actions are the four moves. A move goes where it was
+meant with probability ``move_prob`` and slips to either side otherwise (never backwards);
+bumping into the edge or a block (9) leaves the agent in place. Arriving at a cell pays
+``default_reward`` (-0.04: wandering costs a little), at the treasure (1) +1 and at the
+danger (-1) -1; both end the episode.
 
-Grid cells:
+    python DP/environment_demo.py      # a random agent walks this maze
 
-    0   ordinary cell (reward ``default_reward`` = -0.04 on arrival: wandering costs a little)
-    1   treasure: +1 and the episode ends
-   -1   danger:   -1 and the episode ends
-    9   block: cannot be entered; bumping into it (or into the edge) leaves the agent in place
-
-Those rewards are the defaults. ``rewards`` (a grid of numbers of the maze's shape, checked by
-``validate_rewards``) sets the reward on arrival at any cell instead, as the web simulator
-lets a learner do; the values given for blocks are ignored, as no one ever arrives there.
-
-The dynamics live in one place, ``GridMDP``: it turns a grid into NumPy arrays (for every
-state and action, the possible next states and their probabilities). The book's dict-based
-``Environment.transit_func`` reads those arrays, the planners in ``DP/planner.py`` sweep them
-in one vectorized expression, and the web simulator and the gymnasium ``GridWorld`` in ``envs/``
-reuse them.
+Departures from the book:
+- ``rewards`` (a grid of numbers) sets the reward on arrival at any cell, as the simulator does;
+- ``transit_func`` lists the intended move first, then the slips (the order ``transit`` draws);
+- ``mdp`` holds the same dynamics as arrays (``GridMDP``), for the vectorized planners.
 """
 
-from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -35,18 +25,23 @@ CELL_VALUES = (ORDINARY, TREASURE, DANGER, BLOCK)
 REWARD_LIMIT = 10
 
 
-@dataclass(frozen=True, order=True)
 class State:
-    """A cell of the maze. Frozen, so it can be a dict key; ordered by (row, column)."""
 
-    row: int = -1
-    column: int = -1
+    def __init__(self, row=-1, column=-1):
+        self.row = row
+        self.column = column
 
     def __repr__(self):
         return f"<State: [{self.row}, {self.column}]>"
 
     def clone(self):
         return State(self.row, self.column)
+
+    def __hash__(self):
+        return hash((self.row, self.column))
+
+    def __eq__(self, other):
+        return self.row == other.row and self.column == other.column
 
 
 class Action(Enum):
@@ -61,6 +56,116 @@ class Action(Enum):
 ACTIONS = list(Action)
 # (row, column) offset of each action, in the order of ``ACTIONS``.
 MOVES = {Action.UP: (-1, 0), Action.DOWN: (1, 0), Action.LEFT: (0, -1), Action.RIGHT: (0, 1)}
+
+
+class Environment:
+
+    def __init__(self, grid, move_prob=0.8, rewards=None):
+        # The grid's cells: 0 ordinary, 1 treasure and -1 danger (the episode ends there),
+        # 9 block (no one can stand there).
+        self.grid = grid
+        self.agent_state = State()
+        # A small cost for every step: the agent must hurry to the treasure.
+        self.default_reward = -0.04
+        # The move goes as chosen with move_prob, else slips sideways.
+        self.move_prob = move_prob
+        self.rewards = rewards
+        self.mdp = GridMDP(grid, move_prob, self.default_reward, rewards)  # checks the grid
+        self.reset()
+
+    @property
+    def row_length(self):
+        return len(self.grid)
+
+    @property
+    def column_length(self):
+        return len(self.grid[0])
+
+    @property
+    def actions(self):
+        return [Action.UP, Action.DOWN, Action.LEFT, Action.RIGHT]
+
+    @property
+    def states(self):
+        states = []
+        for row in range(self.row_length):
+            for column in range(self.column_length):
+                if self.grid[row][column] != BLOCK:  # a block is not a state
+                    states.append(State(row, column))
+        return states
+
+    def transit_func(self, state, action):
+        transition_probs = {}
+        if not self.can_action_at(state):
+            return transition_probs  # the episode has already ended: nothing follows
+
+        opposite_direction = Action(action.value * -1)
+        slips = [a for a in self.actions if a not in (action, opposite_direction)]
+        for a in [action, *slips]:
+            prob = self.move_prob if a == action else (1 - self.move_prob) / 2
+            if prob == 0:
+                continue  # a move that cannot happen is not an outcome
+            next_state = self._move(state, a)
+            # A bump and a slip can end in the same cell: their probabilities add up.
+            transition_probs[next_state] = transition_probs.get(next_state, 0) + prob
+        return transition_probs
+
+    def can_action_at(self, state):
+        return self.grid[state.row][state.column] == ORDINARY
+
+    def _move(self, state, action):
+        if not self.can_action_at(state):
+            raise ValueError(f"cannot move from {state}: the episode has ended there")
+
+        next_state = state.clone()
+        d_row, d_column = MOVES[action]
+        next_state.row += d_row
+        next_state.column += d_column
+
+        # Off the grid, or into a block: the agent stays where it was.
+        if not (0 <= next_state.row < self.row_length
+                and 0 <= next_state.column < self.column_length):
+            return state
+        if self.grid[next_state.row][next_state.column] == BLOCK:
+            return state
+        return next_state
+
+    def reward_func(self, state):
+        reward = self.default_reward
+        done = False
+        attribute = self.grid[state.row][state.column]
+        if attribute == TREASURE:
+            reward, done = 1, True
+        elif attribute == DANGER:
+            reward, done = -1, True
+        if self.rewards is not None:
+            reward = self.rewards[state.row][state.column]  # the simulator's own reward
+        return float(reward), done
+
+    def reset(self):
+        # The agent starts in the lower-left corner.
+        self.agent_state = State(self.row_length - 1, 0)
+        return self.agent_state
+
+    def step(self, action):
+        next_state, reward, done = self.transit(self.agent_state, action)
+        if next_state is not None:
+            self.agent_state = next_state
+        return next_state, reward, done
+
+    def transit(self, state, action):
+        transition_probs = self.transit_func(state, action)
+        if not transition_probs:
+            return None, None, True
+        next_states = list(transition_probs)
+        probs = np.array(list(transition_probs.values()))
+        next_state = next_states[np.random.choice(len(next_states), p=probs / probs.sum())]
+        reward, done = self.reward_func(next_state)
+        return next_state, reward, done
+
+
+# The same maze as arrays, for the vectorized planners (``DP/vectorized_planner.py``) and the
+# web simulator, and the checks of a maze and of its rewards.
 
 
 def validate_grid(grid, move_prob=0.8):
@@ -200,74 +305,3 @@ class GridMDP:
         reward = self.reward if reward is None else reward
         # The reward is earned on arrival, so it and the next value share one expectation.
         return (self.transition_matrix @ (reward + gamma * V)).reshape(self.n_states, -1)
-
-
-class Environment:
-    """The book's maze environment: a dict-and-State view of ``GridMDP``.
-
-    ``transit_func`` answers "where can I end up, and how likely?" as ``{State: prob}``;
-    ``step`` samples one of those outcomes with NumPy's global random state, as in the book.
-    """
-
-    def __init__(self, grid, move_prob=0.8, rewards=None):
-        self.grid = grid
-        self.default_reward = -0.04
-        self.move_prob = move_prob
-        self.mdp = GridMDP(grid, move_prob, self.default_reward, rewards)
-        self.agent_state = State()
-        self.reset()
-
-    @property
-    def row_length(self):
-        return self.mdp.n_rows
-
-    @property
-    def column_length(self):
-        return self.mdp.n_columns
-
-    @property
-    def actions(self):
-        return list(ACTIONS)
-
-    @property
-    def states(self):
-        """Every cell the agent can be in (blocks excluded), row by row."""
-        return [self.mdp.state(s) for s in np.flatnonzero(~self.mdp.blocked)]
-
-    def transit_func(self, state, action):
-        """``{next_state: probability}``; empty where the episode has already ended."""
-        s, a = self.mdp.index(state), ACTIONS.index(action)
-        transition_probs = {}
-        for next_index, prob in zip(self.mdp.next_state[s, a], self.mdp.prob[s, a]):
-            if prob > 0:
-                next_state = self.mdp.state(next_index)
-                transition_probs[next_state] = transition_probs.get(next_state, 0.0) + prob
-        return transition_probs
-
-    def can_action_at(self, state):
-        return self.mdp.grid[state.row, state.column] == ORDINARY
-
-    def reward_func(self, state):
-        """Reward for arriving at ``state``, and whether the episode ends there."""
-        s = self.mdp.index(state)
-        return float(self.mdp.reward[s]), bool(self.mdp.terminal[s])
-
-    def reset(self):
-        self.agent_state = State(self.row_length - 1, 0)
-        return self.agent_state
-
-    def step(self, action):
-        next_state, reward, done = self.transit(self.agent_state, action)
-        if next_state is not None:
-            self.agent_state = next_state
-        return next_state, reward, done
-
-    def transit(self, state, action):
-        transition_probs = self.transit_func(state, action)
-        if not transition_probs:
-            return None, None, True
-        next_states = list(transition_probs)
-        probs = np.array(list(transition_probs.values()))
-        next_state = next_states[np.random.choice(len(next_states), p=probs / probs.sum())]
-        reward, done = self.reward_func(next_state)
-        return next_state, reward, done

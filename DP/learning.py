@@ -42,7 +42,7 @@ import numpy as np
 from gymnasium.wrappers import TimeLimit
 
 from DP.environment import TREASURE
-from DP.planner import PlanningDidNotConverge, value_iteration
+from DP.vectorized_planner import PlanningDidNotConverge, value_iteration
 from EL.actor_critic import Actor, ActorCritic, Critic
 from EL.actor_critic_off_policy import OffPolicyActorCritic
 from EL.monte_carlo import MonteCarloAgent

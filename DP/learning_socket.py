@@ -69,9 +69,9 @@ from DP.application import (
     host_is_allowed,
     parse_maze,
 )
-from DP.environment import REWARD_LIMIT
 from DP.learning import LEARNERS, LearningSettings
 from DP.learning_session import LearningSession
+from DP.vectorized_planner import REWARD_LIMIT
 
 MAX_SESSIONS = 4
 MAX_EPISODES = 10_000

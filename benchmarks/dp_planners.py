@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from DP.environment import BLOCK, DANGER, TREASURE, Environment
-from DP.planner import ValueIterationPlanner
+from DP.vectorized_planner import ValueIterationPlanner
 
 
 def make_maze(size, block_ratio=0.1, seed=0):

@@ -9,9 +9,22 @@ SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 def test_state_is_hashable_comparable_and_clonable():
     a, b = State(1, 2), State(1, 2)
     assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
-    assert State(0, 5) < State(1, 0)
+    assert a != State(2, 1) and State() == State(-1, -1)
     assert a.clone() == a and a.clone() is not a
     assert repr(a) == "<State: [1, 2]>"
+
+
+def test_move_is_the_books_rule_and_refuses_to_leave_an_end():
+    env = Environment(SAMPLE)
+    assert env._move(State(2, 0), Action.UP) == State(1, 0)
+    assert env._move(State(2, 0), Action.LEFT) == State(2, 0)  # the edge: stay
+    assert env._move(State(0, 1), Action.DOWN) == State(0, 1)  # the block: stay
+    assert env._move(State(2, 3), Action.UP) == State(1, 3)  # onto the danger
+    start = State(2, 0)
+    env._move(start, Action.RIGHT)
+    assert start == State(2, 0)  # the move works on a clone
+    with pytest.raises(ValueError, match="episode has ended"):
+        env._move(State(0, 3), Action.LEFT)
 
 
 def test_actions_keep_the_books_values():
