@@ -17,12 +17,9 @@ FILTERS, KERNEL_SIZE, STRIDE = 3, 5, 3
 
 @functools.lru_cache(maxsize=8)
 def patch_index(height, width, channels, kernel=KERNEL_SIZE, stride=STRIDE):
-    """Where the pixels of each convolution window are in a flattened (height, width, channels)
-    state: (windows, kernel · kernel · channels), in the order of Keras' kernel array.
-
-    Gathering every window into the rows of one matrix ("im2col") turns the convolution into
-    one matrix product.
-    """
+    """Where each convolution window's pixels are in a flattened (height, width, channels)
+    state, in the order of Keras' kernel: one row per window. Gathering the windows into the
+    rows of a matrix ("im2col") turns the convolution into one matrix product."""
     out_height = (height - kernel) // stride + 1
     out_width = (width - kernel) // stride + 1
     rows = np.arange(out_height)[:, None, None, None, None] * stride
@@ -64,12 +61,9 @@ def weight_shapes(state_shape, num_actions):
 
 
 def glorot_weights(state_shape, num_actions, rng):
-    """Fresh weights as Keras initializes the book's model (biases start at 0).
-
-    The book gives the convolution a Glorot *normal* initializer: a normal cut at two standard
-    deviations, widened so that what remains has variance 2 / (fan_in + fan_out). The Dense
-    layer keeps Keras' default, Glorot uniform.
-    """
+    """Fresh weights as Keras initializes the book's model: biases 0, the Dense layer Glorot
+    uniform, and the convolution Glorot *normal* (the book's choice): a normal cut at two
+    standard deviations, widened so that what remains has variance 2 / (fan_in + fan_out)."""
     kernel_shape, bias_shape, dense_shape, dense_bias_shape = weight_shapes(state_shape,
                                                                            num_actions)
     fan_in = np.prod(kernel_shape[:3])  # a window: 5 × 5 × frames
