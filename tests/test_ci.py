@@ -6,7 +6,9 @@ test file in a temporary folder, with a copy of our conftest and with ``CI`` set
 service would set it.
 """
 
+import importlib.metadata
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,12 +110,17 @@ def test_a_per_test_timeout_is_configured(pytestconfig):
     assert 60 <= float(pytestconfig.getini("timeout")) <= 900
 
 
-def test_ci_runs_the_readme_test_command_word_for_word_in_a_fresh_environment():
+def test_ci_runs_the_readme_test_command_word_for_word_and_then_the_rest():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = next(line for line in readme.splitlines() if line.endswith("python -m pytest"))
+    command = next(line for line in readme.splitlines()
+                   if line.startswith("pip install") and "python -m pytest" in line)
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     lines = [line.strip() for line in script.splitlines()]
     assert f"({command})" in lines
+    # The README's command installs the locked versions and runs the quick tier; the rest
+    # of the suite runs after it, so that CI runs everything.
+    assert "-c constraints.txt" in command and command.endswith('python -m pytest -m "not slow"')
+    assert "python -m pytest -m slow" in lines
     assert "python3 -m venv --clear .venv-ci" in lines
     assert "export CI=1" in lines
     assert "ruff check ." in lines
@@ -136,3 +143,20 @@ def test_ctrl_c_tests_pass_when_the_suite_starts_with_sigint_ignored():
         cwd=ROOT, preexec_fn=ignore_sigint, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_the_lock_pins_every_dependency_for_every_python():
+    # constraints.txt must be re-made (README, 開発) when pyproject.toml gains a dependency.
+    # The installed project's metadata lists pyproject's dependencies, extras with a marker.
+    wanted = [requirement for requirement in importlib.metadata.requires("baby-steps-of-rl-ja")
+              if "extra ==" not in requirement
+              or any(f'extra == "{extra}"' in requirement
+                     for extra in ("dev", "notebooks", "distributed"))]
+    lock = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    pinned = {re.split(r"[=\s;]", line)[0].lower()
+              for line in lock.splitlines() if "==" in line and not line.startswith("#")}
+    assert len(wanted) > 20
+    for requirement in wanted:
+        name = re.split(r"[\[<>=!~ ;]", requirement)[0].lower()
+        assert name in pinned, f"{name} is not pinned in constraints.txt"
+    assert "uv pip compile pyproject.toml --universal --python-version 3.10" in lock
