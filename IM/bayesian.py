@@ -6,8 +6,7 @@ picks action a in state s with probability softmax_a(η Q_R(s, a)); posterior �
 the book, R climbs the log posterior along a gradient estimated from random perturbations
 (Q_R comes out of a planner and cannot be differentiated): the MAP estimate.
 
-Run: ``python IM/bayesian.py`` (small: ``--epoch 3 --sample-size 4``); output and ``--grid``
-as in ``IM/maxent.py``. Demonstrations are lists of (state, action) pairs.
+Run: ``python IM/bayesian.py`` (small: ``--epoch 3 --sample-size 4``); as ``IM/maxent.py``.
 
 Changes from the book (measured in doc/day6_im_mm.md):
 - η = 5 and γ = 0.9 by default, not 0.8 and 0.3 (with those the Danger cell stays near 0 and

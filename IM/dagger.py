@@ -9,10 +9,9 @@ Run: ``python IM/dagger.py --teacher`` trains the teacher (Q-learning) and saves
 ``python IM/dagger.py`` (small: ``--train-step 5``) loads the newest one and lets a student
 imitate it with DAgger. ``IM/dagger_vs_cloning.py`` compares DAgger with behaviour cloning.
 
-Changes from the book (measured in doc/day6_im_mm.md): the slippery lake, not FrozenLakeEasy;
-the teacher looks further ahead (γ = 0.99), demonstrates ε-greedy with ε = 0.7 and labels with
-its greedy action; exact success rates over seeds; the teacher is saved with skops, not pickle;
-the student is refitted to convergence (L-BFGS) each round, not for one epoch.
+Changes from the book (measured in doc/day6_im_mm.md): the slippery lake; the teacher looks
+further ahead (γ = 0.99), demonstrates ε-greedy with ε = 0.7 and labels greedily; exact success
+rates; skops, not pickle; the student is refitted to convergence (L-BFGS) each round.
 """
 
 import argparse

@@ -16,8 +16,8 @@ from common import atomic_path, exit_with_error, new_run_dir, positive_int, save
 import numpy as np
 
 from DP.environment import DANGER, TREASURE
-from DP.planner import load_maze
-from envs.gridworld import DEFAULT_GRID, MDP_ACTIONS, GridWorldEnv
+from DP.vectorized_planner import load_maze
+from envs.gridworld import DEFAULT_GRID, GridWorldEnv
 from IM.vectorized_planner import ValueIterationPlanner
 
 # What the teacher plans with (the book's default γ for its planners).
@@ -97,7 +97,7 @@ def follow(env, policy):
     """
     s, path = env.start_state, [env.start_state]
     while not env.mdp.terminal[s]:
-        s = int(env.mdp.next_state[s, MDP_ACTIONS[policy[s]], 0])
+        s = env._move(s, policy[s])
         if s in path:
             break
         path.append(s)

@@ -1,16 +1,15 @@
 """Day6: Maximum Entropy inverse RL — which reward makes the teacher's walks the natural ones?
 
-MaxEnt IRL models the reward as linear in state features, R(s) = θ·φ(s) (φ is one-hot, so θ
-holds one reward per cell), and moves θ until the behaviour planned under R visits every
-feature as often as the teacher's demonstrations do. ``estimate`` shows the whole gradient.
+MaxEnt IRL models the reward as linear in state features, R(s) = θ·φ(s) (φ one-hot: one θ per
+cell), and moves θ until the behaviour planned under R visits every feature as often as the
+teacher's demonstrations do (``estimate`` holds the whole gradient).
 
 Run: ``python IM/maxent.py`` (small: ``--epoch 5``; ``--grid FILE`` takes a maze saved by the
 Day2 simulator). It prints the estimate and the three checks of ``IM/irl_demo.py``, draws the
 true and the estimated reward with their policies, and writes ``estimated_reward.csv``.
 
 Changes from the book (measured in doc/day6_im_mm.md):
-- the plan's visits are added up over a trajectory's length (the book averaged them over as
-  many steps as there were trajectories);
+- the plan's visits add up over a trajectory's length (the book averaged one step a trajectory);
 - θ starts at 0, not at random, and the learning rate is 0.1, not 0.01;
 - plans come from ``IM/vectorized_planner.py``, the fast twin of ``IM/planner.py``.
 """

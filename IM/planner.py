@@ -1,8 +1,7 @@
 """Day6: the planners inverse RL calls in its inner loop, with a reward you can swap.
 
-Inverse RL guesses a reward, plans the best behaviour under that guess, compares it with the
-teacher's and corrects the guess: the planner's reward must be pluggable. Here it is
-``reward_func(state)``, the reward on arriving at ``state`` (by default the GridWorldEnv's).
+Inverse RL guesses a reward, plans under it, compares the plan with the teacher and corrects
+the guess: the reward must be pluggable, ``reward_func(state)`` (the reward on arrival).
 This is the book's listing, loops over states with ``transitions_at``; the estimators plan
 with its vectorized twin, ``IM/vectorized_planner.py`` (tested equal).
 

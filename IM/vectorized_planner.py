@@ -15,7 +15,7 @@ actions sharing the probability, and ``act`` picks at random among them.
 
 import numpy as np
 
-from DP import planner as dp
+from DP import vectorized_planner as dp
 from envs.gridworld import MDP_ACTIONS
 
 

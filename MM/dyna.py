@@ -1,9 +1,8 @@
 """Day6: model-based RL with Dyna — learn a model of the world and practise inside it.
 
-Deep RL needs a great many real experiences. Dyna learns a *model* of the environment while
-it acts: after each real step it updates Q as Q-learning does, records the transition in the
-model, then replays ``steps_in_model`` imagined transitions drawn from the model and updates
-Q with them too (planning: it costs computation, not experience). ``DynaAgent.learn`` shows it.
+Dyna learns a *model* of the environment while it acts: after each real step it updates Q as
+Q-learning does, records the transition in the model, then replays ``steps_in_model`` imagined
+transitions from the model into Q too (planning: computation instead of real experience).
 
 Run: ``python MM/dyna.py`` (small: ``--episodes 100``; ``--modelstep 0`` is plain Q-learning)
 prints after how many real episodes the greedy policy reaches the goal 90% of the time, and
