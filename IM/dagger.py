@@ -243,21 +243,9 @@ class Student:
 
             rewards = []
             for e in range(train_step):
-                s = env.reset()
-                done = False
-                goal_reward = 0.0
-                for _ in range(STEP_LIMIT):
-                    # The student drives; the teacher says what it would have done here: this
-                    # labels the states the student's own mistakes lead to.
-                    a = self.policy(s)
-                    n_state, reward, done, _ = env.step(a)
-                    states.append(s)
-                    actions.append(teacher.act(s))
-                    s = n_state
-                    goal_reward = reward
-                    if done:
-                        break
-                rewards.append(goal_reward)
+                # The student drives, and the teacher says what it would have done in every
+                # state the student visits: labels where the student's own mistakes lead.
+                rewards.append(play_and_label(env, self, teacher, states, actions))
                 self.fit(states, actions)
                 if callback is not None:
                     callback(len(actions), self)
@@ -277,20 +265,25 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def play_and_label(env, player, teacher, states, actions):
+    """One episode acted by ``player``'s policy; every state it visits is appended to ``states``
+    and the teacher's greedy action there to ``actions``. Returns the episode's last reward."""
+    s = env.reset()
+    for _ in range(STEP_LIMIT):
+        n_state, reward, done, _ = env.step(player.policy(s))
+        states.append(s)
+        actions.append(teacher.act(s))
+        s = n_state
+        if done:
+            break
+    return reward
+
+
 def demonstrate(env, teacher, episode_count):
     """The teacher plays (ε-greedy) and labels each visited state with its greedy action."""
     states, actions = [], []
     for _ in range(episode_count):
-        s = env.reset()
-        done = False
-        for _ in range(STEP_LIMIT):
-            a = teacher.policy(s)
-            n_state, _, done, _ = env.step(a)
-            states.append(s)
-            actions.append(teacher.act(s))
-            s = n_state
-            if done:
-                break
+        play_and_label(env, teacher, teacher, states, actions)
     return states, actions
 
 
