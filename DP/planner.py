@@ -1,29 +1,16 @@
 """Day2: planning with dynamic programming — Value Iteration and Policy Iteration.
 
-When the transition function and the reward function are known, the agent can plan without
-moving at all (model-based). Both planners here solve the Bellman equation on the maze of
-``DP/environment.py``:
+Knowing the transitions and rewards, the agent plans without moving. Value Iteration repeats
+V(s) ← max_a Σ_s' T(s'|s, a) (R(s') + γ V(s')) until nothing moves; Policy Iteration
+evaluates its policy (an expectation over its actions, never a max), makes it greedy on those
+values, and stops when it no longer changes. Run: ``python DP/planner.py [--grid maze.json]``.
 
-- Value Iteration repeats V(s) ← max_a Σ_s' T(s'|s,a) (R(s') + γ V(s')) until nothing moves.
-  The policy is implicit: act greedily with respect to V.
-- Policy Iteration alternates two steps: evaluate the current policy (an *expectation* over
-  the policy's actions, never a max), then make the policy greedy with respect to those
-  values. It stops when the policy no longer changes.
-
-Deviation from the book: the book loops over a dict of states. Here one sweep over all states
-is one NumPy expression on the arrays of ``GridMDP`` (``action_values``), which is what makes
-a 40×40 maze plan in milliseconds. Each sweep reads the previous sweep's values (a
-synchronous sweep); the book's loop overwrites values as it goes. Both reach the same fixed
-point. ``log`` starts with the all-zero grid, so ``iterations = len(log) - 1`` and
-``log[-1]`` is the final value grid (for Policy Iteration, one entry per evaluated policy).
-
-For the web simulator, which draws every step, the planners also keep what happened in between:
-``actions_log()`` gives the arrows of each entry of ``log``, and Policy Iteration's ``steps``
-hold every evaluation sweep and every improvement (``PolicyIterationStep``).
-
-The Bellman backup Σ_s' T(s'|s,a) (R(s') + γ V(s')) is written out for one state and action
-in ``backup``, as the formula reads; the planners use ``GridMDP.action_values``, the same sum
-for every state and action at once as one sparse matrix-vector product (the fast path).
+Departures from the book: one sweep over all states is one NumPy expression on the arrays of
+``GridMDP`` (``action_values``), and reads the previous sweep's values; ``log`` starts with
+the all-zero grid (``iterations = len(log) - 1``); Policy Iteration starts each evaluation
+from the previous policy's values and records every sweep (``steps``) for the simulator.
+``DP/vectorized_planner.py`` is the name the server and benchmarks import these planners by.
+More in doc/day2.md.
 """
 
 import argparse
