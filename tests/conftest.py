@@ -57,3 +57,16 @@ def pytest_make_collect_report(collector):
     if report.skipped and skips_fail():
         fail_the_skip(report)
     return report
+
+
+@pytest.fixture
+def margin(request):
+    """``margin(quantity, value, above=..., below=...)``: check a learned result against its
+    threshold, and record it for ``benchmarks/learning_margins.py`` (tests/learning_margins.py).
+    """
+    from tests.learning_margins import check_margin
+
+    def check(quantity, value, *, above=None, below=None):
+        check_margin(request.node, quantity, value, above=above, below=below)
+
+    return check

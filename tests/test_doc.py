@@ -45,3 +45,14 @@ def test_the_script_draws_the_quick_figures_with_every_character_in_the_font(tmp
     drawn = sorted(path.name for path in tmp_path.glob("*.png"))
     assert drawn == ["day1_discounting.png", "day2_value_iteration.png"]
     assert make_figures.methods_table() in capsys.readouterr().out
+
+
+def test_every_script_the_readme_runs_exists():
+    # The README's commands name scripts by path (python EL/q_learning.py) and by module
+    # (python -m EL.q_learning): after a file moves, a learner must not meet a dead command.
+    paths = set(re.findall(r"python (?:-\S+ )*([\w/]+\.py)", README))
+    modules = set(re.findall(r"python -m ((?:DP|EL|FN|ML|MM|EV|IM|envs)\.[\w.]+)", README))
+    assert paths and modules
+    missing = [p for p in paths if not (ROOT / p).is_file()]
+    missing += [m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file()]
+    assert missing == []
