@@ -262,3 +262,16 @@ def test_main_rejects_bad_options(argv, capsys):
                                   ["--seed", str(2**32 - 1), "--seeds", "2"]])
 def test_the_comparison_rejects_bad_options(argv, capsys):
     run_main(argv, capsys, dagger_vs_cloning)
+
+
+def test_the_observer_speaks_the_books_gym_api():
+    env = FrozenLakeObserver()
+    assert env.action_space.n == 4 and env.observation_space.n == 16
+    state = env.reset(seed=0)
+    np.testing.assert_array_equal(state, np.eye(16)[0])
+    assert env.render() is None  # no render mode: nothing to draw, and no warning
+    # On FrozenLakeEasy, right from the start is a plain step: reward 0, not done.
+    state, reward, done, info = env.step(2)
+    np.testing.assert_array_equal(state, np.eye(16)[1])
+    assert (reward, done, info["terminated"], info["truncated"]) == (0.0, False, False, False)
+    env.close()
