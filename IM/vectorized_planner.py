@@ -1,16 +1,12 @@
 """Day6: the fast twin of ``IM/planner.py``, which the inverse-RL estimators plan with.
 
-Inverse RL plans again and again, each time under another guess of the reward: MaxEnt once
-an epoch, Bayesian IRL once per sampled reward. These planners give the same plans as the
-book's loops in ``IM/planner.py`` (``tests/IM/test_irl_planner.py`` checks it), but run
-Day2's vectorized sweeps (``DP``) on the GridWorldEnv's ``GridMDP``: one sweep over all
-states is one sparse matrix product, with the reward swapped for ``reward_func``.
-
-They answer as the listing does: ``plan`` returns V (one value per state), ``policy`` is an
-(S, A) array, ``act(s)`` picks the planned action, ``policy_to_q(V, gamma)`` gives Q(s, a),
-all in the GridWorldEnv's action numbers (LEFT, DOWN, RIGHT, UP; ``MDP_ACTIONS`` maps them
-to ``GridMDP``'s UP, DOWN, LEFT, RIGHT). Value Iteration keeps its greedy policy too, tied
-actions sharing the probability, and ``act`` picks at random among them.
+Inverse RL plans once per guess of the reward: MaxEnt once an epoch, Bayesian IRL once per
+sampled reward. These give the book's plans (``tests/IM/test_irl_planner.py`` checks it) with
+Day2's vectorized sweeps (``DP/vectorized_planner.py``) on the GridWorldEnv's ``GridMDP``, the
+reward swapped for ``reward_func``. They answer in the GridWorldEnv's action numbers (LEFT,
+DOWN, RIGHT, UP; ``MDP_ACTIONS`` maps them to ``GridMDP``'s UP, DOWN, LEFT, RIGHT). Value
+Iteration keeps its greedy policy too, ties sharing the probability, and ``act`` picks at
+random among them.
 """
 
 import numpy as np
