@@ -292,6 +292,7 @@ class EvolutionalTrainer:
 
     def play_population(self, parallel, base_seed, epoch, episode_per_agent=1):
         """Play every member of one epoch; return their ``(reward, seed)`` in member order."""
+        # Every member plays the same games: their rewards differ by their weights, not by luck.
         game_seed = epoch_game_seed(base_seed, epoch)
         run_agent = delayed(type(self).run_agent)
         return parallel(run_agent(episode_per_agent, self.weights, self.sigma,
@@ -318,6 +319,7 @@ class EvolutionalTrainer:
         std = rewards.std()
         if std == 0:
             return  # every member did equally well: no direction to move in
+        # What counts is how much better than the rest a member did, not Catcher's scale.
         normalized = (rewards - rewards.mean()) / std
         steps = [np.zeros(np.shape(w)) for w in self.weights]
         for z, (_, seed) in zip(normalized, agent_results):
