@@ -253,9 +253,10 @@ class EvolutionalTrainer:
         self.reward_log = []
         self.interrupted = False
 
-    def train(self, epoch=100, episode_per_agent=1):
+    def train(self, epoch=100, episode_per_agent=1, render=False):
         """Evolve the weights for ``epoch`` epochs; return the agent with the final weights.
 
+        ``render`` is the book's, and unused there too: the members play without a window.
         Ctrl-C drops the epoch in progress: the agent keeps the last finished epoch's weights,
         and ``interrupted`` tells the caller.
         """
@@ -296,16 +297,19 @@ class EvolutionalTrainer:
         game_seed = epoch_game_seed(base_seed, epoch)
         run_agent = delayed(type(self).run_agent)
         return parallel(run_agent(episode_per_agent, self.weights, self.sigma,
-                                  member_seed(base_seed, epoch, member), game_seed)
+                                  seed=member_seed(base_seed, epoch, member), game_seed=game_seed)
                         for member in range(self.population_size))
 
     @classmethod
-    def run_agent(cls, episode_per_agent, base_weights, sigma, seed, game_seed,
-                  max_step=MAX_EPISODE_STEPS):
+    def run_agent(cls, episode_per_agent, base_weights, sigma, max_step=MAX_EPISODE_STEPS,
+                  seed=None, game_seed=None):
         """Play one member, θ + σε with ε drawn from ``seed``; return ``(mean reward, seed)``.
 
-        Only the seed travels back: the trainer draws the very same noise from it again.
+        Only the seed travels back: the trainer draws the very same noise from it again. The
+        games and the sampling of the actions come from ``game_seed`` (no seeds: fresh ones).
         """
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
         noises = make_noise(base_weights, seed)
         weights = [w + sigma * noise for w, noise in zip(base_weights, noises)]
         rewards, _, _ = play_games(weights, episode_per_agent, game_seed, max_step)
@@ -336,8 +340,9 @@ class EvolutionalTrainer:
             tqdm.write(f"At epoch {epoch}, reward is {rewards.mean():.3f} "
                        f"(+/- {rewards.std():.3f}), best {rewards.max():.3f}.")
 
-    def plot_rewards(self, path, show=True):
+    def plot_rewards(self, path=None, show=True):
         """The population's mean reward per epoch (± one std, and the best) as a PNG."""
+        path = path or common.output_dir(__file__) / "reward_history.png"
         return common.plot_reward_history(
             self.reward_log, path, x=np.arange(1, len(self.reward_log) + 1),
             xlabel="エポック (epoch)", label="集団の平均報酬 (mean reward of the population)",

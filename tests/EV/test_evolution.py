@@ -107,8 +107,8 @@ def test_a_noise_regenerated_from_its_seed_is_exactly_the_noise_a_worker_used(mo
         original(self, state, weights)
 
     monkeypatch.setattr(EvolutionalAgent, "initialize", spy)
-    reward, returned_seed = EvolutionalTrainer.run_agent(1, base, 0.5, seed, game_seed=1,
-                                                         max_step=20)
+    reward, returned_seed = EvolutionalTrainer.run_agent(1, base, 0.5, max_step=20, seed=seed,
+                                                         game_seed=1)
     assert returned_seed == seed and isinstance(reward, float)
     regenerated = make_noise(base, seed)
     for w, w0, noise in zip(used[0], base, regenerated):
@@ -223,6 +223,20 @@ def test_a_batch_plays_each_game_as_the_single_game_observer_does():
     assert playing == [] and len(asked) > 10
     np.testing.assert_array_equal(returns, totals)
     assert [counters[i] for i in range(4)] == list(zip(caught.tolist(), missed.tolist()))
+
+
+def test_the_books_calls_work_as_printed(tmp_path, capsys):
+    trainer = EvolutionalTrainer(population_size=2, n_jobs=1, seed=0)
+    agent = trainer.train(epoch=1, episode_per_agent=1, render=False)
+    reward, seed = EvolutionalTrainer.run_agent(1, agent.weights, 0.5)
+    assert isinstance(reward, float) and isinstance(seed, int)
+    path = trainer.plot_rewards()
+    assert path == output_dir(evolution.__file__) / "reward_history.png"
+    assert path.stat().st_size > 0
+    agent.save(tmp_path / "ev_agent.npz")
+    env = EvolutionalTrainer.make_env()
+    EvolutionalAgent.load(env, tmp_path / "ev_agent.npz").play(env, episode_count=1)
+    assert capsys.readouterr().out.count("Get reward") == 1
 
 
 # ------------------------------------------------------------------ training in parallel
