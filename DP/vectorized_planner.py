@@ -9,8 +9,9 @@ the checks of a maze (``validate_grid``, ``validate_rewards``, ``load_maze``).
 
     python -m DP.vectorized_planner --grid maze.json   # plan a maze saved by the simulator
 
-The book's readable form of the same planners is ``DP/planner.py``'s listing; a test keeps
-the two equal. Departures and measurements: doc/day2.md.
+The planners are defined in ``DP/planner.py`` and the maze's arrays in ``DP/environment.py``;
+this is the name the server, the learning pages and the benchmark import them by.
+Departures from the book and measurements: doc/day2.md.
 """
 
 from DP.environment import (
