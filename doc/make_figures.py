@@ -165,7 +165,7 @@ def day5_seeds(path, seeds=(0, 1, 2), max_steps=20_000):
 @figure("day6_dyna.png")
 def day6_dyna(path, seeds=3, episodes=500):
     """Day6: Dyna saves real episodes: 0, 5 and 50 planning steps on both lakes."""
-    from MM.dyna import compare, plot_comparison
+    from MM.dyna_compare import compare, plot_comparison
 
     plot_comparison(compare(range(seeds), episodes, eval_interval=10, n_jobs=1), 10, path)
 

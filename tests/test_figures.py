@@ -115,23 +115,24 @@ def japanese(text):
 def day4_to_day6_figures(tmp_path, captured_figures):
     """The figures of the FN, MM and IM scripts, drawn from small made-up results."""
     from FN.fn_framework import Logger
-    from IM import dagger, irl_demo
-    from MM import dyna
+    from IM import dagger_vs_cloning, irl_demo
+    from MM import dyna_compare
 
     success = np.linspace(0.0, 1.0, 20)
     runs = {"Dyna (5 planning steps)": (np.ones(20), success),
             "Q-learning (no planning)": (np.zeros(20), success / 2)}
     curves = {(slippery, steps): np.array([success, success / 2])
-              for slippery in (False, True) for steps in dyna.COMPARE_PLANNING_STEPS}
+              for slippery in (False, True) for steps in dyna_compare.COMPARE_PLANNING_STEPS}
     rates = np.array([[0.1, 0.5, 0.7], [0.2, 0.4, 0.7]])
     env = irl_demo.make_env()
     Logger(tmp_path).plot("Rewards", [1.0, 3.0, 2.0, 5.0], interval=2, show=False)
     return {
         "logger": captured_figures[0],
-        "dyna_run": dyna.plot_run(runs, tmp_path / "run.png", "Dyna"),
-        "dyna_compare": dyna.plot_comparison(curves, 10, tmp_path / "compare.png"),
-        "dagger": dagger.plot_comparison({"dagger": rates, "bc": rates / 2}, [10, 20, 40], 0.7,
-                                         tmp_path / "dagger.png", "DAgger"),
+        "dyna_run": dyna_compare.plot_run(runs, tmp_path / "run.png", "Dyna"),
+        "dyna_compare": dyna_compare.plot_comparison(curves, 10, tmp_path / "compare.png"),
+        "dagger": dagger_vs_cloning.plot_comparison({"dagger": rates, "bc": rates / 2},
+                                                    [10, 20, 40], 0.7, tmp_path / "dagger.png",
+                                                    "DAgger"),
         "irl": irl_demo.plot_rewards(env, env.mdp.reward, env.mdp.reward, 0.9, "IRL",
                                      tmp_path / "irl.png"),
     }
