@@ -225,6 +225,9 @@ class CatcherObserver:
             info = {**final, "final_info": final}
         return self.transform(frame), reward, done, info
 
+    def close(self):
+        self._env.close()
+
     def transform(self, state):
         """RGB screens (one, or a batch) → gray, shrunk to height × width, in [0, 1]."""
         gray = np.asarray(state, dtype=np.float32) @ GRAY_WEIGHTS
@@ -405,7 +408,7 @@ def play_saved(model_path, episode_count, headless, seed):
                                f"with `{TRAIN_COMMAND}`")
     env.reset(seed=seed)  # seeds the games; each episode then starts where the last ended
     frames = [] if headless else None
-    with contextlib.closing(env.env):
+    with contextlib.closing(env):
         rewards = agent.play(env, episode_count=episode_count, render=True, frames=frames)
     if frames:  # one screen per decision: FRAME_SKIP frames apart
         common.save_gif(frames[0], Path(model_path).with_suffix(".gif"),
