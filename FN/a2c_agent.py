@@ -1,39 +1,18 @@
-"""Day4: Advantage Actor-Critic (A2C) — a policy (actor) and a value (critic) in one network.
+"""Day4: Advantage Actor-Critic (A2C): a policy (actor) and a value (critic) in one network.
 
-The network has one body and two heads: the actor gives a score (logit) per action, the critic
-V(s), the value of the state. A2C learns only from the current policy's experience (no replay);
-to get enough of it quickly, it steps several environments at once. The file reads in the order
-of the algorithm:
+The network has one body and two heads: the actor's score (logit) per action and the critic's
+V(s). A2C learns only from the current policy's experience, so it plays several environments
+at once. Top to bottom, the file reads as the algorithm: the rollout (``Rollout``), the n-step
+returns (``n_step_returns``), the advantage A = G − V(s) and the loss
+(``actor_critic_loss``), then the agent, the network and the trainer's hooks.
 
-1. the **rollout** (``Rollout``): every environment plays a few steps with the current policy;
-2. the **n-step returns** (``n_step_returns``): G = the rewards of those steps, then the
-   critic's own estimate γⁿ V(s_{t+n}) of the state reached, unless the episode really ended;
-3. the **advantage** A = G − V(s): how much better the action turned out than expected;
-4. the **loss** (``actor_critic_loss``): the actor follows ∇ log π(a|s) · A, the critic learns
-   to predict G, and an entropy bonus keeps the policy from becoming certain too early.
+``python FN/a2c_agent.py`` learns Catcher from its pixels, 32 games at once; ``--test`` learns
+CartPole-v1 with the MLP of ``ActorCriticAgentTest``, 16 environments at once; ``--play``
+watches a saved run, greedily. Measurements and tuning history: doc/day4.md.
 
-Two traps the code comments on: V(s) inside the advantage is a constant for the actor's
-gradient, and the return bootstraps through a time limit but not through a real termination.
-
-``python FN/a2c_agent.py`` trains ``ActorCriticAgent`` (the book's convolutional network) on
-Catcher from its pixels, 32 games at once: about 200,000 frames, one to two minutes on two CPU
-cores, to a catch rate above 90% (``benchmarks/catcher.py``), where the book needed a GPU.
-``--test`` trains ``ActorCriticAgentTest`` (an MLP) on CartPole-v1, 16 environments at once, to
-a greedy return of 475 in about 8,000 steps and a second or two (``benchmarks/cartpole.py``
-races Stable-Baselines3's A2C on the same work).
-
-Changes from the book, and why: TensorFlow 2's ``tf.function`` and ``tf.GradientTape`` do the
-update, and the agent acts through a fast forward pass, never ``model.predict``. The book ran one
-environment and standardized the returns; here the returns bootstrap from the critic and the
-gradient norm is clipped. The trainer can standardize the advantages instead
-(``normalize_advantages``), but neither mode does: on Catcher it broke learning
-(``CATCHER_SETTINGS``), on CartPole it changed nothing (median 8,000 steps to 475 either way,
-seeds 0-2). On CartPole the actor and the critic get a body each (``make_mlp`` says why), and
-the optimizer is RMSprop (``TEST_MODE_SETTINGS``). The greedy policy is evaluated
-periodically and the best weights are kept; ``--play`` plays greedily too, and says so, as
-actions drawn from the policy can score far lower. Each training run has a folder of its own
-(``outputs/FN/a2c_agent/cartpole/<run>/`` with ``--test``, ``.../catcher/<run>/`` otherwise);
-``--play`` plays the newest, or ``--model``.
+Changes from the book: TensorFlow 2's ``tf.function`` and ``tf.GradientTape``; returns that
+bootstrap from the critic instead of standardized Monte Carlo returns; a clipped gradient norm;
+on CartPole a body each for the actor and the critic, and RMSprop; the best weights are kept.
 """
 
 from common import new_run_dir, positive_int
@@ -43,20 +22,28 @@ import numpy as np
 import tensorflow as tf
 from gymnasium.vector import AutoresetMode
 
-from FN.cartpole_observer import make_cartpole
-from FN.catcher_observer import catch_rate_score, make_catcher_observer, report_catch_rates
-from FN.fn_framework import Experience, FNAgent, Trainer
-from FN.forward_pass import BranchedForward, CompiledForward, SampleLayer, gumbel_max, softmax
-from FN.training_run import finish_training, make_parser, play, train_mode, watch_render_mode
+from FN.catcher_observer import (
+    catch_rate_score,
+    make_catcher_observer,
+    play_catcher,
+    report_catch_rates,
+)
+from FN.fn_framework import (
+    BranchedForward,
+    CompiledForward,
+    Experience,
+    FNAgent,
+    Trainer,
+    make_cartpole,
+    make_parser,
+    play,
+    prepare_run,
+    softmax,
+    watch_render_mode,
+)
 
-# CartPole (--test): the RL Zoo's A2C settings for CartPole-v1 (RMSprop, no entropy bonus,
-# advantages as they come), with twice the environments and twice its learning rate: one
-# update per 80 steps instead of 40 halves the updates, which cost more than the steps.
-# Measured, steps to a greedy 475 (evaluated every 2,000 steps) on seeds 0-5: 8 × 5 steps at
-# 7e-4: median 8,000 (seeds 0-2), 16 × 5 at 1.4e-3: 4,000 to 28,000, median 8,000 (seeds 0-5);
-# 16 × 5 at 1e-3 or 2e-3, 32 × 5 at 2e-3, or Adam at 1e-3: 16,000 or more, or not within
-# 40,000. The evaluation costs time too: every 2,000 steps keeps the wait after reaching 475
-# short, and 20 greedy episodes of a poor policy are over quickly.
+# CartPole (--test): the RL Zoo's A2C settings, with twice its environments and learning rate
+# (doc/day4.md has the measurements that chose them).
 TEST_MODE_SETTINGS = {"buffer_size": 256, "batch_size": 80, "gamma": 0.99, "learning_rate": 1.4e-3,
                       "optimizer": "rmsprop", "entropy_weight": 0.0,
                       "normalize_advantages": False}
@@ -68,18 +55,15 @@ TEST_MODE_EVALUATION = {"interval": 2_000, "episode_count": 20, "target": 475.0}
 CATCHER_GAMES = 32
 CATCHER_SETTINGS = {
     "buffer_size": 256, "batch_size": 256, "gamma": 0.99, "learning_rate": 7e-4,  # 8 steps × 32
-    # Catcher's rewards are rare: most advantages are small noise, and standardizing them
-    # blows that noise up to full size. Measured with seed 0: with it, the policy became
-    # deterministic within 50,000 steps and never learned; without it, 90% at 220,000 steps.
+    # Catcher's rewards are rare: standardized advantages blow their noise up (doc/day4.md).
     "normalize_advantages": False,
 }
 CATCHER_MAX_STEPS = 400_000
 # target None: train for all the steps, keep the best weights (no early stop at 90%).
 CATCHER_EVALUATION = {"interval": 20_000, "episode_count": 10, "target": None}
 OBSERVE_INTERVAL = 100
-# ActorCriticTrainer's optimizer. RMSprop as A2C's authors and the RL Zoo set it: a decay of
-# 0.99, and ε 1e-5 added to the root (PyTorch's); Keras adds ε under the root, where 1e-10
-# does the same.
+# RMSprop as A2C's authors set it: decay 0.99, and ε 1e-5 added to the root (PyTorch's);
+# Keras adds ε under the root, where 1e-10 does the same.
 OPTIMIZERS = {
     "adam": lambda learning_rate: keras.optimizers.Adam(learning_rate=learning_rate),
     "rmsprop": lambda learning_rate: keras.optimizers.RMSprop(learning_rate=learning_rate,
@@ -148,23 +132,20 @@ def actor_critic_loss(logits, values, actions, returns, mask, value_loss_weight,
 class ActorCriticAgent(FNAgent):
     """One network, two heads: ``action_evals`` (logits of the policy) and ``values`` (V(s)).
 
-    ``self.model`` maps states to ``[actions, action_evals, values]`` (``actions`` drawn by the
-    book's ``SampleLayer``). ``make_model`` builds a convolutional body for stacked frames and
-    an MLP body for vectors."""
-
-    hidden_units = (64, 64)
+    ``self.model`` maps states to ``[actions, action_evals, values]``, ``actions`` drawn by
+    ``SampleLayer``; the agent acts through a fast forward pass of the two heads.
+    """
 
     def __init__(self, actions, epsilon=0.0):
         # epsilon is 0: the policy explores by sampling, helped by the entropy bonus.
         super().__init__(epsilon=epsilon, actions=actions)
         self.estimate_probs = True
 
-    def make_model(self, feature_shape):
-        """``FNAgent.make_model``, but the update is never compiled with XLA: for this MLP's
-        update XLA took 12 to 14 s to compile and then ran no faster (1.9 ms a call against
-        1.4-1.6 ms without it, batches of 80, measured on two busy cores)."""
-        super().make_model(feature_shape)
-        self.jit_compile = False
+    @classmethod
+    def load(cls, env, model_path, *, train_command=None):
+        """The book's ``load``: the saved network, ``SampleLayer`` and all."""
+        agent = cls(list(range(env.action_space.n)))
+        return agent.load_model(env, model_path, train_command)
 
     def initialize(self, experiences, optimizer, **updater_options):
         """The book's ``initialize``; ``updater_options`` go to ``set_updater``."""
@@ -173,6 +154,18 @@ class ActorCriticAgent(FNAgent):
         self.refresh_forward()
         self.initialized = True
         print("Done initialization. From now, begin training!")
+
+    def make_model(self, feature_shape):
+        """The book's network for frames: DQN's trunk (three convolutions with
+        ``padding="same"``, then 256 units), then the policy head and the value head."""
+        normal = keras.initializers.GlorotNormal()
+        x = inputs = keras.Input(shape=tuple(feature_shape))
+        for filters, size, strides in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            x = keras.layers.Conv2D(filters, kernel_size=size, strides=strides, padding="same",
+                                    kernel_initializer=normal, activation="relu")(x)
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(256, kernel_initializer=normal, activation="relu")(x)
+        self.model = keras.Model(inputs, self._heads(x, x, normal), name="actor_critic")
 
     def _heads(self, actor_features, critic_features, value_initializer="glorot_uniform"):
         # Small initial logits: the first policy is close to uniform.
@@ -184,40 +177,30 @@ class ActorCriticAgent(FNAgent):
         actions = SampleLayer(name="actions")(action_evals)
         return [actions, action_evals, values]
 
-    def make_cnn(self, feature_shape):
-        """The book's network for frames: DQN's trunk (three convolutions with
-        ``padding="same"``, then 256 units), then the policy head and the value head."""
-        normal = keras.initializers.GlorotNormal()
-        x = inputs = keras.Input(shape=tuple(feature_shape))
-        for filters, size, strides in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
-            x = keras.layers.Conv2D(filters, kernel_size=size, strides=strides, padding="same",
-                                    kernel_initializer=normal, activation="relu")(x)
-        x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(256, kernel_initializer=normal, activation="relu")(x)
-        return keras.Model(inputs, self._heads(x, x, normal), name="actor_critic")
+    def set_updater(self, optimizer, value_loss_weight=1.0, entropy_weight=0.1, *,
+                    max_grad_norm=0.5, normalize_advantages=True):
+        """The book's ``set_updater(optimizer, value_loss_weight, entropy_weight)``, with its
+        defaults; the keyword-only arguments are additions (gradient-norm clip, standardized
+        advantages). The trainer passes its tuned weights (0.5 and 0.01)."""
+        self.optimizer = optimizer
+        variables = self.model.trainable_variables
+        self.optimizer.build(variables)
 
-    def make_mlp(self, feature_shape):
-        """Vectors (CartPole): the actor and the critic each get a body of their own.
+        def updater(states, actions, returns, mask):
+            with tf.GradientTape() as tape:
+                _, logits, values = self.model(states, training=True)
+                # The entropy term is the book's categorical_entropy, computed in the loss
+                # from the same log-probabilities as the policy term.
+                terms = actor_critic_loss(logits, tf.squeeze(values, axis=1), actions, returns,
+                                          mask, value_loss_weight, entropy_weight,
+                                          normalize_advantages)
+            gradients = tape.gradient(terms[0], variables)
+            gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm)
+            self.optimizer.apply_gradients(zip(gradients, variables))
+            return tf.stack(terms)
 
-        The book's test network shares one body between the heads, as the CNN does. On
-        CartPole that learned slowly, probably because the critic's squared error on returns
-        of up to ~100 dwarfs the policy gradient in a shared body. With the RL Zoo's settings
-        (8 environments, 5 steps, RMSprop 7e-4), the shared body reached 475 on one seed of
-        0, 1, 2 within 60,000 steps; two bodies reached it on all three, at a median of
-        10,000 steps. The heads, their names and the model's outputs stay the book's.
-        Orthogonal initial weights (gain √2 for tanh layers) as in OpenAI Baselines.
-        """
-        inputs = keras.Input(shape=tuple(feature_shape))
-        bodies = []
-        for role in ("actor", "critic"):
-            x = inputs
-            for i, units in enumerate(self.hidden_units):
-                x = keras.layers.Dense(units, activation="tanh", name=f"{role}_hidden_{i}",
-                                       kernel_initializer=keras.initializers.Orthogonal(2**0.5)
-                                       )(x)
-            bodies.append(x)
-        return keras.Model(inputs, self._heads(*bodies, keras.initializers.Orthogonal(1.0)),
-                           name="actor_critic")
+        # No XLA: for these updates it compiled for seconds and ran no faster (doc/day4.md).
+        self._updater = tf.function(updater, jit_compile=False)
 
     def refresh_forward(self):
         # The two heads' outputs: a NumPy copy of the MLP, or a compiled pass of the CNN.
@@ -245,35 +228,15 @@ class ActorCriticAgent(FNAgent):
         logits, values = self.evaluate_states(states)
         return gumbel_max(logits), values
 
-    def loss_terms(self, states, actions, returns, mask):
-        """``(loss, policy_loss, value_loss, entropy)`` of one batch (``actor_critic_loss``)."""
-        _, logits, values = self.model(states, training=True)
-        return actor_critic_loss(logits, tf.squeeze(values, axis=1), actions, returns, mask,
-                                 self._value_loss_weight, self._entropy_weight,
-                                 self._normalize_advantages)
+    def policy(self, s):
+        """An action drawn from the policy in state ``s`` (as ``SampleLayer`` draws it)."""
+        actions, _ = self.act(np.asarray(s)[np.newaxis])
+        return int(actions[0])
 
-    def set_updater(self, optimizer, value_loss_weight=1.0, entropy_weight=0.1, *,
-                    max_grad_norm=0.5, normalize_advantages=True):
-        """The book's ``set_updater(optimizer, value_loss_weight, entropy_weight)``, with its
-        defaults; the keyword-only arguments are additions (gradient-norm clip, standardized
-        advantages). The trainer passes its tuned weights (0.5 and 0.01)."""
-        self.optimizer = optimizer
-        self._value_loss_weight = value_loss_weight
-        self._entropy_weight = entropy_weight
-        self._normalize_advantages = normalize_advantages
-        variables = self.model.trainable_variables
-        self.optimizer.build(variables)
-
-        def updater(states, actions, returns, mask):
-            with tf.GradientTape() as tape:
-                terms = self.loss_terms(states, actions, returns, mask)
-            gradients = tape.gradient(terms[0], variables)
-            gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm)
-            self.optimizer.apply_gradients(zip(gradients, variables))
-            return tf.stack(terms)
-
-        # jit_compile was chosen with the network (make_model).
-        self._updater = tf.function(updater, jit_compile=self.jit_compile)
+    def estimate(self, s):
+        """The policy's action probabilities in state ``s``."""
+        logits, _ = self.evaluate_states(np.asarray(s)[np.newaxis])
+        return softmax(logits)[0]
 
     def update(self, states, actions, returns, mask=None):
         """One update on a batch; returns ``(loss, policy_loss, value_loss, entropy)``."""
@@ -284,18 +247,63 @@ class ActorCriticAgent(FNAgent):
         self.forward.sync()
         return tuple(float(x) for x in result.numpy())
 
-    def estimate(self, s):
-        """The policy's action probabilities in state ``s``."""
-        logits, _ = self.evaluate_states(np.asarray(s)[np.newaxis])
-        return softmax(logits)[0]
-
     def greedy_actions(self, states):
         logits, _ = self.evaluate_states(states)
         return logits.argmax(axis=1)
 
 
+@keras.saving.register_keras_serializable(package="FN")
+class SampleLayer(keras.layers.Layer):
+    """Draws one action per row from the categorical distribution given by logits.
+
+    The Gumbel-max trick: argmax(logits + g) with g = −log(−log u), u ~ Uniform(0, 1), picks
+    action a with probability softmax(logits)[a]. (No ``build``: Keras 3 builds a layer
+    without weights by itself.)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, logits):
+        noise = keras.random.uniform(keras.ops.shape(logits), minval=1e-10, maxval=1.0,
+                                     seed=self.seed_generator)
+        return keras.ops.argmax(logits - keras.ops.log(-keras.ops.log(noise)), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def gumbel_max(logits):
+    """SampleLayer's draw in NumPy, for acting on the fast forward pass's logits."""
+    noise = np.random.uniform(1e-10, 1.0, size=np.shape(logits))
+    return np.argmax(logits - np.log(-np.log(noise)), axis=-1)
+
+
 class ActorCriticAgentTest(ActorCriticAgent):
-    """The book's agent for a quick check on CartPole: ``make_model`` gives it the MLP body."""
+    """The book's agent for a quick check on CartPole: an MLP instead of the CNN."""
+
+    hidden_units = (64, 64)
+
+    def make_model(self, feature_shape):
+        """The actor and the critic each get a body of their own (the book shares one): on
+        CartPole the critic's large squared errors swamped the policy gradient in a shared
+        body (doc/day4.md). Orthogonal initial weights, as in OpenAI Baselines."""
+        inputs = keras.Input(shape=tuple(feature_shape))
+        bodies = []
+        for role in ("actor", "critic"):
+            x = inputs
+            for i, units in enumerate(self.hidden_units):
+                x = keras.layers.Dense(units, activation="tanh", name=f"{role}_hidden_{i}",
+                                       kernel_initializer=keras.initializers.Orthogonal(2**0.5)
+                                       )(x)
+            bodies.append(x)
+        self.model = keras.Model(inputs, self._heads(*bodies, keras.initializers.Orthogonal(1.0)),
+                                 name="actor_critic")
 
 
 class ActorCriticTrainer(Trainer):
@@ -303,9 +311,9 @@ class ActorCriticTrainer(Trainer):
 
     ``batch_size`` is the number of transitions per update: each of the ``n`` environments
     plays ``batch_size // n`` steps between updates. ``buffer_size`` only keeps the book's
-    signature (the book built the network after that many random steps; here the first
-    rollout does). The keyword-only arguments are additions; ``optimizer`` names one of
-    ``OPTIMIZERS`` (the book's Adam by default)."""
+    signature. The keyword-only arguments are additions; ``optimizer`` names one of
+    ``OPTIMIZERS`` (the book's Adam by default).
+    """
 
     def __init__(self, buffer_size=256, batch_size=32, gamma=0.99, learning_rate=1e-3,
                  report_interval=10, log_dir="", file_name="", *, entropy_weight=0.01,
@@ -319,6 +327,10 @@ class ActorCriticTrainer(Trainer):
         self.value_loss_weight = value_loss_weight
         self.max_grad_norm = max_grad_norm
         self.normalize_advantages = normalize_advantages
+        self.observe_interval = 0
+        # What the loop knows of the current step beyond its Experience: V(s), the time-limit
+        # ends, and which environments really stepped (see train_loop).
+        self.values = self.truncated = self.valid = None
 
     def make_buffer(self, env):
         """The rollout: ``batch_size // n`` steps of each of the ``n`` environments."""
@@ -342,6 +354,31 @@ class ActorCriticTrainer(Trainer):
                          normalize_advantages=self.normalize_advantages)
         self.logger.set_model(agent.model)
 
+    def step(self, episode, step_count, agent, experience):
+        """One step of all environments (``experience`` holds batches): store it in the
+        rollout; once the rollout is full, learn from it (the first one builds the network)."""
+        rollout = self.experiences
+        t = step_count % rollout.n_steps
+        rollout.states[t], rollout.actions[t], rollout.rewards[t] = (
+            experience.s, experience.a, experience.r)
+        rollout.terminated[t] = experience.d
+        rollout.values[t], rollout.truncated[t], rollout.valid[t] = (
+            self.values, self.truncated, self.valid)
+        if t < rollout.n_steps - 1:
+            return
+        rollout.last_states = experience.n_s
+        if not self.training:
+            self.start_training(episode, agent)
+            return
+        losses = agent.update(*self.make_batch(agent))
+        self.training_count += 1
+        if self.observe_interval > 0 and (self.training_count == 1 or self.is_event(
+                self.training_count, self.observe_interval)):
+            self.logger.write_image(self.training_count,
+                                    [self.to_image(state) for state in experience.n_s])
+        for name, value in zip(("loss", "policy_loss", "value_loss", "entropy"), losses):
+            self.logger.write(self.total_steps, f"losses/{name}", value)
+
     def make_batch(self, agent):
         """The book's ``make_batch(agent)``: the rollout as one batch ``(states, actions,
         returns, mask)``, the returns bootstrapped from the critic (``agent``) at its end."""
@@ -353,100 +390,106 @@ class ActorCriticTrainer(Trainer):
         return (states.reshape(-1, *states.shape[2:]), rollout.actions.reshape(-1),
                 returns.reshape(-1), rollout.valid.reshape(-1).astype(np.float32))
 
+    def episode_end(self, episode, step_count, agent):
+        """One environment's episode ended (its reward is in ``reward_log``)."""
+        self.report(episode)
+
     def train_loop(self, env, agent, episode=10_000, render=False, observe_interval=0,
                    max_steps=None):
-        """Play a rollout of all environments together, update on it, and again.
-
-        Each finished sub-environment episode counts as one episode. The first rollout
-        (random actions) only builds the network, so that every update learns from the current
-        policy's experience. Every ``observe_interval`` updates, the environments' newest
-        frames go to TensorBoard."""
+        """The framework's loop for a batch of environments: every step of all of them goes to
+        ``step`` as one batch, and every environment's episode that ends to ``episode_end``
+        (then ``episode_begin``). Stops after a whole rollout, as the framework's loop does
+        after a whole episode."""
         if not env.is_vector or AutoresetMode(env.env.metadata.get(
                 "autoreset_mode", AutoresetMode.NEXT_STEP)) != AutoresetMode.NEXT_STEP:
             raise ValueError("ActorCriticTrainer steps several environments at once: pass an "
                              "Observer of a vector environment that resets with NEXT_STEP")
         self.reset_state(env)
-        rollout = self.experiences
-        n = env.num_envs
+        self.observe_interval = observe_interval
+        n_steps = self.experiences.n_steps
         states = env.reset()
-        previous_done = np.zeros(n, dtype=bool)
-        episode_rewards = np.zeros(n)
-        episode_lengths = np.zeros(n, dtype=int)
+        previous_done = np.zeros(env.num_envs, dtype=bool)
+        episode_rewards = np.zeros(env.num_envs)
+        episode_lengths = np.zeros(env.num_envs, dtype=int)
+        step_count = 0
         with self.session(agent, total=max_steps, unit="step") as bar:
-            while len(self.reward_log) < episode:
-                for t in range(rollout.n_steps):
-                    if render:
-                        env.render()
-                    actions, rollout.values[t] = agent.act(states)
-                    n_states, rewards, dones, info = env.step(actions)
-                    # Next-step autoreset: the step after an episode's end only resets that
-                    # environment (its action is ignored), so it is not a transition.
-                    valid = ~previous_done
-                    rollout.states[t], rollout.actions[t], rollout.rewards[t] = (
-                        states, actions, rewards)
-                    rollout.terminated[t] = info["terminated"]
-                    rollout.truncated[t] = info["truncated"]
-                    rollout.valid[t] = valid
-                    self.total_steps += int(valid.sum())
-                    episode_rewards += np.where(valid, rewards, 0.0)
-                    episode_lengths += valid
-                    for j in np.flatnonzero(dones & valid):
-                        self.record_episode(len(self.reward_log), episode_lengths[j],
-                                            episode_rewards[j])
-                        self.report(len(self.reward_log) - 1)
-                        episode_rewards[j], episode_lengths[j] = 0.0, 0
-                    previous_done = np.asarray(dones, dtype=bool)
-                    states = n_states
-                rollout.last_states = states
-                bar.update(int(rollout.valid.sum()))
-                if not self.training:
-                    self.start_training(len(self.reward_log), agent)
-                else:
-                    losses = agent.update(*self.make_batch(agent))
-                    self.training_count += 1
-                    if observe_interval > 0 and (self.training_count == 1 or self.is_event(
-                            self.training_count, observe_interval)):
-                        self.logger.write_image(self.training_count,
-                                                [self.to_image(state) for state in states])
-                    for name, value in zip(("loss", "policy_loss", "value_loss", "entropy"),
-                                           losses):
-                        self.logger.write(self.total_steps, f"losses/{name}", value)
+            self.episode_begin(0, agent)
+            while True:
+                if render:
+                    env.render()
+                actions, self.values = agent.act(states)
+                n_states, rewards, dones, info = env.step(actions)
+                # Next-step autoreset: the step after an episode's end only resets that
+                # environment (its action is ignored), so it is not a transition.
+                self.valid, self.truncated = ~previous_done, info["truncated"]
+                self.total_steps += int(self.valid.sum())
+                bar.update(int(self.valid.sum()))
+                episode_rewards += np.where(self.valid, rewards, 0.0)
+                episode_lengths += self.valid
+                for j in np.flatnonzero(dones & self.valid):
+                    self.record_episode(len(self.reward_log), episode_lengths[j],
+                                        episode_rewards[j])
+                    self.episode_end(len(self.reward_log) - 1, episode_lengths[j], agent)
+                    self.episode_begin(len(self.reward_log), agent)
+                    episode_rewards[j], episode_lengths[j] = 0.0, 0
+                previous_done = np.asarray(dones, dtype=bool)
+                experience = Experience(states, actions, rewards, n_states, info["terminated"])
+                self.step(len(self.reward_log), step_count, agent, experience)
+                states = n_states
+                step_count += 1
+                if step_count % n_steps:
+                    continue  # the rollout goes on
                 if self.reward_log:
                     recent = np.mean(self.reward_log[-self.report_interval:])
                     bar.set_postfix(reward=f"{recent:.1f}", episodes=len(self.reward_log),
                                     refresh=False)
                 self.evaluate_if_due(agent)
-                if self.should_stop(max_steps):
+                if self.should_stop(max_steps) or len(self.reward_log) >= episode:
                     break
+
+
+def test_mode_run(seed=0, n_envs=TEST_MODE_ENVS, render=False, log_dir="", evaluation=None,
+                  **overrides):
+    """``(trainer, env)`` for CartPole-v1, seeded, with its periodic evaluation;
+    ``overrides`` and ``evaluation`` replace entries of ``TEST_MODE_SETTINGS`` and
+    ``TEST_MODE_EVALUATION``."""
+    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent_test.keras",
+                                 **dict(TEST_MODE_SETTINGS, **overrides))
+    evaluation = dict(TEST_MODE_EVALUATION, **(evaluation or {}))
+    env = make_cartpole(num_envs=n_envs, render_mode=watch_render_mode() if render else None)
+    return prepare_run(trainer, env, seed, make_cartpole(num_envs=evaluation["episode_count"]),
+                       evaluation)
+
+
+def catcher_run(seed=0, n_games=CATCHER_GAMES, log_dir="", evaluation=None, **overrides):
+    """``(trainer, env)`` for ``n_games`` Catcher games at once, as ``test_mode_run``."""
+    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent.keras",
+                                 **dict(CATCHER_SETTINGS, **overrides))
+    evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
+    return prepare_run(trainer, make_catcher_observer(num_games=n_games), seed,
+                       make_catcher_observer(num_games=evaluation["episode_count"]), evaluation,
+                       catch_rate_score, "catch_rate")
 
 
 def train_test_mode(seed=0, episode_count=10_000, max_steps=TEST_MODE_MAX_STEPS,
                     n_envs=TEST_MODE_ENVS, render=False, log_dir="", evaluation=None,
                     **overrides):
-    """Train ``ActorCriticAgentTest`` on CartPole-v1; ``overrides`` and ``evaluation`` replace
-    entries of ``TEST_MODE_SETTINGS`` and ``TEST_MODE_EVALUATION``. Returns (trainer, agent)."""
-    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent_test.keras",
-                                 **dict(TEST_MODE_SETTINGS, **overrides))
-    evaluation = dict(TEST_MODE_EVALUATION, **(evaluation or {}))
-    env = make_cartpole(num_envs=n_envs, render_mode=watch_render_mode() if render else None)
-    return train_mode(trainer, env, seed, make_cartpole(num_envs=evaluation["episode_count"]),
-                      evaluation, episode_count=episode_count, test_mode=True,
-                      render=render, max_steps=max_steps)
+    """Train ``ActorCriticAgentTest`` on CartPole-v1; return ``(trainer, agent)``."""
+    trainer, env = test_mode_run(seed, n_envs, render, log_dir, evaluation, **overrides)
+    agent = trainer.train(env, episode_count, test_mode=True, render=render,
+                          max_steps=max_steps)
+    env.close()
+    return trainer, agent
 
 
 def train_catcher(seed=0, episode_count=10_000, max_steps=CATCHER_MAX_STEPS,
                   n_games=CATCHER_GAMES, observe_interval=OBSERVE_INTERVAL, log_dir="",
                   evaluation=None, **overrides):
-    """Train ``ActorCriticAgent`` on ``n_games`` Catcher games at once, as ``train_test_mode``
-    with ``CATCHER_SETTINGS`` and ``CATCHER_EVALUATION``; the agent keeps its best weights."""
-    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent.keras",
-                                 **dict(CATCHER_SETTINGS, **overrides))
-    evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
-    trainer, agent = train_mode(
-        trainer, make_catcher_observer(num_games=n_games), seed,
-        make_catcher_observer(num_games=evaluation["episode_count"]), evaluation,
-        catch_rate_score, "catch_rate", episode_count=episode_count, max_steps=max_steps,
-        observe_interval=observe_interval)
+    """Train ``ActorCriticAgent`` on Catcher; the agent keeps its best weights."""
+    trainer, env = catcher_run(seed, n_games, log_dir, evaluation, **overrides)
+    agent = trainer.train(env, episode_count, max_steps=max_steps,
+                          observe_interval=observe_interval)
+    env.close()
     report_catch_rates(trainer)
     return trainer, agent
 
@@ -460,25 +503,30 @@ def main(argv=None):
                              f"games, {TEST_MODE_ENVS} CartPoles with --test)")
     args = parser.parse_args(argv)
     kind = "cartpole" if args.test else "catcher"
-    if args.play:  # greedy, as the evaluations measure the agent (see the module docstring)
+    if args.play:  # greedy: actions drawn from the policy can score far lower (doc/day4.md)
         agent_class = ActorCriticAgentTest if args.test else ActorCriticAgent
-        return play(args, __file__, agent_class, make_cartpole, kind, greedy=True)
+        return play(args, __file__, agent_class, make_cartpole, kind, greedy=True,
+                    play_catcher=None if args.test else play_catcher)
     run_dir = new_run_dir(__file__, kind=kind)
     if args.test:
         envs = args.envs or TEST_MODE_ENVS
+        max_steps = args.steps or TEST_MODE_MAX_STEPS
         print(f"Train on test mode (CartPole-v1, {envs} environments at once)")
-        trainer, agent = train_test_mode(seed=args.seed, episode_count=args.episodes,
-                                         max_steps=args.steps or TEST_MODE_MAX_STEPS,
-                                         n_envs=envs, render=args.render, log_dir=run_dir)
+        trainer, env = test_mode_run(args.seed, envs, args.render, log_dir=run_dir)
     else:
         if args.render:
             print("--render draws nothing for a batch of Catcher games: use --play to watch.")
         envs = args.envs or CATCHER_GAMES
+        max_steps = args.steps or CATCHER_MAX_STEPS
         print(f"Train on Catcher ({envs} games at once, 40x40 grayscale frames, 2 stacked)")
-        trainer, agent = train_catcher(seed=args.seed, episode_count=args.episodes,
-                                       max_steps=args.steps or CATCHER_MAX_STEPS, n_games=envs,
-                                       log_dir=run_dir)
-    finish_training(trainer, agent, trainer.file_name, show=not args.no_show)
+        trainer, env = catcher_run(args.seed, envs, log_dir=run_dir)
+    agent = trainer.train(env, args.episodes, test_mode=args.test,
+                          render=args.render and args.test, max_steps=max_steps,
+                          observe_interval=OBSERVE_INTERVAL)
+    env.close()
+    if not args.test:
+        report_catch_rates(trainer)
+    trainer.finish(agent, trainer.file_name, show=not args.no_show)
     return trainer
 
 

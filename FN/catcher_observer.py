@@ -1,45 +1,16 @@
-"""Day4: ``CatcherObserver``, what the convolutional agents see of the Catcher game.
+"""Day4-5: ``CatcherObserver``: what the convolutional agents see of Catcher (one game or many).
 
-A network that learns from pixels does not need colour, nor 64×64 pixels, and a single frame
-does not tell which way the fruit falls or how fast the paddle slides. So each frame is
+Each RGB frame is turned to grayscale (luma 0.299 R + 0.587 G + 0.114 B, as Pillow's "L"),
+shrunk to ``width`` × ``height`` by area averaging (a 4-pixel fruit stays visible), scaled to
+[0, 1] and stacked with the ``frame_count - 1`` frames before it, oldest first; the first
+frame of an episode fills the whole stack. ``frame_skip`` repeats each action for that many
+frames (the DQN paper's frame skipping; 1 in the book).
 
-1. turned to grayscale (the luma weights 0.299 R + 0.587 G + 0.114 B, as Pillow's ``"L"``),
-2. shrunk to ``width`` × ``height`` by averaging the pixels that fall into each output pixel
-   (area resampling: a 4-pixel fruit stays visible at any size),
-3. scaled to [0, 1],
-4. stacked with the ``frame_count - 1`` frames before it into a (height, width, frames) array,
-   oldest first. At the start of an episode the first frame fills the whole stack.
-
-Optionally (``frame_skip``, 1 in the book) the agent acts only every few frames: its action
-is repeated for ``frame_skip`` frames, the rewards of those frames are summed, and only the
-last frame is pushed onto the stack. This is the frame skipping of the DQN paper. In Catcher
-one push of the paddle moves it for about 20 frames, so a decision every frame mostly adds
-noise; deciding every second frame halves the decisions to learn and the network's work.
-
-Deviations from the book, and why:
-
-- The book converts each frame with Pillow (``Image.convert("L").resize(...)``) and keeps a
-  ``deque``. Here step 1 and 2 are two matrix products on a whole batch of frames at once,
-  ``rows @ gray @ columns.T``, with the area weights computed once: exact area averaging
-  (Pillow's ``BOX`` filter only approximates it when the sizes are not multiples of each
-  other), at a few microseconds per frame.
-- The observer works for one game (a ``gymnasium.Env`` such as ``Catcher-v0``) and for a batch
-  of games stepped together (``envs.catcher.CatcherVectorEnv``): A2C and evolution strategies
-  play many games at once. With a batch every array gets a leading game axis.
-- The stacks are kept as uint8 (what the replay buffer stores, a quarter of float32's memory);
-  the network gets float32 in [0, 1], computed from them, so that acting and learning see
-  exactly the same numbers.
-- gymnasium's ``reset`` returns ``(observation, info)`` and ``step`` five values. As the FN
-  ``Observer`` it derives from, ``reset`` returns the state alone and ``step`` returns the
-  book's ``(state, reward, done, info)`` with ``done = terminated or truncated``; ``info`` keeps
-  ``terminated`` and ``truncated`` apart, because a game cut off by the time limit is not over
-  and its value must still be bootstrapped.
-
-The file also holds what the Catcher agents share around the observer: ``make_catcher`` and
-``make_catcher_observer``, ``CatcherObservation`` (the same preprocessing as a gymnasium
-wrapper, so that another library's agents see the very frames ours see), the catch rate that
-their evaluations measure, and ``play_catcher`` for ``--play``. None of it imports
-TensorFlow, so evolution strategies (Day6) use the observer without it.
+This is the fast form of the book's ``CatcherObserver`` (``FN/dqn_agent.py`` holds the book's
+readable one; a test keeps the two equal): grayscale and resizing are two matrix products on a
+whole batch of frames, and the stacks are kept as uint8. The file also holds what the Catcher
+agents share around it: ``make_catcher``, ``make_catcher_observer``, the evaluated catch rate
+and ``play_catcher`` for ``--play``. It does not import TensorFlow (Day6 uses it without).
 """
 
 from common import display_available, save_gif, set_seed
@@ -49,8 +20,8 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from envs.catcher import CatcherVectorEnv, register_catcher
-from FN.observer import Observer
+from envs.catcher import CatcherVectorEnv, catch_rate, play_first_episodes, register_catcher
+from FN.fn_framework import Observer
 
 # ITU-R 601-2 luma, as Pillow's convert("L").
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -298,39 +269,6 @@ class CatcherObserver(Observer):
         return states, rewards, dones, infos
 
 
-class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
-    """``CatcherObserver``'s preprocessing as a gymnasium wrapper, for other libraries.
-
-    ``CatcherObservation(gym.make("Catcher-v0"))`` is an ordinary gymnasium environment whose
-    observations are the observer's uint8 stacks, (height, width, frame_count) in 0-255:
-    the frames our agents' states are made of (a state is the stack divided by 255). The
-    observer inside does the work (grayscale, area resizing, stacking, a full stack of the
-    first frame after a reset); ``reset`` and ``step`` keep gymnasium's signatures, so
-    ``terminated`` and ``truncated`` stay apart.
-
-    uint8 with channels last is what Stable-Baselines3's ``CnnPolicy`` expects of an image:
-    it moves the channels first and divides by 255 itself, so its network gets the same
-    numbers as ours (to the last bit of a float32: ours multiplies by 1/255). Its
-    ``NatureCNN`` needs at least 36 × 36 pixels: 40 × 40 fits.
-    """
-
-    def __init__(self, env, width=AGENT_SIZE, height=AGENT_SIZE, frame_count=AGENT_FRAMES):
-        # Recording the arguments lets gymnasium re-create the wrapped environment (check_env).
-        gym.utils.RecordConstructorArgs.__init__(self, width=width, height=height,
-                                                 frame_count=frame_count)
-        gym.ObservationWrapper.__init__(self, env)
-        self.observer = CatcherObserver(env, width, height, frame_count)
-        self.observation_space = spaces.Box(0, 255, self.observer.frames.shape[1:], np.uint8)
-
-    def reset(self, *, seed=None, options=None):
-        self.observer._restart(np.ones(1, dtype=bool))  # the first frame fills the stack
-        return super().reset(seed=seed, options=options)
-
-    def observation(self, observation):
-        self.observer.transform(observation)
-        return self.observer.frames[0].copy()
-
-
 def make_catcher(width, height, frame_count, num_games=None, render_mode=None, frame_skip=1,
                  autoreset_mode=AutoresetMode.NEXT_STEP, **game_kwargs):
     """Catcher behind a ``CatcherObserver``: ``Catcher-v0`` or a batch of ``num_games``.
@@ -364,10 +302,11 @@ def evaluate_catch_rate(agent, env, episode_count=10, seed=None):
     """Play ``episode_count`` episodes greedily on a batch of games; return the catch rate.
 
     ``env`` is a ``CatcherObserver`` of a batch; its games play together, and only each
-    game's first episode counts, so ``episode_count`` must be a multiple of the number of
-    games. ``agent`` is anything with ``greedy_actions(states)``, or a function of the states.
-    Returns ``(rate, caught, missed)``: caught ÷ (caught + missed) over all the episodes (as
-    ``envs.catcher.catch_rate``), and the fruits caught and missed in each episode.
+    game's first episode counts (``envs.catcher.play_first_episodes``), so ``episode_count``
+    must be a multiple of the number of games. ``agent`` is anything with
+    ``greedy_actions(states)``, or a function of the states. Returns ``(rate, caught,
+    missed)``: caught ÷ (caught + missed) over all the episodes, and the fruits caught and
+    missed in each episode.
     """
     if not env.is_vector:
         raise ValueError("evaluate_catch_rate plays a batch of games: make one with num_games")
@@ -375,24 +314,11 @@ def evaluate_catch_rate(agent, env, episode_count=10, seed=None):
     if episode_count < 1 or episode_count % n:
         raise ValueError(f"episode_count {episode_count} is not a multiple of {n} games")
     act = agent if callable(agent) else agent.greedy_actions
-    caught, missed = [], []
-    for round_index in range(episode_count // n):
-        states = env.reset(seed=None if seed is None else seed + round_index * n)
-        playing = np.ones(n, dtype=bool)
-        round_caught = np.zeros(n, dtype=np.int64)
-        round_missed = np.zeros(n, dtype=np.int64)
-        while playing.any():
-            states, _, dones, info = env.step(np.asarray(act(states)))
-            ended = dones & playing
-            if ended.any():
-                round_caught[ended] = info["final_info"]["caught"][ended]
-                round_missed[ended] = info["final_info"]["missed"][ended]
-                playing &= ~ended
-        caught.append(round_caught)
-        missed.append(round_missed)
-    caught, missed = np.concatenate(caught), np.concatenate(missed)
-    rate = caught.sum() / max(1, caught.sum() + missed.sum())
-    return float(rate), caught, missed
+    rounds = [play_first_episodes(env, act, None if seed is None else seed + i * n)[1:]
+              for i in range(episode_count // n)]
+    caught, missed = (np.concatenate(counts) for counts in zip(*rounds))
+    rate = catch_rate({"caught": caught.sum(), "missed": missed.sum()})
+    return (0.0 if np.isnan(rate) else rate), caught, missed
 
 
 def catch_rate_score(agent, env, episode_count, seed):

@@ -1,35 +1,17 @@
-"""Day4: the policy gradient (REINFORCE) — learning the policy itself, on CartPole.
+"""Day4: the policy gradient (REINFORCE): learning the policy itself, on CartPole.
 
-Instead of values, the network outputs the probability of each action, π(a|s; θ). The
-expected return J(θ) is raised by gradient ascent along
+The network gives the probability of each action, π(a|s; θ), and climbs
+∇J(θ) ≈ mean over the steps t of ∇ log π(a_t | s_t; θ) · G_t, where G_t is the discounted
+return after step t, standardized over the episode (a baseline). The gradient needs experience
+from the current policy: each update uses the episode that just ended, never older ones.
+``python FN/policy_gradient_agent.py`` trains it; ``--play`` watches the newest run.
 
-    ∇J(θ) ≈ mean over the steps t of ∇ log π(a_t | s_t; θ) · G_t
-
-where G_t is the discounted return that followed step t. Actions that led to more than the
-usual return become more likely. Standardizing the returns of the episode (subtracting their
-mean, dividing by their standard deviation) acts as a baseline and keeps the step size steady.
-
-The policy gradient needs experience *from the current policy*. So every update uses the
-episode that just ended and nothing older: experience replay, which DQN relies on, is not
-allowed here.
-
-Changes from the book, and why:
-
-- The book computed the returns of the last episode but then sampled the update's batch from
-  the whole buffer, mixing in older policies' experience with mismatched returns. Here each
-  update uses every step of the episode that just ended, once, with its own standardized
-  returns. The book read that episode back from the buffer (``get_recent``), which goes wrong
-  when an episode is longer than the buffer (CartPole-v1's can last 500 steps, the buffer
-  holds 256): the trainer keeps the steps of the current episode itself instead.
-- The loss −mean(log π(a|s) · G) is minimized in a ``tf.function`` with ``tf.GradientTape``
-  (the book used ``K.backend.function`` and ``get_updates``, gone from modern TensorFlow).
-  Adam's learning rate is 0.01, as in the book.
-- The state scaler is a ``Normalization`` layer inside the model (the book saved a
-  scikit-learn scaler beside it with joblib), so the saved ``.keras`` file is self-contained.
-- Actions are drawn from a NumPy copy of the network, never through ``model.predict``.
-- CartPole-v1 (up to 500 steps an episode) replaces the retired CartPole-v0.
-- Each training run has a folder of its own (``outputs/FN/policy_gradient_agent/<run>/``);
-  ``--play`` plays the newest finished one, or ``--model PATH``.
+Changes from the book (doc/day4.md says why):
+- each update uses every step of the episode that just ended, once (the book sampled from the
+  whole buffer, and ``get_recent`` fails when an episode is longer than the buffer);
+- the loss is minimized in a ``tf.function`` with ``tf.GradientTape``;
+- the state scaler is a ``Normalization`` layer inside the saved ``.keras`` model;
+- CartPole-v1 (up to 500 steps) replaces the retired CartPole-v0.
 """
 
 from common import new_run_dir
@@ -39,10 +21,19 @@ import numpy as np
 import tensorflow as tf
 from sklearn.preprocessing import StandardScaler
 
-from FN.cartpole_observer import CartPoleObserver, make_cartpole
-from FN.fn_framework import FNAgent, Trainer
-from FN.forward_pass import DenseForward
-from FN.training_run import make_parser, play, train_and_save, watch_render_mode
+# The book prints CartPoleObserver here; DQN's and A2C's --test use it too, so it is defined
+# once, in FN/fn_framework.py.
+from FN.fn_framework import (
+    CartPoleObserver,
+    DenseForward,
+    FNAgent,
+    Trainer,
+    make_cartpole,
+    make_parser,
+    play,
+    train_and_save,
+    watch_render_mode,
+)
 
 __all__ = ["CartPoleObserver", "PolicyGradientAgent", "PolicyGradientTrainer", "main"]
 
@@ -69,6 +60,9 @@ class PolicyGradientAgent(FNAgent):
         self.refresh_forward()
         self.initialized = True
         print("Done initialization. From now, begin training!")
+
+    # No save, load or scaler_path of its own: the book kept the scaler in a joblib file beside
+    # the model; here it is the model's Normalization layer, so FNAgent's save and load do.
 
     def make_model(self, feature_shape):
         """Build ``self.model``: the fitted scaler, two hidden layers, a softmax over actions."""

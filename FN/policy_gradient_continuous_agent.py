@@ -37,10 +37,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from FN.fn_framework import FNAgent, Observer, Trainer
-from FN.forward_pass import BranchedForward
-from FN.replay_buffer import ReplayBuffer, stack_experiences
-from FN.training_run import make_parser, play, train_and_save, watch_render_mode
+from FN.fn_framework import (
+    BranchedForward,
+    FNAgent,
+    Observer,
+    Trainer,
+    make_parser,
+    play,
+    stack_experiences,
+    train_and_save,
+    watch_render_mode,
+)
+from FN.replay_buffer import ReplayBuffer
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # A small number inside log(1 − tanh²) that keeps it finite at the edges of the range.
@@ -103,6 +111,7 @@ class PolicyGradientContinuousAgent(FNAgent):
         mu = keras.layers.Dense(self.action_size, name="mu")(x)
         log_std = keras.layers.Dense(self.action_size, name="log_std")(x)
         self.model = keras.Model(inputs, [mu, log_std], name="actor")
+        self.jit_compile = True
 
     def make_critic(self, feature_size, name):
         """A critic: (state, action scaled to [-1, 1]) → Q."""

@@ -7,7 +7,6 @@ sampling a batch (or many batches at once) is one fancy-indexing expression.
 - ``ReplayBuffer``: a ring of experiences, for states that are vectors (CartPole, Pendulum).
 - ``FrameReplayBuffer``: for states that are stacks of frames (Catcher). It stores each frame
   once, as uint8, and rebuilds the stacks when it samples.
-- ``stack_experiences``: a list of experiences (the book's batches) as arrays.
 
 Both behave like the book's deque where the agents use it: ``append``, ``len``, and indexing
 (0 is the oldest). ``sample(batch_size, n_batches=None)`` draws uniformly with NumPy's global
@@ -18,19 +17,6 @@ arrays, with a leading axis of ``n_batches`` when asked for several batches.
 import numpy as np
 
 from FN.fn_framework import Experience
-
-
-def stack_experiences(experiences):
-    """A list of ``Experience`` as one ``Experience`` of arrays (floats as float32); a batch
-    that ``sample`` returned passes as it is."""
-    if isinstance(experiences, Experience):
-        return experiences
-    states = np.array([e.s for e in experiences], dtype=np.float32)
-    actions = np.array([e.a for e in experiences])
-    rewards = np.array([e.r for e in experiences], dtype=np.float32)
-    next_states = np.array([e.n_s for e in experiences], dtype=np.float32)
-    terminals = np.array([e.d for e in experiences], dtype=np.float32)
-    return Experience(states, actions, rewards, next_states, terminals)
 
 
 class ReplayBuffer:

@@ -1,29 +1,17 @@
 """Day4: a value function approximated by a neural network (scikit-learn), on CartPole.
 
-Day3's Q-learning kept Q[s][a] in a table. CartPole's state is four real numbers, so no table
-can list them: here Q(s, ·) is a function, a small multilayer perceptron that takes the state
-and outputs one value per action. It learns like Q-learning does, towards the target
-r + γ max_a' Q(s', a'), with a batch of experiences sampled from a buffer at every step.
-
-The network is scikit-learn's ``MLPRegressor`` behind a ``StandardScaler`` in a ``Pipeline``
-(the scaler is fitted once, on the first buffer of random play). ``partial_fit`` takes one
-gradient step per call.
+Day3's Q-learning kept Q[s][a] in a table; CartPole's state is four real numbers, so here
+Q(s, ·) is a function: scikit-learn's ``MLPRegressor`` behind a ``StandardScaler``, trained
+towards r + γ max_a' Q(s', a') on a batch sampled from the buffer at every step.
+``python FN/value_function_agent.py`` trains it; ``--play`` watches the newest run.
 
 Changes from the book:
-
-- The book saved the model with joblib, a pickle: loading a pickle runs whatever code the file
-  holds, so a model file from elsewhere could do anything. Here the pipeline is saved with
-  skops (``skops.io``), whose files hold data only, and it is loaded with an explicit list of
-  the types this agent trusts. A file that holds anything else, or another kind of model, or a
-  model for another environment, is refused with one sentence (exit status 2).
-- The update computes all targets at once with NumPy instead of a Python loop, and stops
-  bootstrapping only when the pole really fell (``e.d`` is gymnasium's ``terminated``), not at
-  the time limit.
-- CartPole-v1 (episodes of up to 500 steps) replaces the retired CartPole-v0 (200 steps).
-- ``estimate`` evaluates the fitted scaler and network in NumPy: scikit-learn's ``predict``
-  checks its input on every call, which costs more than the arithmetic for a single state.
-- Each training run has a folder of its own (``outputs/FN/value_function_agent/<run>/``);
-  ``--play`` plays the newest finished one, or ``--model PATH``.
+- saved with skops (data only, loaded with an explicit list of trusted types), not a pickle;
+- all targets of a batch at once in NumPy; no bootstrapping only where the pole fell
+  (``terminated``), not at the time limit;
+- ``estimate`` computes the fitted scaler and network in NumPy (``predict`` checks its input
+  on every call, which costs more than the arithmetic for one state);
+- CartPole-v1 (up to 500 steps) replaces the retired CartPole-v0.
 """
 
 from pathlib import Path
@@ -36,10 +24,19 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from FN.cartpole_observer import CartPoleObserver, make_cartpole
-from FN.fn_framework import FNAgent, Trainer
-from FN.replay_buffer import stack_experiences
-from FN.training_run import make_parser, play, train_and_save, watch_render_mode
+# The book prints CartPoleObserver here; DQN's and A2C's --test use it too, so it is defined
+# once, in FN/fn_framework.py.
+from FN.fn_framework import (
+    CartPoleObserver,
+    FNAgent,
+    Trainer,
+    make_cartpole,
+    make_parser,
+    play,
+    stack_experiences,
+    train_and_save,
+    watch_render_mode,
+)
 
 __all__ = ["CartPoleObserver", "ValueFunctionAgent", "ValueFunctionTrainer", "main"]
 

@@ -42,8 +42,7 @@ from common import atomic_path, finish_run, new_run_dir, seed_value, set_seed
 import numpy as np
 
 from FN import a2c_agent, dqn_agent
-from FN.cartpole_observer import make_cartpole
-from FN.evaluation import evaluate
+from FN.fn_framework import evaluate, make_cartpole
 
 TARGET_RETURN = 475.0
 EVALUATION_EPISODES = 20

@@ -22,7 +22,7 @@ seconds of the process are printed next to the wall seconds for that reason.
 
 When Stable-Baselines3 is installed (``pip install -e .[bench]``), its DQN and A2C
 (``CnnPolicy``, one torch thread) train on the same game, and see the same frames:
-``FN.catcher_observer.CatcherObservation`` gives them our 40×40×2 stacks. They get our
+``CatcherObservation`` (below) gives them our 40×40×2 stacks. They get our
 settings where they have one (DQN: replay, batch, ε schedule, teacher refresh, learning rate;
 A2C: 32 games × 8 steps, Adam at 7e-4, entropy and value weights, gradient clip), are
 evaluated on the same 10 episodes at the same steps, and stop at their first 90% (or after
@@ -49,10 +49,17 @@ from common import atomic_path, finish_run, new_run_dir, positive_int, seed_valu
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from envs.catcher import register_catcher
 from FN import a2c_agent, dqn_agent
-from FN.catcher_observer import CatcherObservation, evaluate_catch_rate, make_catcher_observer
+from FN.catcher_observer import (
+    AGENT_FRAMES,
+    AGENT_SIZE,
+    CatcherObserver,
+    evaluate_catch_rate,
+    make_catcher_observer,
+)
 
 TARGET_RATE = 0.9
 EVALUATION_EPISODES = 10
@@ -60,6 +67,39 @@ FINAL_EPISODES = (10, 100)
 RANDOM_EPISODES = 100
 TIME_LIMIT_SECONDS = 15 * 60
 MODULES = {"dqn": dqn_agent, "a2c": a2c_agent}
+
+
+class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """``CatcherObserver``'s preprocessing as a gymnasium wrapper, for other libraries.
+
+    ``CatcherObservation(gym.make("Catcher-v0"))`` is an ordinary gymnasium environment whose
+    observations are the observer's uint8 stacks, (height, width, frame_count) in 0-255:
+    the frames our agents' states are made of (a state is the stack divided by 255). The
+    observer inside does the work (grayscale, area resizing, stacking, a full stack of the
+    first frame after a reset); ``reset`` and ``step`` keep gymnasium's signatures, so
+    ``terminated`` and ``truncated`` stay apart.
+
+    uint8 with channels last is what Stable-Baselines3's ``CnnPolicy`` expects of an image:
+    it moves the channels first and divides by 255 itself, so its network gets the same
+    numbers as ours (to the last bit of a float32: ours multiplies by 1/255). Its
+    ``NatureCNN`` needs at least 36 × 36 pixels: 40 × 40 fits.
+    """
+
+    def __init__(self, env, width=AGENT_SIZE, height=AGENT_SIZE, frame_count=AGENT_FRAMES):
+        # Recording the arguments lets gymnasium re-create the wrapped environment (check_env).
+        gym.utils.RecordConstructorArgs.__init__(self, width=width, height=height,
+                                                 frame_count=frame_count)
+        gym.ObservationWrapper.__init__(self, env)
+        self.observer = CatcherObserver(env, width, height, frame_count)
+        self.observation_space = spaces.Box(0, 255, self.observer.frames.shape[1:], np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        self.observer._restart(np.ones(1, dtype=bool))  # the first frame fills the stack
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, observation):
+        self.observer.transform(observation)
+        return self.observer.frames[0].copy()
 
 
 def random_catch_rate(seed):

@@ -1,3 +1,5 @@
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -7,7 +9,6 @@ import envs  # noqa: F401  (registers Catcher-v0)
 from envs.catcher import LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv
 from FN.catcher_observer import (
     GRAY_WEIGHTS,
-    CatcherObservation,
     CatcherObserver,
     FramePreprocessor,
     area_weights,
@@ -17,6 +18,8 @@ from FN.catcher_observer import (
     record_play,
     report_catch_rates,
 )
+from FN.dqn_agent import CatcherObserver as BookCatcherObserver
+from tests.script_modules import load_script
 
 
 def reference_preprocess(frame, width, height):
@@ -337,13 +340,16 @@ def test_report_catch_rates(capsys):
 
 # check_env recommends checking the unwrapped game; the wrapper is what is checked here.
 @pytest.mark.filterwarnings("ignore:.*different from the unwrapped version")
-def test_the_gymnasium_wrapper_shows_what_our_agents_see():
+def test_the_gymnasium_wrapper_shows_what_our_agents_see(monkeypatch):
     """Another library's agent, through CatcherObservation, gets the frames our agents'
     states are made of (uint8; a state is the same stack divided by 255), through resets and
     episode ends alike."""
     from gymnasium.utils.env_checker import check_env
 
-    wrapped = CatcherObservation(gym.make("Catcher-v0"))
+    benchmark = load_script("benchmarks/catcher.py")
+    # check_env re-creates the wrapper from its module's name: make that module importable.
+    monkeypatch.setitem(sys.modules, benchmark.__name__, benchmark)
+    wrapped = benchmark.CatcherObservation(gym.make("Catcher-v0"))
     check_env(wrapped, skip_render_check=True)
     assert wrapped.observation_space == gym.spaces.Box(0, 255, (40, 40, 2), np.uint8)
     observer = make_catcher_observer()
@@ -362,3 +368,20 @@ def test_the_gymnasium_wrapper_shows_what_our_agents_see():
             assert (reward, terminated, truncated) == (
                 observer_reward, observer_info["terminated"], observer_info["truncated"])
         assert info["caught"] == observer_info["caught"]
+
+
+def test_the_books_observer_and_the_fast_one_give_the_same_states():
+    """FN/dqn_agent.py's CatcherObserver is the listing; the batched one here is what the runs
+    use. Both must give the very same states, through episode ends and resets."""
+    book = BookCatcherObserver(gym.make("Catcher-v0"), 40, 40, 2)
+    fast = make_catcher_observer()
+    rng = np.random.default_rng(0)
+    for seed in (3, 4):
+        np.testing.assert_array_equal(book.reset(seed=seed), fast.reset(seed=seed))
+        done = False
+        while not done:
+            action = int(rng.integers(3))
+            state, reward, done, info = book.step(action)
+            fast_state, fast_reward, fast_done, _ = fast.step(action)
+            np.testing.assert_array_equal(state, fast_state)
+            assert (reward, done) == (fast_reward, fast_done)

@@ -10,11 +10,9 @@ import pytest
 import tensorflow as tf
 
 from FN import dqn_agent
-from FN.cartpole_observer import make_cartpole
-from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkAgentTest, DeepQNetworkTrainer
-from FN.evaluation import evaluate
-from FN.fn_framework import Experience
-from FN.replay_buffer import ReplayBuffer, stack_experiences
+from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkAgentTest, DeepQNetworkTrainer, huber
+from FN.fn_framework import Experience, evaluate, make_cartpole, stack_experiences
+from FN.replay_buffer import ReplayBuffer
 
 
 def tiny_batch():
@@ -32,9 +30,11 @@ def initialized_agent(agent_class=DeepQNetworkAgentTest, seed=0):
 
 
 def loss_of(agent, batch, gamma):
-    """The loss ``update`` minimizes on one batch (``td_loss``), without training."""
-    fields = agent._as_batches(batch)
-    return float(agent.td_loss(*(field[0] for field in fields), tf.constant(gamma)))
+    """The Huber TD loss of the current weights on one batch, without training."""
+    b = stack_experiences(batch)
+    future = tf.reduce_max(agent._teacher_model(b.n_s), axis=1)
+    taken = tf.gather(agent.model(b.s), b.a.astype(np.int32), axis=1, batch_dims=1)
+    return float(tf.reduce_mean(huber(b.r + gamma * (1.0 - b.d) * future - taken)))
 
 
 def teacher_q(agent, states):
@@ -100,14 +100,15 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
         agent.save(tmp_path / "dqn.h5")
 
 
-def test_frames_get_the_convolutional_model_and_other_shapes_are_refused():
+def test_each_agent_builds_its_own_network_and_chooses_its_compilation():
     agent = DeepQNetworkAgent(0.1, [0, 1, 2])
     agent.make_model((80, 80, 4))
     assert any(isinstance(layer, keras.layers.Conv2D) for layer in agent.model.layers)
-    assert not agent.jit_compile  # chosen with the network: XLA is slower for convolutions
-    agent.make_model((4,))
-    assert agent.jit_compile and agent.model.output_shape == (None, 3)
-    with pytest.raises(ValueError, match="stacked frames"):
+    assert not agent.jit_compile  # XLA is slower for the gradients of convolutions
+    test_agent = DeepQNetworkAgentTest(0.1, [0, 1, 2])
+    test_agent.make_model((4,))
+    assert test_agent.jit_compile and test_agent.model.output_shape == (None, 3)
+    with pytest.raises(ValueError):
         agent.make_model((80, 80))
 
 

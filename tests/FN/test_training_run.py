@@ -16,7 +16,7 @@ from FN import (
     policy_gradient_continuous_agent,
     value_function_agent,
 )
-from FN.dqn_agent import DeepQNetworkAgent
+from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkAgentTest
 
 
 def status(run):
@@ -83,7 +83,7 @@ def test_a_corrupt_keras_file_exits_2_with_one_sentence(kind, tmp_path, capsys):
     if kind == "garbage":
         path.write_bytes(b"\x00 not a keras file")
     elif kind == "truncated":
-        agent = DeepQNetworkAgent(0.0, [0, 1])
+        agent = DeepQNetworkAgentTest(0.0, [0, 1])
         agent.make_model((4,))
         agent.save(path)
         path.write_bytes(path.read_bytes()[:200])
@@ -106,7 +106,7 @@ def test_a_model_for_other_states_exits_2_with_one_sentence(tmp_path, capsys):
     err = capsys.readouterr().err
     assert error.value.code == 2
     assert "trained on states of shape (40, 40, 2)" in err and "shape (4,)" in err
-    cartpole = DeepQNetworkAgent(0.0, [0, 1])
+    cartpole = DeepQNetworkAgentTest(0.0, [0, 1])
     cartpole.make_model((4,))
     cartpole_path = cartpole.save(tmp_path / "cartpole.keras")
     with pytest.raises(SystemExit) as error:
@@ -131,7 +131,7 @@ def test_each_run_writes_into_a_folder_of_its_own(tmp_path, monkeypatch, run_fol
 
 def test_keras_is_given_a_complete_model_to_load(tmp_path):
     """A file saved by FNAgent.save holds the whole network (it plays without the script)."""
-    agent = DeepQNetworkAgent(0.0, [0, 1])
+    agent = DeepQNetworkAgentTest(0.0, [0, 1])
     agent.make_model((4,))
     path = agent.save(tmp_path / "q.keras")
     assert keras.models.load_model(path, compile=False).output_shape == (None, 2)

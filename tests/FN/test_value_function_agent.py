@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 
 from FN import value_function_agent
-from FN.cartpole_observer import make_cartpole
-from FN.evaluation import evaluate
-from FN.fn_framework import Experience
-from FN.training_run import train_mode
+from FN.fn_framework import Experience, evaluate, make_cartpole, train_mode
 from FN.value_function_agent import CartPoleObserver, ValueFunctionAgent, ValueFunctionTrainer
 
 
