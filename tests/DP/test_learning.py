@@ -22,6 +22,7 @@ from DP.learning import (
 )
 from DP.planner import greedy_mask, value_iteration
 from envs.gridworld import MDP_ACTIONS
+from tests.learning_margins import learning_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
@@ -144,9 +145,11 @@ def test_the_same_seed_learns_the_same_table_and_another_seed_another():
     assert not np.array_equal(first.snapshot()["table"], other.snapshot()["table"])
 
 
-def test_q_learning_finds_the_treasure_along_a_greedy_path_of_value_iteration():
+@pytest.mark.parametrize("seed", learning_seeds(0))
+@pytest.mark.learning
+def test_q_learning_finds_the_treasure_along_a_greedy_path_of_value_iteration(seed, margin):
     # Moves go where they are meant (prob 1), so the greedy route is well defined.
-    settings = LearningSettings("q_learning", SAMPLE, prob=1.0, episodes=300, seed=0)
+    settings = LearningSettings("q_learning", SAMPLE, prob=1.0, episodes=300, seed=seed)
     learning, episodes = learn_maze(settings)
     mdp = learning.mdp
     route = greedy_route(learning.snapshot()["table"], mdp)
@@ -160,7 +163,8 @@ def test_q_learning_finds_the_treasure_along_a_greedy_path_of_value_iteration():
     # ... so it is a shortest route: 5 moves from the lower left, round the block.
     assert len(route) - 1 == 5
     # And late episodes mostly end at the Treasure (ε = 0.1 still explores).
-    assert np.mean([e.end == "treasure" for e in episodes[-100:]]) > 0.8
+    margin("late episodes at the Treasure",
+           np.mean([e.end == "treasure" for e in episodes[-100:]]), above=0.8)
 
 
 def test_q_values_approach_value_iteration_on_the_slippery_maze():
@@ -173,7 +177,9 @@ def test_q_values_approach_value_iteration_on_the_slippery_maze():
     assert gap.mean() < 0.5 * untrained.mean()
 
 
-def test_sarsa_learns_the_safer_path_where_q_learning_walks_along_the_danger():
+@pytest.mark.parametrize("seed", learning_seeds(0))
+@pytest.mark.learning
+def test_sarsa_learns_the_safer_path_where_q_learning_walks_along_the_danger(seed, margin):
     """The book's point about on-policy learning, on the cliff, with the same seed.
 
     With ε = 0.3, a random move down from the row next to the Danger falls in. Q-learning's
@@ -184,7 +190,8 @@ def test_sarsa_learns_the_safer_path_where_q_learning_walks_along_the_danger():
     """
     results = {}
     for name in ("q_learning", "sarsa"):
-        learning, episodes = learn_maze(LearningSettings(name, **CLIFF_SETTINGS))
+        learning, episodes = learn_maze(LearningSettings(name, **{**CLIFF_SETTINGS,
+                                                                   "seed": seed}))
         mdp = learning.mdp
         route = greedy_route(learning.snapshot()["table"], mdp)
         assert reaches_treasure(route, mdp)
@@ -196,15 +203,16 @@ def test_sarsa_learns_the_safer_path_where_q_learning_walks_along_the_danger():
             "reward": np.mean([e.reward for e in late]),
         }
     q, sarsa = results["q_learning"], results["sarsa"]
+    margin("SARSA's falls ÷ Q-learning's", sarsa["falls"] / q["falls"], below=0.6)
+    margin("SARSA's reward − Q-learning's", sarsa["reward"] - q["reward"], above=0.2)
     # Q-learning: the shortest route, 9 moves, all along the row next to the Danger.
     assert cells(q["route"], 8) == [(3, 0), *[(2, c) for c in range(8)], (3, 7)]
     assert q["touching"] == 8
-    # SARSA: 11 moves, a row higher; only the start and the Treasure touch the Danger.
-    assert cells(sarsa["route"], 8) == [(3, 0), (2, 0), *[(1, c) for c in range(8)], (2, 7),
-                                        (3, 7)]
-    assert sarsa["touching"] == 2
-    assert sarsa["falls"] < 0.6 * q["falls"]
-    assert sarsa["reward"] > q["reward"] + 0.2
+    # SARSA: 11 moves, mostly a row higher: besides the start and the Treasure, at most one
+    # cell of its route is next to the Danger (seeds 0-4: none on four, one on seed 3).
+    assert len(sarsa["route"]) - 1 == 11
+    assert (1, 3) in cells(sarsa["route"], 8)
+    assert sarsa["touching"] <= 3
 
 
 def test_the_greedy_route_stops_where_the_policy_goes_round_in_circles():

@@ -27,6 +27,7 @@ from EV.evolution import (
     member_seed,
 )
 from EV.numpy_network import action_probabilities
+from tests.learning_margins import learning_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_SHAPE = (FRAME_HEIGHT, FRAME_WIDTH, FRAME_COUNT)
@@ -282,10 +283,13 @@ class FlippedTrainer(EvolutionalTrainer):
 
 
 @pytest.mark.slow  # about a minute of training on one core
-def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update_does_not():
-    settings = {**LEARNING_SETTINGS, "report_interval": 1000, "n_jobs": 1, "seed": 0}
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", learning_seeds(0))
+def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update_does_not(
+        seed, margin):
+    settings = {**LEARNING_SETTINGS, "report_interval": 1000, "n_jobs": 1, "seed": seed}
     trainer = EvolutionalTrainer(**settings)
-    initial = trainer.initial_agent(0).weights
+    initial = trainer.initial_agent(seed).weights
     trained = trainer.train(epoch=LEARNING_EPOCHS, episode_per_agent=LEARNING_EPISODES)
     flipped = FlippedTrainer(**settings).train(epoch=LEARNING_EPOCHS,
                                                episode_per_agent=LEARNING_EPISODES)
@@ -293,9 +297,9 @@ def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update
     before, after, wrong = (evaluate(weights, 100)
                             for weights in (initial, trained.weights, flipped.weights))
     assert before < 0.4  # the initial network plays about as well as random moves
-    assert after > before + 0.04, (before, after)
+    margin("gain in catch rate", after - before, above=0.04)
     # Climbing the wrong way loses fruit: the same number of epochs, in the other direction.
-    assert wrong < before - 0.1, (before, wrong)
+    margin("change with the sign flipped", wrong - before, below=-0.1)
 
 
 # ------------------------------------------------------------------ save, load and play

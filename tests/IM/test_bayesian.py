@@ -9,6 +9,7 @@ from envs.gridworld import GridWorldEnv
 from IM import bayesian
 from IM.bayesian import BayesianIRL
 from IM.irl_demo import judge, teacher_demonstrations
+from tests.learning_margins import learning_seeds
 
 WIDE = [[0, 0, 0, 0, 1], [0, 9, 0, 0, 0], [0, 0, -1, 0, 0]]
 BOOK = [[0, 0, 0, 1], [0, 0, 0, 0], [0, -1, 0, 0], [0, 0, 0, 0]]
@@ -46,16 +47,16 @@ def test_prior_is_the_normal_log_density():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("grid", [WIDE, BOOK])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_three_facts_hold(grid, seed):
+@pytest.mark.parametrize("seed", learning_seeds(0, 1))
+@pytest.mark.learning
+def test_the_three_facts_hold(grid, seed, margin):
     env, trajectories = pairs_from_teacher(grid, seed)
     irl = BayesianIRL(env)
     estimated = irl.estimate(trajectories)
     assert estimated.shape == env.shape
     facts = judge(env, estimated, 0.9)
-    assert facts["peak_near_treasure"]
-    assert facts["danger_below_median"]
-    assert facts["reaches_treasure"]
+    for fact in ("peak_near_treasure", "danger_below_median", "reaches_treasure"):
+        margin(fact, facts[fact], above=0.5)
     # The search climbed the posterior.
     assert irl.log_posterior_history[-1] > irl.log_posterior_history[0]
 

@@ -139,16 +139,19 @@ def test_behaviour_cloning_fits_exactly_the_requested_labels(slippery, teacher, 
 
 
 @pytest.mark.slow
-def test_dagger_overtakes_behaviour_cloning_on_the_slippery_lake(slippery, teacher):
+@pytest.mark.learning
+def test_dagger_overtakes_behaviour_cloning_on_the_slippery_lake(slippery, teacher, margin):
     # Ten fixed seeds, with the planned teacher: the gap of one seed swings more than its size.
     results = dagger_vs_cloning.compare(slippery, teacher, seeds=range(10))
     gap = dagger_vs_cloning.gaps(results)
     teacher_rate = dagger.teacher_success_rate(teacher, slippery)
     # Measured: behind at 40 to 100 labels (-0.3 to -0.4), ahead with 150 and 200 (+0.07).
+    margin("largest lead of DAgger", gap.max(), above=0.05)
     ahead = np.flatnonzero(gap > 0.05)
-    assert len(ahead) and dagger_vs_cloning.LABEL_COUNTS[ahead[0]] >= 100
-    # With the most labels both have learned what the teacher knows.
-    assert gap[-1] >= -0.02
+    assert dagger_vs_cloning.LABEL_COUNTS[ahead[0]] >= 100
+    # With the most labels both have learned what the teacher knows: DAgger is not clearly
+    # behind (measured: −0.015 over these ten seeds).
+    margin("gap at the most labels", gap[-1], above=-0.05)
     assert np.nanmean(results["dagger"][:, -1]) == pytest.approx(teacher_rate, abs=0.03)
 
 
