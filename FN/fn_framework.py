@@ -489,12 +489,8 @@ class Logger:
         return self._writer
 
     def set_model(self, model):
-        """The book's ``set_model``: show in TensorBoard which network this run trains.
-
-        The book passed the model to Keras' TensorBoard callback, which drew its graph. That
-        callback works only inside ``model.fit``, which no agent here calls; so the network's
-        layers (name, type, number of weights) go to TensorBoard's TEXT tab instead.
-        """
+        """The book's ``set_model``: the network's layers go to TensorBoard's TEXT tab (Keras'
+        graph callback works only inside ``model.fit``, which no agent calls)."""
         rows = [f"| {layer.name} | {type(layer).__name__} | {layer.count_params():,} |"
                 for layer in model.layers]
         table = "\n".join(["| layer | type | weights |", "| --- | --- | --- |", *rows])
@@ -514,11 +510,8 @@ class Logger:
         return desc
 
     def plot(self, name, values, interval=10, show=True):
-        """The book's plot: the mean (± std) of every ``interval`` values, as a PNG.
-
-        The values themselves are saved too, as ``<name>_history.csv``. Returns the path of
-        the PNG (``<name>_history.png`` under ``log_dir``).
-        """
+        """The book's plot: the mean (± std) of every ``interval`` values, saved as
+        ``<name>_history.png`` (returned) beside the values in ``<name>_history.csv``."""
         stem = re.sub(r"\W+", "_", name.lower())
         csv_path = self.path_of(f"{stem}_history.csv")
         with atomic_path(csv_path) as temporary:
@@ -531,11 +524,8 @@ class Logger:
                                          f"{interval} episodes)", show=show)
 
     def write(self, index, name, value):
-        """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``.
-
-        It is queued, and written at the latest after ``FLUSH_SIZE`` scalars, ``FLUSH_SECONDS``
-        seconds or ``flush()`` (which the training loop calls when it ends).
-        """
+        """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``, queued
+        until ``FLUSH_SIZE`` scalars, ``FLUSH_SECONDS`` seconds or ``flush()``."""
         self._pending.append((str(name), int(index), float(value)))
         if (len(self._pending) >= self.FLUSH_SIZE
                 or time.monotonic() - self._last_flush > self.FLUSH_SECONDS):
