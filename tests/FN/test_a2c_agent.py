@@ -159,6 +159,41 @@ def test_book_defaults_give_four_steps_per_environment_between_updates(tmp_path,
     assert trainer.total_steps - 8 * 500 < sum(returns) <= trainer.total_steps
 
 
+def test_the_framework_hooks_run_with_batches(tmp_path):
+    """A2C honours the framework: ``step`` gets each step of all environments as one batch,
+    ``episode_end`` each finished episode, and ``episode_begin`` the next one."""
+
+    class Recording(ActorCriticTrainer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.calls = []
+
+        def episode_begin(self, episode, agent):
+            self.calls.append(("begin", episode))
+
+        def step(self, episode, step_count, agent, experience):
+            self.calls.append(("step", step_count, np.shape(experience.s), np.shape(experience.a)))
+            super().step(episode, step_count, agent, experience)
+
+        def episode_end(self, episode, step_count, agent):
+            self.calls.append(("end", episode, step_count))
+            super().episode_end(episode, step_count, agent)
+
+    trainer = Recording(log_dir=tmp_path)
+    env = make_cartpole(num_envs=4)
+    set_seed(0, env.env)
+    trainer.train(env, episode_count=1000, test_mode=True, max_steps=400)
+    steps = [call for call in trainer.calls if call[0] == "step"]
+    assert [call[1] for call in steps] == list(range(len(steps)))
+    assert all(call[2] == (4, 4) and call[3] == (4,) for call in steps)
+    ends = [call for call in trainer.calls if call[0] == "end"]
+    begins = [call for call in trainer.calls if call[0] == "begin"]
+    assert [call[1] for call in ends] == list(range(len(trainer.reward_log)))
+    assert [call[2] for call in ends] == trainer.reward_log  # CartPole pays 1 a step
+    assert [call[1] for call in begins] == list(range(len(ends) + 1))
+    assert trainer.calls[0] == ("begin", 0) and trainer.training_count > 0
+
+
 def test_set_updater_keeps_the_books_arguments_and_defaults():
     import inspect
 
