@@ -134,9 +134,9 @@ def episodes_to_goal(greedy):
 
 def run_all(planning_steps, runs, episode_count, seed=0, n_jobs=1):
     """Every run for every n: ``(steps, greedy, interrupted)``, each ``[n]`` of shape
-    (runs, episodes) (``run_one``). Run r uses seed ``seed + r`` for
-    every n, in whichever process, so the numbers do not depend on ``n_jobs``. Ctrl-C keeps
-    the runs that finished for every n."""
+    (runs, episodes) (``run_one``). Run r uses seed ``seed + r`` for every n, in whichever
+    process, so the numbers do not depend on ``n_jobs``. Ctrl-C keeps the runs that finished
+    for every n."""
     jobs = [(steps, seed + r) for r in range(runs) for steps in planning_steps]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(run_one)(steps, run_seed, episode_count) for steps, run_seed in jobs)

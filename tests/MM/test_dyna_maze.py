@@ -21,6 +21,7 @@ from MM.dyna_maze import (
     run_one,
 )
 from tests.learning_margins import learning_seeds
+from tests.option_checks import BAD_SEEDS, assert_refused
 
 
 def state(row, column):
@@ -144,16 +145,15 @@ def test_ctrl_c_keeps_the_runs_that_finished_for_every_n(tmp_path, monkeypatch, 
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
 
 
-@pytest.mark.parametrize("argv", [["--runs", "0"], ["--episodes", "-1"], ["--episodes", "x"],
-                                  ["--planning-steps", "-1"], ["--planning-steps"],
-                                  ["--seed", "-1"], ["--seed", str(2**32 - 1), "--runs", "2"],
-                                  ["--jobs", "0"], ["--jobs", "-2"]])
-def test_bad_options_exit_with_status_2(argv, capsys):
-    with pytest.raises(SystemExit) as error:
-        dyna_maze.main(argv)
-    assert error.value.code == 2
-    err = capsys.readouterr().err
-    assert "error:" in err and "Traceback" not in err
+@pytest.mark.parametrize("argv, mentions", [
+    (["--runs", "0"], "--runs"), (["--episodes", "-1"], "--episodes"),
+    (["--episodes", "x"], "--episodes"), (["--planning-steps", "-1"], "--planning-steps"),
+    (["--planning-steps"], "--planning-steps"),
+    (["--seed", str(2**32 - 1), "--runs", "2"], "--seed"),
+    (["--jobs", "0"], "--jobs"), (["--jobs", "-2"], "--jobs"),
+] + [(["--seed", seed], "--seed") for seed in BAD_SEEDS])
+def test_bad_options_exit_with_status_2_and_one_sentence(argv, mentions, capsys):
+    assert_refused(dyna_maze.main, argv, capsys, mentions)
 
 
 @pytest.mark.learning
