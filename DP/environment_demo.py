@@ -10,8 +10,7 @@ import random
 
 from common import positive_int, seed_value, set_seed
 
-from DP.environment import Environment
-from DP.planner import SAMPLE_GRID
+from DP.environment import SAMPLE_GRID, Environment
 
 
 class Agent:

@@ -1,397 +1,155 @@
 """Day2: planning with dynamic programming — Value Iteration and Policy Iteration.
 
 Knowing the transitions and rewards, the agent plans without moving. Value Iteration repeats
-V(s) ← max_a Σ_s' T(s'|s, a) (R(s') + γ V(s')) until nothing moves; Policy Iteration
-evaluates its policy (an expectation over its actions, never a max), makes it greedy on those
-values, and stops when it no longer changes. Run: ``python DP/planner.py [--grid maze.json]``.
+V(s) ← max_a Σ_s' T(s'|s, a) (R(s') + γ V(s')); Policy Iteration evaluates its policy, makes
+it greedy on those values, and stops when it no longer changes. Run: ``python DP/planner.py``.
 
-Departures from the book: one sweep over all states is one NumPy expression on the arrays of
-``GridMDP`` (``action_values``), and reads the previous sweep's values; ``log`` starts with
-the all-zero grid (``iterations = len(log) - 1``); Policy Iteration starts each evaluation
-from the previous policy's values and records every sweep (``steps``) for the simulator.
-``DP/vectorized_planner.py`` is the name the server and benchmarks import these planners by.
-More in doc/day2.md.
+The book's listing, loops over states with ``transitions_at``; the simulator plans with
+``DP/vectorized_planner.py``, the same sums as NumPy sweeps (a test keeps the two equal).
+Departure from the book: Policy Iteration evaluates with the *sum* over the policy's actions
+(the book took their max) and keeps the current action while it is still one of the best.
 """
 
 import argparse
-import json
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-from common import exit_with_error, positive_float, probability, seed_value, set_seed
+from common import positive_float, probability, seed_value, set_seed
 
-import numpy as np
-
-from DP.environment import (
-    ACTIONS,
-    TREASURE,
-    Action,
-    Environment,
-    validate_grid,
-    validate_rewards,
-)
-
-SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
-ARROWS = {Action.UP: "↑", Action.DOWN: "↓", Action.LEFT: "←", Action.RIGHT: "→"}
-# Actions whose values differ by less than this are ties: the greedy policy keeps all of them.
-TIE_TOLERANCE = 1e-6
-
-
-class PlanningDidNotConverge(RuntimeError):
-    """Raised when a sweep limit is reached first (for example γ = 1 with no reachable goal)."""
-
-
-def value_iteration(mdp, gamma=0.9, threshold=0.0001, max_iterations=100_000, reward=None):
-    """Vectorized Value Iteration on a ``GridMDP``: returns ``(V, history)``.
-
-    ``V`` has one entry per cell (0 for blocks and for cells where the episode ends) and
-    ``history`` is the list of V after each sweep, starting with the zero vector.
-    ``reward`` optionally replaces the maze's reward on arrival (used by inverse RL).
-    """
-    V = np.zeros(mdp.n_states)
-    history = [V]
-    acting = mdp.prob.sum(axis=(1, 2)) > 0
-    for _ in range(max_iterations):
-        new_V = np.where(acting, mdp.action_values(V, gamma, reward).max(axis=1), 0.0)
-        delta = np.abs(new_V - V).max()
-        V = new_V
-        history.append(V)
-        if delta < threshold:
-            return V, history
-    raise PlanningDidNotConverge(f"Value Iteration did not converge in {max_iterations} sweeps")
-
-
-def policy_evaluation(mdp, policy, gamma=0.9, threshold=0.0001, max_iterations=100_000,
-                      reward=None, V=None, sweeps=None):
-    """V^π by repeated expectation sweeps: V(s) ← Σ_a π(a|s) Q(s, a). ``policy`` is (S, 4).
-
-    The sweeps start from ``V`` (default: all 0, as in the book); every sweep's values are
-    appended to the list ``sweeps`` when one is given.
-    """
-    V = np.zeros(mdp.n_states) if V is None else V
-    for _ in range(max_iterations):
-        new_V = (policy * mdp.action_values(V, gamma, reward)).sum(axis=1)
-        delta = np.abs(new_V - V).max()
-        V = new_V
-        if sweeps is not None:
-            sweeps.append(V)
-        if delta < threshold:
-            return V
-    raise PlanningDidNotConverge(f"policy evaluation did not converge in {max_iterations} sweeps")
-
-
-def greedy_mask(Q, tolerance=TIE_TOLERANCE):
-    """Boolean (S, 4): True for every action whose value is within ``tolerance`` of the best."""
-    return Q >= Q.max(axis=1, keepdims=True) - tolerance
-
-
-def backup(mdp, V, gamma, s, a, reward=None):
-    """Q(s, a) = Σ_s' T(s'|s, a) (R(s') + γ V(s')) for one state ``s`` and action index ``a``.
-
-    The readable form of the Bellman backup: a sum over the (up to three) cells the move can
-    end in, the intended one and the two slips. ``GridMDP.action_values`` computes the very
-    same sum for every state and action at once, which is what the planners call.
-    """
-    reward = mdp.reward if reward is None else reward
-    return sum(prob * (reward[next_s] + gamma * V[next_s])
-               for next_s, prob in zip(mdp.next_state[s, a], mdp.prob[s, a]))
-
-
-@dataclass(frozen=True)
-class PolicyIterationStep:
-    """One step of Policy Iteration, as the web simulator plays it back.
-
-    ``kind`` is "start" (the uniformly random policy, every value 0), "evaluation" (one
-    expectation sweep of the current policy) or "improvement" (the policy made greedy).
-    ``policy_number`` counts the policies: 0 is the random one, improvement k makes policy k.
-    ``V`` and ``policy`` (π(a|s), shape (S, 4)) are what holds after the step. ``delta`` is an
-    evaluation sweep's largest change of a value, ``changed`` the number of cells whose action
-    an improvement changed (0 means the policy is stable: the plan is done).
-    """
-
-    kind: str
-    policy_number: int
-    V: np.ndarray
-    policy: np.ndarray
-    delta: float = 0.0
-    changed: int = 0
+from DP.environment import SAMPLE_GRID, Environment
 
 
 class Planner:
-    """Base class: holds the environment, the value log and the grid helpers."""
 
     def __init__(self, env):
         self.env = env
         self.log = []
-        self.V = None
-        self.gamma = None
-
-    @property
-    def mdp(self):
-        return self.env.mdp
 
     def initialize(self):
         self.env.reset()
         self.log = []
 
-    @property
-    def iterations(self):
-        """How many sweeps (or, for Policy Iteration, improvement steps) the plan took."""
-        return len(self.log) - 1
-
-    @property
-    def acting(self):
-        """Boolean (S,): the cells where the agent chooses an action (not blocks, not the end)."""
-        return self.mdp.prob.sum(axis=(1, 2)) > 0
-
-    def reward_vector(self):
-        """The reward on arrival at each state used for planning; ``None`` means the maze's own.
-
-        Inverse RL (``IM/planner.py``) overrides this to plan with an estimated reward.
-        """
-        return None
-
     def plan(self, gamma=0.9, threshold=0.0001):
         raise NotImplementedError("Planner subclasses must implement plan(gamma, threshold)")
 
+    def transitions_at(self, state, action):
+        """Yield (probability, next state, reward on arrival) for each outcome of the move."""
+        transition_probs = self.env.transit_func(state, action)
+        for next_state in transition_probs:
+            prob = transition_probs[next_state]
+            reward, _ = self.env.reward_func(next_state)
+            yield prob, next_state, reward
+
     def dict_to_grid(self, state_reward_dict):
-        """Lay values out as rows × columns lists. Accepts ``{State: value}`` or a flat array."""
-        if isinstance(state_reward_dict, dict):
-            flat = np.zeros(self.mdp.n_states)
-            for state, value in state_reward_dict.items():
-                flat[self.mdp.index(state)] = value
-        else:
-            flat = np.asarray(state_reward_dict, dtype=float)
-        return flat.reshape(self.mdp.n_rows, self.mdp.n_columns).tolist()
-
-    def greedy_actions(self, V=None, gamma=None):
-        """Every best action for each cell, as a grid of lists of ``Action``.
-
-        Uses the planned values and γ unless given others. Cells where the episode has ended,
-        and blocks, get an empty list.
-        """
-        V = self.V if V is None else np.asarray(V, dtype=float).ravel()
-        gamma = self.gamma if gamma is None else gamma
-        if V is None or gamma is None:
-            raise RuntimeError("call plan() first, or pass V and gamma")
-        mask = greedy_mask(self.mdp.action_values(V, gamma, self.reward_vector()))
-        acting = self.mdp.prob.sum(axis=(1, 2)) > 0
-        actions = [[a for a, best in zip(ACTIONS, row) if best] if act else []
-                   for row, act in zip(mask, acting)]
-        return [actions[r * self.mdp.n_columns:(r + 1) * self.mdp.n_columns]
-                for r in range(self.mdp.n_rows)]
+        grid = [[0] * self.env.column_length for _ in range(self.env.row_length)]
+        for s in state_reward_dict:
+            grid[s.row][s.column] = state_reward_dict[s]
+        return grid
 
 
 class ValueIterationPlanner(Planner):
-    def plan(self, gamma=0.9, threshold=0.0001, max_iterations=100_000):
-        """Plan and return the value grid (rows × columns; blocks and terminal cells are 0)."""
-        self.initialize()
-        self.gamma = gamma
-        self.V, history = value_iteration(self.mdp, gamma, threshold, max_iterations,
-                                          reward=self.reward_vector())
-        self.log = [self.dict_to_grid(V) for V in history]
-        return self.dict_to_grid(self.V)
 
-    def actions_log(self):
-        """For each entry of ``log``, the arrows of that moment: boolean (S, 4), True for every
-        greedy action (ties kept) with respect to that sweep's values, False where nothing is
-        chosen. The policy is implicit in Value Iteration, so it is read off each sweep's V."""
-        reward = self.reward_vector()
-        history = np.asarray(self.log, dtype=float).reshape(len(self.log), -1)
-        return [greedy_mask(self.mdp.action_values(V, self.gamma, reward)) & self.acting[:, None]
-                for V in history]
+    def __init__(self, env):
+        super().__init__(env)
+
+    def plan(self, gamma=0.9, threshold=0.0001):
+        self.initialize()
+        actions = self.env.actions
+        V = {s: 0 for s in self.env.states}  # the expected reward of each state starts at 0
+        while True:
+            delta = 0
+            self.log.append(self.dict_to_grid(V))
+            for s in V:
+                if not self.env.can_action_at(s):
+                    continue  # the episode ends here: nothing follows, V stays 0
+                expected_rewards = []
+                for a in actions:
+                    r = 0
+                    for prob, next_state, reward in self.transitions_at(s, a):
+                        r += prob * (reward + gamma * V[next_state])
+                    expected_rewards.append(r)
+                max_reward = max(expected_rewards)
+                delta = max(delta, abs(max_reward - V[s]))
+                V[s] = max_reward  # in place: later states of this sweep already see it
+            if delta < threshold:
+                break
+        return self.dict_to_grid(V)
 
 
 class PolicyIterationPlanner(Planner):
+
     def __init__(self, env):
         super().__init__(env)
-        self.policy_probs = None
-        self.policy_log = []
-        self.steps = []
+        self.policy = {}
 
     def initialize(self):
         super().initialize()
-        # Start from the uniformly random policy, as the book does.
-        self.policy_probs = np.full((self.mdp.n_states, len(ACTIONS)), 1 / len(ACTIONS))
-        self.policy_log = []
-        self.steps = []
+        self.policy = {}
+        for s in self.env.states:  # at first every action is equally likely
+            self.policy[s] = {a: 1 / len(self.env.actions) for a in self.env.actions}
 
-    @property
-    def policy(self):
-        """The policy as the book stores it: ``{State: {Action: probability}}``."""
-        return {state: dict(zip(ACTIONS, self.policy_probs[self.mdp.index(state)].tolist()))
-                for state in self.env.states}
+    def estimate_by_policy(self, gamma, threshold):
+        V = {s: 0 for s in self.env.states}
+        while True:
+            delta = 0
+            for s in V:
+                # The value under the policy is an expectation: weigh each action by π(a|s).
+                expected_reward = 0
+                for a in self.policy[s]:
+                    action_prob = self.policy[s][a]
+                    for prob, next_state, reward in self.transitions_at(s, a):
+                        expected_reward += action_prob * prob * (reward + gamma * V[next_state])
+                delta = max(delta, abs(expected_reward - V[s]))
+                V[s] = expected_reward
+            if delta < threshold:
+                break
+        return V
 
-    def estimate_by_policy(self, gamma, threshold, max_iterations=100_000):
-        """Evaluate the current policy: ``{State: value}`` (an expectation, not a max)."""
-        V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold, max_iterations,
-                              reward=self.reward_vector())
-        return {state: float(V[self.mdp.index(state)]) for state in self.env.states}
-
-    def plan(self, gamma=0.9, threshold=0.0001, max_iterations=100_000):
-        """Alternate evaluation and greedy improvement until the policy is stable.
-
-        ``max_iterations`` bounds both the improvement steps and each evaluation's sweeps.
-        ``policy_log`` keeps the chosen action index of each cell after every step, and
-        ``steps`` every sweep and improvement on the way (see ``PolicyIterationStep``).
-
-        Deviation from the book: each evaluation starts from the values of the policy before
-        it, not from 0. It reaches the same V^π (to ``threshold``), in about half the sweeps
-        on a 20×20 maze, and played back the values adjust instead of growing from 0 again.
-        """
+    def plan(self, gamma=0.9, threshold=0.0001):
         self.initialize()
-        self.gamma = gamma
-        V = np.zeros(self.mdp.n_states)
-        self.log = [self.dict_to_grid(V)]
-        self.steps = [PolicyIterationStep("start", 0, V, self.policy_probs)]
-        reward = self.reward_vector()
-        for number in range(max_iterations):
-            sweeps = []
-            self.V = policy_evaluation(self.mdp, self.policy_probs, gamma, threshold,
-                                       max_iterations, reward=reward, V=V, sweeps=sweeps)
-            deltas = np.abs(np.diff([V, *sweeps], axis=0)).max(axis=1)
-            self.steps += [PolicyIterationStep("evaluation", number, swept, self.policy_probs,
-                                               delta=float(delta))
-                           for swept, delta in zip(sweeps, deltas)]
-            V = self.V
-            self.log.append(self.dict_to_grid(self.V))
-            Q = self.mdp.action_values(self.V, gamma, reward)
-            # Trap: keep the current action when it is still (one of) the best. Switching
-            # between equally good actions would make the policy "change" forever.
-            current = self.policy_probs.argmax(axis=1)
-            keep = greedy_mask(Q)[np.arange(len(current)), current]
-            best = np.where(keep, current, Q.argmax(axis=1))
-            improved = np.eye(len(ACTIONS))[best]
-            stable = np.array_equal(improved, self.policy_probs)
-            changed = (improved != self.policy_probs).any(axis=1) & self.acting
-            self.steps.append(PolicyIterationStep("improvement", number + 1, self.V, improved,
-                                                  changed=int(changed.sum())))
-            self.policy_probs = improved
-            self.policy_log.append(best.reshape(self.mdp.n_rows, self.mdp.n_columns).tolist())
-            if stable:
-                return self.dict_to_grid(self.V)
-        raise PlanningDidNotConverge(f"Policy Iteration did not converge in {max_iterations} steps")
+        def take_max_action(action_value_dict):
+            return max(action_value_dict, key=action_value_dict.get)
 
-    def actions_log(self):
-        """For each entry of ``log``, the arrows of that moment: boolean (S, 4), the actions of
-        the uniformly random start policy (all four), then of the policy after each
-        improvement; False where nothing is chosen."""
-        return [(step.policy > 0) & self.acting[:, None]
-                for step in self.steps if step.kind != "evaluation"]
-
-
-def format_grid(value_grid, planner=None):
-    """Values as aligned text. With a planner, the greedy arrows follow each value, a Treasure
-    or Danger cell shows its reward marked (T) or (D) (its V is 0: nothing follows the end of
-    an episode) and a block shows as "block"."""
-    arrows = planner.greedy_actions() if planner is not None else None
-    lines = []
-    for r, row in enumerate(value_grid):
-        cells = []
-        for c, value in enumerate(row):
-            s = r * len(row) + c
-            if planner is not None and planner.mdp.blocked[s]:
-                cells.append(f"{'block':>7}    ")
-                continue
-            if planner is not None and planner.mdp.terminal[s]:
-                mark = "(T)" if planner.mdp.grid[r, c] == TREASURE else "(D)"
-                cells.append(f"{planner.mdp.reward[s]:7.3f}{mark:<4}")
-                continue
-            mark = "".join(ARROWS[a] for a in arrows[r][c]) if arrows else ""
-            cells.append(f"{value:7.3f}{mark:<4}")
-        lines.append(" ".join(cells))
-    return "\n".join(lines)
-
-
-MAZE_HINT = ("make a good one with the simulator: run `python DP/run_server.py`, draw the maze "
-             "and press Save")
-
-
-def load_maze(path):
-    """Read and check a maze saved by the web simulator: ``{"grid": [[...]], "prob": 0.8, ...}``.
-
-    Besides the grid, the file may hold "prob", "gamma" and "rewards" (the reward on arrival
-    at each cell, a grid of numbers of the maze's shape); ``main`` plans with all three.
-
-    A bare list of rows is accepted too. Whatever is wrong with the file (missing, not text,
-    not JSON, nested too deeply for Python's parser, not a valid maze) ends in one sentence
-    that names the file and says how to make a good one, with exit status 2.
-    """
-    path = Path(path)
-
-    def refuse(problem):
-        exit_with_error(f"{path} {problem}; {MAZE_HINT}")
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        refuse("does not exist")
-    except IsADirectoryError:
-        refuse("is a folder, not a maze file")
-    except UnicodeDecodeError:
-        refuse("is not a text file")
-    except OSError as error:
-        refuse(f"cannot be read ({error.strerror})")
-    try:
-        data = json.loads(text)
-    except RecursionError:  # json.loads recurses once per level of [ or {
-        refuse("is nested too deeply to be a maze")
-    except json.JSONDecodeError as error:
-        refuse(f"is not valid JSON ({error.msg} at line {error.lineno})")
-    if isinstance(data, list):
-        data = {"grid": data}
-    if not isinstance(data, dict) or "grid" not in data:
-        refuse('holds no maze: it must be an object with a "grid" key, a list of rows')
-    for key in ("prob", "gamma"):
-        value = data.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            refuse(f'has a "{key}" that is not a number from 0 to 1')
-    try:
-        grid = validate_grid(data["grid"], data.get("prob", 0.8))
-    except ValueError as error:
-        refuse(f"is not a valid maze ({error})")
-    if "rewards" in data:
-        try:
-            validate_rewards(data["rewards"], grid.shape)
-        except ValueError as error:
-            refuse(f'has "rewards" that do not fit its maze ({error})')
-    return data
+        while True:
+            update_stable = True
+            V = self.estimate_by_policy(gamma, threshold)
+            self.log.append(self.dict_to_grid(V))
+            for s in self.env.states:
+                policy_action = take_max_action(self.policy[s])
+                action_rewards = {}
+                for a in self.env.actions:
+                    r = 0
+                    for prob, next_state, reward in self.transitions_at(s, a):
+                        r += prob * (reward + gamma * V[next_state])
+                    action_rewards[a] = r
+                best_action = take_max_action(action_rewards)
+                # Trap: keep the current action while it is one of the best, or ties flip forever.
+                if action_rewards[policy_action] >= action_rewards[best_action] - 1e-9:
+                    best_action = policy_action
+                if policy_action != best_action:
+                    update_stable = False
+                for a in self.policy[s]:  # greedy: the best action gets probability 1
+                    self.policy[s][a] = 1 if a == best_action else 0
+            if update_stable:
+                break
+        return self.dict_to_grid(V)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Plan the book's 3x4 maze (or your own) with Value and Policy Iteration."
-    )
-    parser.add_argument("--grid", help="a maze JSON file saved by the web simulator "
-                        "(default: the book's sample grid)")
-    parser.add_argument("--gamma", type=probability, default=None,
-                        help="discount factor γ from 0 to 1 (default 0.9, or the file's)")
+    parser = argparse.ArgumentParser(description="Plan the book's 3x4 maze, as the book does.")
+    parser.add_argument("--gamma", type=probability, default=0.9,
+                        help="discount factor γ from 0 to 1 (default 0.9)")
     parser.add_argument("--threshold", type=positive_float, default=0.0001,
                         help="stop when no value moves more than this (default 0.0001)")
-    parser.add_argument("--move-prob", type=probability, default=None,
-                        help="probability of moving as intended (default 0.8, or the file's)")
+    parser.add_argument("--move-prob", type=probability, default=0.8,
+                        help="probability of moving as intended (default 0.8)")
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     set_seed(args.seed)
-
-    maze = load_maze(args.grid) if args.grid else {"grid": SAMPLE_GRID}
-    move_prob = args.move_prob if args.move_prob is not None else maze.get("prob", 0.8)
-    gamma = args.gamma if args.gamma is not None else maze.get("gamma", 0.9)
-    env = Environment(maze["grid"], move_prob=move_prob, rewards=maze.get("rewards"))
-
-    for name, planner in (("Value Iteration", ValueIterationPlanner(env)),
-                          ("Policy Iteration", PolicyIterationPlanner(env))):
-        try:
-            value_grid = planner.plan(gamma=gamma, threshold=args.threshold)
-        except PlanningDidNotConverge as error:
-            hint = ("at γ = 1 nothing is discounted, so try --gamma 0.99" if gamma == 1
-                    else "try a smaller --gamma or a larger --threshold")
-            exit_with_error(f"{error}; {hint}")
-        print(f"{name} (γ={gamma}, move_prob={move_prob}): {planner.iterations} iterations")
-        print(format_grid(value_grid, planner))
-        print()
-    sys.stdout.flush()
+    env = Environment(SAMPLE_GRID, move_prob=args.move_prob)
+    for planner in (ValueIterationPlanner(env), PolicyIterationPlanner(env)):
+        V = planner.plan(gamma=args.gamma, threshold=args.threshold)
+        print(f"{type(planner).__name__} (γ={args.gamma}, move_prob={args.move_prob}): "
+              f"{len(planner.log)} iterations")
+        print("\n".join(" ".join(f"{value:7.3f}" for value in row) for row in V) + "\n")
 
 
 if __name__ == "__main__":

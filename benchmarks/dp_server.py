@@ -31,8 +31,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from DP.environment import Environment
-from DP.planner import PolicyIterationPlanner, ValueIterationPlanner
+from DP.vectorized_planner import Environment, PolicyIterationPlanner, ValueIterationPlanner
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"Content-Type": "application/json"}

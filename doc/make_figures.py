@@ -47,9 +47,9 @@ def day1_discounting(path):
 @figure("day2_value_iteration.png")
 def day2_value_iteration(path):
     """Day2: Value Iteration on the book's maze, the values spreading out from the treasure."""
-    from DP.environment import Environment
     from DP.maze_figure import plot_plans
-    from DP.planner import SAMPLE_GRID, ValueIterationPlanner
+    from DP.planner import SAMPLE_GRID
+    from DP.vectorized_planner import Environment, ValueIterationPlanner
 
     env = Environment(SAMPLE_GRID)
     planner = ValueIterationPlanner(env)

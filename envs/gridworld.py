@@ -16,7 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from DP.environment import ACTIONS, Action, GridMDP
+from DP.environment import ACTIONS, Action
+from DP.vectorized_planner import GridMDP
 
 ENV_ID = "GridWorld-v0"
 # The book's inverse-RL demo: +1 at the top right, −1 inside, start at the lower left.

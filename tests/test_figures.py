@@ -10,9 +10,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from DP.environment import ACTIONS, Environment
+from DP.environment import ACTIONS
 from DP.maze_figure import draw_plan, plot_plans
-from DP.planner import SAMPLE_GRID, ValueIterationPlanner
+from DP.planner import SAMPLE_GRID
+from DP.vectorized_planner import Environment, ValueIterationPlanner
 from EL.frozen_lake_util import draw_q_value, lake_letters
 from envs.frozen_lake import make_frozen_lake
 from ML.discounted_return import DEFAULT_GAMMAS, DEFAULT_REWARDS, plot_discounting

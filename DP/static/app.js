@@ -1131,7 +1131,7 @@
     });
     window.Maze.download(text, 'maze.json');
     showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads): '
-      + 'python DP/planner.py --grid ~/Downloads/maze.json でも解けます。', 'info');
+      + 'python DP/vectorized_planner.py --grid ~/Downloads/maze.json でも解けます。', 'info');
   }
 
   // The same checks as the server's (maze.js), within this page's bounds.

@@ -9,7 +9,7 @@
  * (-1, ends), 9 Block (cannot be entered); the agent starts at the lower left, which can
  * never be a Block. A maze file is {"grid": [[...]], "prob": 0.8, "gamma": 0.9, "rewards":
  * [[...]]} (rewards only when some cell's differs from its kind's default), as Day2 saves it
- * and `python DP/planner.py --grid maze.json` reads it.
+ * and `python DP/vectorized_planner.py --grid maze.json` reads it.
  */
 (() => {
   'use strict';

@@ -25,8 +25,8 @@ from DP.application import (
     BadRequest,
     parse_plan_request,
 )
-from DP.environment import ACTIONS, Environment
-from DP.planner import PolicyIterationPlanner, ValueIterationPlanner
+from DP.environment import ACTIONS
+from DP.vectorized_planner import Environment, PolicyIterationPlanner, ValueIterationPlanner
 from tests.DP.server_case import JSON_HEADERS, PlanningServerCase
 
 ROOT = Path(__file__).resolve().parents[2]

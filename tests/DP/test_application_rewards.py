@@ -11,10 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from DP import application, planner
+from DP import application
+from DP import vectorized_planner as planner
 from DP.application import THRESHOLD, PlanRequest, solve
-from DP.environment import ACTIONS, REWARD_LIMIT, Environment
-from DP.planner import PolicyIterationPlanner, ValueIterationPlanner, backup, policy_evaluation
+from DP.environment import ACTIONS
+from DP.vectorized_planner import (
+    REWARD_LIMIT,
+    Environment,
+    PolicyIterationPlanner,
+    ValueIterationPlanner,
+    backup,
+    policy_evaluation,
+)
 from tests.DP.server_case import PlanningServerCase
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]

@@ -10,8 +10,13 @@ import re
 
 import pytest
 
-from DP.environment import ACTIONS, Environment, State
-from DP.planner import PolicyIterationPlanner, ValueIterationPlanner, load_maze
+from DP.environment import ACTIONS, State
+from DP.vectorized_planner import (
+    Environment,
+    PolicyIterationPlanner,
+    ValueIterationPlanner,
+    load_maze,
+)
 from tests.DP import browser_fixtures as fixtures
 from tests.DP.browser_fixtures import (
     BROWSER_MARKS,
@@ -190,7 +195,7 @@ def test_a_maze_is_saved_to_json_and_loaded_back(page, tmp_path):
     download_info.value.save_as(path)
     grid = [[0, 0, 0, 0, 1], [0, 9, 0, 0, -1], [0, 0, 0, 0, 0]]
     assert json.loads(path.read_text()) == {"grid": grid, "prob": 0.8, "gamma": 0.95}
-    assert load_maze(path)["grid"] == grid  # DP/planner.py --grid reads the same file
+    assert load_maze(path)["grid"] == grid  # DP/vectorized_planner.py --grid reads the same file
 
     draw(page, 6, 6)
     set_range(page, "#gamma", 0.5)

@@ -7,8 +7,13 @@ import re
 
 import pytest
 
-from DP.environment import ACTIONS, Environment
-from DP.planner import PolicyIterationPlanner, ValueIterationPlanner, load_maze
+from DP.environment import ACTIONS
+from DP.vectorized_planner import (
+    Environment,
+    PolicyIterationPlanner,
+    ValueIterationPlanner,
+    load_maze,
+)
 from tests.DP import browser_fixtures as fixtures
 from tests.DP.browser_fixtures import (
     BROWSER_MARKS,
@@ -277,7 +282,7 @@ def test_save_and_load_round_trip_the_rewards(page, tmp_path):
     rewards = [[-0.1, -0.1, -0.1, -0.1, 1], [-0.1, -0.1, 0.25, -0.1, -0.1], [-0.1] * 5]
     saved = json.loads(path.read_text())
     assert saved == {"grid": grid, "prob": 0.8, "gamma": 0.9, "rewards": rewards}
-    assert load_maze(path)["rewards"] == rewards  # DP/planner.py --grid reads the same file
+    assert load_maze(path)["rewards"] == rewards  # DP/vectorized_planner.py --grid reads the same file
 
     draw(page, 4, 4)
     expect(page.locator("#step-reward")).to_have_value("-0.1")

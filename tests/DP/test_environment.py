@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from DP.environment import Action, Environment, GridMDP, State
+from DP import vectorized_planner
+from DP.environment import Action, Environment, State
+from DP.vectorized_planner import GridMDP
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 
@@ -100,7 +102,7 @@ def test_reset_and_step():
 )
 def test_invalid_grids_raise_value_error(grid, move_prob, message):
     with pytest.raises(ValueError, match=message):
-        Environment(grid, move_prob=move_prob)
+        vectorized_planner.Environment(grid, move_prob=move_prob)
 
 
 # A maze that is not square, with blocks, both ends and edges. move_prob 0.7: the two sideways

@@ -7,11 +7,11 @@ that replace the defaults, a maze whose last cell is a block, and the sampling o
 import numpy as np
 import pytest
 
-from DP.environment import (
+from DP.environment import State
+from DP.vectorized_planner import (
     REWARD_LIMIT,
     Environment,
     GridMDP,
-    State,
     validate_grid,
     validate_rewards,
 )

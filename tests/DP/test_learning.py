@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from DP.environment import ACTIONS, DANGER, Action, GridMDP
+from DP.environment import ACTIONS, DANGER, Action
 from DP.learning import (
     LEARNERS,
     SIMULATOR_ORDER,
@@ -20,7 +20,7 @@ from DP.learning import (
     reference_values,
     step_limit,
 )
-from DP.planner import greedy_mask, value_iteration
+from DP.vectorized_planner import GridMDP, greedy_mask, value_iteration
 from envs.gridworld import MDP_ACTIONS
 from tests.learning_margins import learning_seeds
 

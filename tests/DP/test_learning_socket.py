@@ -15,7 +15,7 @@ from DP.application import HTTP_SERVER_OPTIONS, SECURITY_HEADERS, Application
 from DP.learning import LEARNERS, LearningSettings, learn_maze
 from DP.learning_session import LearningSession
 from DP.learning_socket import MAX_EPISODES, MAX_SESSIONS, MAX_SIDE, parse_message
-from DP.planner import value_iteration
+from DP.vectorized_planner import value_iteration
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 CLIFF = [[0] * 8, [0] * 8, [0] * 8, [0, -1, -1, -1, -1, -1, -1, 1]]

@@ -3,8 +3,9 @@ from functools import partialmethod
 import numpy as np
 import pytest
 
-from DP.environment import ACTIONS, Action, Environment, State
-from DP.planner import (
+from DP.environment import ACTIONS, Action, State
+from DP.vectorized_planner import (
+    Environment,
     PlanningDidNotConverge,
     PolicyIterationPlanner,
     ValueIterationPlanner,

@@ -1,4 +1,4 @@
-"""DP/planner.py: the contracts the main tests leave open, found by mutation testing.
+"""DP/vectorized_planner.py: the contracts the main tests leave open, found by mutation testing.
 
 The book's defaults, the stopping rule, a reward that replaces the maze's, the steps the
 simulator plays back, the text grid and every sentence ``load_maze`` can end in. Each test
@@ -13,9 +13,11 @@ import os
 import numpy as np
 import pytest
 
-from DP.environment import ACTIONS, Action, Environment, GridMDP, State
-from DP.planner import (
+from DP.environment import ACTIONS, Action, State
+from DP.vectorized_planner import (
     MAZE_HINT,
+    Environment,
+    GridMDP,
     Planner,
     PlanningDidNotConverge,
     PolicyIterationPlanner,

@@ -7,8 +7,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers GridWorld-v0)
-from DP.environment import GridMDP
-from DP.planner import value_iteration
+from DP.vectorized_planner import GridMDP, value_iteration
 from envs.gridworld import DEFAULT_GRID, GridWorldEnv, register_gridworld
 
 matplotlib.use("Agg")
