@@ -84,16 +84,17 @@ def make_env(slippery=False, hole_reward=-0.5):
     return HolePenalty(make_frozen_lake(slippery=slippery), hole_reward=hole_reward)
 
 
-def train(agent_name, episode_count=3000, epsilon=0.33, seed=0, slippery=False,
+def train(q_learning=True, episode_count=3000, epsilon=0.33, seed=0, slippery=False,
           report_interval=500):
-    """Train one agent; return its Q table and reward log as arrays, and its report lines.
+    """Train Q-learning (or SARSA, with ``q_learning=False``); return its Q table and reward
+    log as arrays, and its report lines.
 
     The report is captured and handed back so that the lines of the two processes are printed
     under their agent's name instead of interleaved.
     """
     env = make_env(slippery)
     set_seed(seed, env)
-    agent = CompareAgent(q_learning=agent_name == "Q-learning", epsilon=epsilon)
+    agent = CompareAgent(q_learning=q_learning, epsilon=epsilon)
     with contextlib.redirect_stdout(io.StringIO()) as report:
         agent.learn(env, episode_count=episode_count, report_interval=report_interval)
     return np.asarray(agent.Q), np.asarray(agent.reward_log, dtype=float), report.getvalue()
@@ -136,8 +137,8 @@ def main(argv=None):
     # for instance, when this is called from a larger program) can deadlock.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=len(AGENTS), mp_context=context) as pool:
-        futures = {name: pool.submit(train, name, args.episodes, args.epsilon, args.seed,
-                                     args.slippery)
+        futures = {name: pool.submit(train, name == "Q-learning", args.episodes, args.epsilon,
+                                     args.seed, args.slippery)
                    for name in AGENTS}
         results = {name: future.result() for name, future in futures.items()}
 

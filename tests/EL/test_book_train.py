@@ -39,5 +39,5 @@ def test_compare_agent_learns_as_q_learning_or_sarsa(q_learning, learner, capsys
 
 
 def test_the_comparison_trains_each_compare_agent():
-    Q, rewards, report = compare_q_s.train("SARSA", episode_count=30, seed=1)
+    Q, rewards, report = compare_q_s.train(q_learning=False, episode_count=30, seed=1)
     assert Q.shape == (16, 4) and rewards.shape == (30,) and report == ""
