@@ -22,6 +22,8 @@ import numpy as np
 import tensorflow as tf
 from gymnasium.vector import AutoresetMode
 
+# The book prints a CatcherObserver here too. A2C plays batches of games, through the batched
+# CatcherObserver of FN/catcher_observer.py; FN/dqn_agent.py holds the book's form.
 from FN.catcher_observer import (
     catch_rate_score,
     make_catcher_observer,
