@@ -15,6 +15,7 @@ from EL.epsilon_greedy import (
     UCB1Agent,
     average_rewards,
 )
+from tests.learning_margins import learning_seeds
 
 
 def test_coin_toss_ends_on_the_last_toss_and_refuses_more():
@@ -74,15 +75,17 @@ def test_greedy_agent_exploits_the_best_estimate():
     assert agent.policy() == 1
 
 
-def test_a_little_exploration_beats_none_and_too_much():
-    set_seed(0)
+@pytest.mark.parametrize("seed", learning_seeds(0))
+@pytest.mark.learning
+def test_a_little_exploration_beats_none_and_too_much(seed, margin):
+    set_seed(seed)
     env = CoinToss(HEAD_PROBS)
     mean = {e: average_rewards(EpsilonGreedyAgent(e), env, [300], runs=100)[0]
             for e in (0.0, 0.1, 0.8)}
-    assert mean[0.1] > mean[0.0] + 0.2
-    assert mean[0.1] > mean[0.8] + 0.1
+    margin("ε = 0.1 over ε = 0", mean[0.1] - mean[0.0], above=0.2)
+    margin("ε = 0.1 over ε = 0.8", mean[0.1] - mean[0.8], above=0.1)
     ucb = average_rewards(UCB1Agent(), env, [300], runs=100)[0]
-    assert ucb > mean[0.0] + 0.2
+    margin("UCB1 over ε = 0", ucb - mean[0.0], above=0.2)
 
 
 def test_main_plots_every_agent(capsys):

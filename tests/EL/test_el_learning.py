@@ -13,6 +13,7 @@ from EL.monte_carlo import MonteCarloAgent
 from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from envs.frozen_lake import make_frozen_lake
+from tests.learning_margins import learning_seeds
 
 
 class Chain(gym.Env):
@@ -81,12 +82,13 @@ def actor_critic(env):
 
 
 @pytest.mark.parametrize("learn", [q_learning, sarsa, monte_carlo, actor_critic])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_greedy_policy_reaches_the_goal_after_learning(learn, seed):
+@pytest.mark.parametrize("seed", learning_seeds(0, 1, 2, 3, 4))
+@pytest.mark.learning
+def test_greedy_policy_reaches_the_goal_after_learning(learn, seed, margin):
     env, table = learned_lake(seed, learn)
     assert table.shape == (16, 4)
     total, states = run_greedy(env, table, max_steps=100)
-    assert total == 1.0, f"greedy route {states}"
+    margin("greedy return", total, above=0.5)
     assert states[0] == 0 and states[-1] == 15
 
 

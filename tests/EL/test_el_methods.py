@@ -27,6 +27,7 @@ from EL.n_step_sarsa import NStepSARSAAgent
 from EL.sarsa import SARSAAgent
 from EL.sarsa_lambda import SARSALambdaAgent
 from envs.frozen_lake import make_frozen_lake
+from tests.learning_margins import learning_seeds
 
 
 def quietly(function, *args, **kwargs):
@@ -151,14 +152,15 @@ LEARNERS = [on_policy_mc, off_policy_mc, off_policy_ac, n_step, sarsa_lambda_]
 
 
 @pytest.mark.parametrize("learn", LEARNERS, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("seed", [0, 1])
-def test_greedy_policy_reaches_the_goal_after_learning(learn, seed):
+@pytest.mark.parametrize("seed", learning_seeds(0, 1, 2, 3, 4))
+@pytest.mark.learning
+def test_greedy_policy_reaches_the_goal_after_learning(learn, seed, margin):
     env = make_frozen_lake()
     set_seed(seed, env)
     table = quietly(learn, env)
     assert table.shape == (16, 4)
     total, states = run_greedy(env, table)
-    assert total == 1.0, f"greedy route {states}"
+    margin("greedy return", total, above=0.5)
     assert states[0] == 0 and states[-1] == 15
 
 
