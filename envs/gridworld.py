@@ -4,6 +4,8 @@ Inverse RL needs what gymnasium's toy-text environments expose: a transition tab
 ``P[s][a] = [(prob, next_state, reward, terminated), ...]``. The dynamics are not written
 again here: they come from ``DP.environment.GridMDP`` (intended move with ``move_prob``, the
 two perpendicular slips share the rest, blocks and edges leave the agent in place).
+``restart_on`` adds one rule of its own, Day3's cliff: entering one of those cells costs
+``restart_reward`` and puts the agent back on the start, and the episode goes on.
 
 The action numbers are the book's for this world: 0 LEFT, 1 DOWN, 2 RIGHT, 3 UP (the order of
 gymnasium's FrozenLake, too), so that the book's ``test_grid`` walks where it says. Day2's
@@ -46,11 +48,12 @@ class GridWorldEnv(gym.Env):
     ``Discrete(nrow * ncol)``: the agent's state number.
 
     ## Rewards
-    The reward of the cell arrived at: ±1 on the end cells, ``default_reward`` elsewhere.
+    The reward of the cell arrived at: ±1 on the end cells, ``default_reward`` elsewhere;
+    ``restart_reward`` for stepping into a ``restart_on`` cell.
 
     ## Episode End
-    Terminated on an end cell. Registered as ``GridWorld-v0`` with 100 steps before
-    truncation.
+    Terminated on an end cell (never on a ``restart_on`` cell: the agent starts again).
+    Registered as ``GridWorld-v0`` with 100 steps before truncation.
 
     ## Arguments
     - ``grid`` (default: the book's 4x4 demo grid): the cells, rows of equal length;
@@ -58,13 +61,17 @@ class GridWorldEnv(gym.Env):
     - ``default_reward`` (0.0): reward for arriving at an ordinary cell;
     - ``rewards`` (None): the reward on arrival at every cell, a grid of numbers of the maze's
       shape as in Day2's simulator (``DP.environment.validate_rewards``); None: by kind;
+    - ``restart_on`` (None): ``(row, column)`` cells that send the agent back to the start,
+      such as the cliff of Sutton & Barto's Example 6.6 (``EL/cliff_walking.py``); ordinary
+      cells only (not the start, an end cell or a block);
+    - ``restart_reward`` (-100.0): the reward for stepping into a ``restart_on`` cell;
     - ``render_mode`` (None or ``"ansi"``).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, grid=None, move_prob=0.8, default_reward=0.0, render_mode=None,
-                 rewards=None):
+                 rewards=None, restart_on=None, restart_reward=-100.0):
         self.mdp = GridMDP(DEFAULT_GRID if grid is None else grid, move_prob, default_reward,
                            rewards)
         self.grid = self.mdp.grid
@@ -74,7 +81,11 @@ class GridWorldEnv(gym.Env):
         self.observation_space = spaces.Discrete(self.mdp.n_states)
         self.action_space = spaces.Discrete(len(ACTIONS))
         self.start_state = self.coordinate_to_state(self.nrow - 1, 0)
+        self.restart_states = self._restart_states(restart_on)
+        self.restart_reward = float(restart_reward)
         self.P = self._transition_table()
+        if self.restart_states:
+            self._send_back_to_start()
         self._cumulative = self._cumulative_table()
         self.state = self.start_state
 
@@ -96,8 +107,24 @@ class GridWorldEnv(gym.Env):
 
     @property
     def states(self):
-        """Every state the agent can occupy (blocks excluded)."""
-        return [int(s) for s in np.flatnonzero(~self.mdp.blocked)]
+        """Every state the agent can occupy (blocks and ``restart_on`` cells excluded)."""
+        return [int(s) for s in np.flatnonzero(~self.mdp.blocked)
+                if int(s) not in self.restart_states]
+
+    def _restart_states(self, cells):
+        """The state numbers of the ``restart_on`` cells; ``ValueError`` for a bad cell."""
+        states = set()
+        for cell in cells or ():
+            row, column = cell
+            if not (0 <= row < self.nrow and 0 <= column < self.ncol):
+                raise ValueError(f"restart cell {tuple(cell)} is outside the "
+                                 f"{self.nrow}x{self.ncol} grid")
+            s = self.coordinate_to_state(row, column)
+            if s == self.start_state or self.grid[row, column] != 0:
+                raise ValueError(f"restart cell {tuple(cell)} must be an ordinary cell "
+                                 "other than the start (lower left)")
+            states.add(s)
+        return frozenset(states)
 
     def _transition_table(self):
         P = {}
@@ -115,6 +142,20 @@ class GridWorldEnv(gym.Env):
                 P[s][a] = [(prob, n, float(self.mdp.reward[n]), bool(self.mdp.terminal[n]))
                            for n, prob in outcomes.items()]
         return P
+
+    def _send_back_to_start(self):
+        """Rewrite ``P`` so that entering a ``restart_on`` cell lands on the start, costs
+        ``restart_reward`` and does not end the episode (outcomes that meet are merged)."""
+        for row in self.P.values():
+            for a, outcomes in row.items():
+                merged = {}
+                for prob, n, reward, terminated in outcomes:
+                    if n in self.restart_states:
+                        n, reward, terminated = self.start_state, self.restart_reward, False
+                    key = (n, reward, terminated)
+                    merged[key] = merged.get(key, 0.0) + prob
+                row[a] = [(prob, n, reward, terminated)
+                          for (n, reward, terminated), prob in merged.items()]
 
     def state_to_coordinate(self, s):
         # Row by row with ``ncol`` cells a row (the book divided by ``nrow``: wrong unless square).
@@ -175,6 +216,9 @@ class GridWorldEnv(gym.Env):
             return None
         symbols = {0: ".", 1: "T", -1: "D", 9: "#"}
         rows = [[symbols[int(cell)] for cell in row] for row in self.grid]
+        for s in self.restart_states:
+            row, col = self.state_to_coordinate(s)
+            rows[row][col] = "C"  # a cliff: back to the start
         row, col = self.state_to_coordinate(self.state)
         rows[row][col] = "A"
         return "\n".join("".join(row) for row in rows)
