@@ -100,9 +100,9 @@ def test_a_slip_into_the_cliff_restarts_too_and_shares_its_probability():
     env = cliff_env(move_prob=0.8)
     # Right from the cell above the first cliff cell: 0.8 right, 0.1 up (bumps: stays), 0.1
     # down into the cliff.
-    outcomes = {n: (prob, reward, terminated) for prob, n, reward, terminated in env.P[1][RIGHT]}
-    assert outcomes == pytest.approx({2: (0.8, 0.0, False), 1: (0.1, 0.0, False),
-                                      4: (0.1, -100.0, False)})
+    outcomes = {(n, reward, terminated): prob for prob, n, reward, terminated in env.P[1][RIGHT]}
+    assert outcomes == pytest.approx({(2, 0.0, False): 0.8, (1, 0.0, False): 0.1,
+                                      (4, -100.0, False): 0.1})
     # Down from the start: 0.8 bumps (stays, reward 0), 0.1 left bumps too, 0.1 right falls.
     down = {(n, reward): prob for prob, n, reward, _ in env.P[4][1]}
     assert down == pytest.approx({(4, 0.0): 0.9, (4, -100.0): 0.1})
