@@ -5,7 +5,7 @@ with this module: the maze's dynamics as arrays (``GridMDP``), and one sweep ove
 as one sparse matrix-vector product, so a 20×20 maze plans in milliseconds. It keeps what the
 simulator draws: each sweep's values (``log``) and arrows (``actions_log``), Policy
 Iteration's every evaluation sweep and improvement (``steps``), rewards per cell, and the
-checks of a maze (``validate_grid``, ``validate_rewards``, ``load_maze``).
+checks of a maze (``check_maze``, used by the simulator too, and ``load_maze``).
 
     python -m DP.vectorized_planner --grid maze.json   # a maze saved by the simulator
 
@@ -105,6 +105,33 @@ def validate_rewards(rewards, shape):
                 raise ValueError(f"every reward must be a number from {-REWARD_LIMIT} to "
                                  f"{REWARD_LIMIT}, got {reward!r}")
     return np.array(rewards, dtype=float)
+
+
+class MazeTooLarge(ValueError):
+    """A maze with more rows or columns than the caller accepts (the web pages: 20 x 20)."""
+
+
+def check_maze(grid, move_prob=0.8, rewards=None, max_side=None):
+    """The one check of a maze as JSON carries it: the simulator's ``/plan``, its Day3 socket
+    and the maze files (``load_maze``). Return ``(grid, rewards)`` as NumPy arrays (``rewards``
+    None when not given); raise ``ValueError`` (``MazeTooLarge`` above ``max_side``).
+
+    Besides ``validate_grid`` and ``validate_rewards``: a cell must be a JSON integer (``0.0``
+    or ``true`` in a file is a mistake), and a grid wider or taller than ``max_side`` is
+    refused before its cells are looked at.
+    """
+    rows = grid if isinstance(grid, list) and all(isinstance(row, list) for row in grid) else []
+    if max_side is not None and (len(rows) > max_side or any(len(r) > max_side for r in rows)):
+        raise MazeTooLarge(f"the grid is larger than {max_side} x {max_side} cells")
+    for row in rows:
+        for cell in row:
+            if not isinstance(cell, int) or isinstance(cell, bool):
+                raise ValueError(f"unknown cell value {json.dumps(cell)[:40]}: use 0 (ordinary), "
+                                 "1 (treasure), -1 (danger) or 9 (block)")
+    checked = validate_grid(grid, move_prob)
+    if rewards is None:
+        return checked, None
+    return checked, validate_rewards(rewards, checked.shape)
 
 
 class GridMDP:
@@ -507,7 +534,7 @@ def load_maze(path):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             refuse(f'has a "{key}" that is not a number from 0 to 1')
     try:
-        grid = validate_grid(data["grid"], data.get("prob", 0.8))
+        grid, _ = check_maze(data["grid"], data.get("prob", 0.8))
     except ValueError as error:
         refuse(f"is not a valid maze ({error})")
     if "rewards" in data:
