@@ -39,7 +39,7 @@ per socket, ``MAX_EPISODES`` episodes per learner, a step limit per episode, mes
 stops answering pings. The learner stops when its socket closes.
 
 Who may connect: the application answers only requests addressed to a loopback name or its
-``--host`` (``DP.application.host_is_allowed``, applied before any routing). A browser sends
+``--host`` (``DP.http_safety.host_is_allowed``, applied before any routing). A browser sends
 the page's origin with every WebSocket request, and browsers let any page open a WebSocket
 to any server, so ``check_origin`` accepts only this server's own pages.
 """
@@ -54,23 +54,20 @@ from common import SEED_MAX
 import tornado.websocket
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from DP.application import (
+from DP.http_safety import MAX_BODY_BYTES, BaseHandler, SecureHeadersMixin, host_is_allowed
+from DP.learning import LEARNERS, LearningSettings
+from DP.learning_session import LearningSession
+from DP.plan_request import (
     DEFAULT_GAMMA,
     DEFAULT_PROB,
-    MAX_BODY_BYTES,
     MAX_SIDE,
     BadRequest,
-    BaseHandler,
-    SecureHeadersMixin,
     _has_json_type,
     _probability,
     _reject_constant,
     _show,
-    host_is_allowed,
     parse_maze,
 )
-from DP.learning import LEARNERS, LearningSettings
-from DP.learning_session import LearningSession
 from DP.vectorized_planner import REWARD_LIMIT
 
 MAX_SESSIONS = 4
@@ -383,7 +380,7 @@ class LearningSocketHandler(SecureHeadersMixin, tornado.websocket.WebSocketHandl
 
 
 def learning_handlers(sessions):
-    """The routes of the Day3 page, for ``DP.application.Application``."""
+    """The routes of the Day3 page, which ``DP/learning_app.py`` mounts on Day2's application."""
     return [
         (r"/learn", LearnPageHandler),
         (r"/learn/socket", LearningSocketHandler, {"sessions": sessions}),

@@ -29,7 +29,8 @@ from common import exit_with_error, set_seed
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from DP.application import HTTP_SERVER_OPTIONS, WILDCARD_HOSTS, Application
+from DP.http_safety import HTTP_SERVER_OPTIONS, WILDCARD_HOSTS
+from DP.learning_app import LearningApplication
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -99,7 +100,7 @@ def start_server(host, port):
     except OSError as error:
         exit_with_error(f"cannot listen on {host}:{port} ({error.strerror or error}); "
                         "is another server using it? Choose another with --port")
-    application = Application(host=host)
+    application = LearningApplication(host=host)
     server = HTTPServer(application, **HTTP_SERVER_OPTIONS)
     server.add_sockets(sockets)
     addresses = [sock.getsockname()[0] for sock in sockets]

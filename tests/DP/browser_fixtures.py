@@ -16,7 +16,8 @@ import pytest
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from DP.application import HTTP_SERVER_OPTIONS, Application
+from DP.http_safety import HTTP_SERVER_OPTIONS
+from DP.learning_app import LearningApplication as Application
 
 
 def find_chromium():

@@ -9,7 +9,8 @@ import json
 
 from tornado.testing import AsyncHTTPTestCase
 
-from DP.application import HTTP_SERVER_OPTIONS, Application
+from DP.application import Application
+from DP.http_safety import HTTP_SERVER_OPTIONS
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 

@@ -18,14 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tornado.testing import gen_test
 
-from DP import application, run_server
-from DP.application import (
-    MAX_BODY_BYTES,
-    Application,
-    BadRequest,
-    parse_plan_request,
-)
+from DP import application, plan_request, run_server
+from DP.application import Application
 from DP.environment import ACTIONS
+from DP.http_safety import MAX_BODY_BYTES
+from DP.plan_request import BadRequest, parse_plan_request
 from DP.vectorized_planner import Environment, PolicyIterationPlanner, ValueIterationPlanner
 from tests.DP.server_case import JSON_HEADERS, PlanningServerCase
 
@@ -399,7 +396,7 @@ def test_parse_plan_request_validates_before_planning():
 def test_the_server_matches_the_planners():
     grid = big_maze(12)
     env = Environment(grid, move_prob=0.9)
-    request = application.PlanRequest(plan="value", grid=grid, prob=0.9, gamma=0.9)
+    request = plan_request.PlanRequest(plan="value", grid=grid, prob=0.9, gamma=0.9)
     answer = json.loads(application.solve(request))
     planner = ValueIterationPlanner(env)
     planner.plan(gamma=0.9, threshold=application.THRESHOLD)

@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from DP import application
+from DP import plan_answer
 from DP import vectorized_planner as planner
-from DP.application import THRESHOLD, PlanRequest, solve
+from DP.application import solve
 from DP.environment import ACTIONS
+from DP.plan_answer import THRESHOLD
+from DP.plan_request import PlanRequest
 from DP.vectorized_planner import (
     REWARD_LIMIT,
     Environment,
@@ -222,8 +224,8 @@ class TestPolicyIterationSteps(ServerTestCase):
         reference = plan_with(SAMPLE, gamma=0.99)
         sweeps = sum(step.kind == "evaluation" for step in reference.steps)
         limit = sweeps // 5
-        with mock.patch.object(application, "MAX_ITERATIONS", limit):
-            steps = application._policy_iteration_steps(reference, lambda mask: mask.tolist())
+        with mock.patch.object(plan_answer, "MAX_ITERATIONS", limit):
+            steps = plan_answer._policy_iteration_steps(reference, lambda mask: mask.tolist())
         kept = [s for s in steps if s["kind"] == "evaluation"]
         improvements = sum(s["kind"] == "improvement" for s in steps)
         assert len(kept) <= limit + improvements

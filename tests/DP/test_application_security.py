@@ -13,15 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tornado.testing import gen_test
 
-from DP import application, run_server
-from DP.application import (
+from DP import maze_advice, run_server
+from DP.application import Application
+from DP.http_safety import (
     CONNECTION_BODY_LIMIT,
     MAX_BODY_BYTES,
-    Application,
-    PlanRequest,
     host_is_allowed,
     http_server_options,
 )
+from DP.plan_request import PlanRequest
+from DP.vectorized_planner import Environment
 from tests.DP.server_case import JSON_HEADERS, PlanningServerCase
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
@@ -340,8 +341,8 @@ class TestConvergenceHints(ServerTestCase):
 
     def test_cells_that_can_end(self):
         request = PlanRequest(plan="value", grid=[[0, 9, 0], [0, 9, 1]], prob=0.8, gamma=1)
-        mdp = application.Environment(request.grid, move_prob=request.prob).mdp
-        reach = application.cells_that_can_end(mdp).reshape(2, 3).tolist()
+        mdp = Environment(request.grid, move_prob=request.prob).mdp
+        reach = maze_advice.cells_that_can_end(mdp).reshape(2, 3).tolist()
         assert reach == [[False, False, True], [False, False, True]]
 
 

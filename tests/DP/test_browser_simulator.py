@@ -282,7 +282,8 @@ def test_save_and_load_round_trip_the_rewards(page, tmp_path):
     rewards = [[-0.1, -0.1, -0.1, -0.1, 1], [-0.1, -0.1, 0.25, -0.1, -0.1], [-0.1] * 5]
     saved = json.loads(path.read_text())
     assert saved == {"grid": grid, "prob": 0.8, "gamma": 0.9, "rewards": rewards}
-    assert load_maze(path)["rewards"] == rewards  # DP/vectorized_planner.py --grid reads the same file
+    # DP/vectorized_planner.py --grid reads the same file
+    assert load_maze(path)["rewards"] == rewards
 
     draw(page, 4, 4)
     expect(page.locator("#step-reward")).to_have_value("-0.1")

@@ -11,8 +11,9 @@ from tornado.testing import AsyncHTTPTestCase, gen_test
 from tornado.websocket import websocket_connect
 
 from DP import learning_socket
-from DP.application import HTTP_SERVER_OPTIONS, SECURITY_HEADERS, Application
+from DP.http_safety import HTTP_SERVER_OPTIONS, SECURITY_HEADERS
 from DP.learning import LEARNERS, LearningSettings, learn_maze
+from DP.learning_app import LearningApplication as Application
 from DP.learning_session import LearningSession
 from DP.learning_socket import MAX_EPISODES, MAX_SESSIONS, MAX_SIDE, parse_message
 from DP.vectorized_planner import value_iteration
