@@ -150,3 +150,28 @@ def test_a_new_state_starts_a_new_chain_and_n_s_must_follow_s():
     # A next state that is not s pushed by one frame cannot be stored frame by frame.
     with pytest.raises(ValueError, match="one new frame"):
         buffer.append(Experience(n_s2, 0, 0.0, stack(3, 0), False))
+
+
+def test_it_holds_what_the_books_deque_holds():
+    """The book keeps experiences in ``deque(maxlen=buffer_size)``; this buffer is its fast
+    form. Filled alike, both hold the same transitions, oldest first: the same frames (as the
+    observer's uint8 bytes), actions, rewards and terminal flags."""
+    from collections import deque
+
+    class Both:
+        def __init__(self):
+            self.book, self.fast = deque(maxlen=60), FrameReplayBuffer(60, SHAPE)
+
+        def append(self, experience):
+            self.book.append(experience)
+            self.fast.append(experience)
+
+    both = Both()
+    fill_with_episodes(both, episodes=4, seed=3)
+    # The frame buffer counts frames, the deque transitions; compare the transitions both
+    # still hold completely: the deque's newest ones.
+    held = [both.fast[i] for i in range(-1, -40, -1)][::-1]
+    for book, fast in zip(list(both.book)[-len(held):], held):
+        for state, fast_state in ((book.s, fast.s), (book.n_s, fast.n_s)):
+            np.testing.assert_array_equal(np.rint(state * 255), np.rint(fast_state * 255))
+        assert (book.a, np.float32(book.r), float(book.d)) == (fast.a, fast.r, fast.d)
