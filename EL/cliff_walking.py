@@ -52,13 +52,13 @@ SMOOTHING = 10  # episodes in the moving average of the figure
 Y_LIMITS = (-100, 0)  # as the published figure: the first, long episodes are cut off
 
 
-def make_cliff_env():
+def make_cliff_env(render_mode=None):
     """The cliff as a GridWorldEnv: moves never slip, every arrival costs −1 (the goal too),
     and a step into the cliff costs −100 and puts the agent back on S without ending."""
     grid = [[0] * COLUMNS for _ in range(ROWS)]
     grid[GOAL[0]][GOAL[1]] = 1  # an end cell; its reward is the −1 of ``rewards``
     return GridWorldEnv(grid, move_prob=1.0, rewards=[[STEP_REWARD] * COLUMNS] * ROWS,
-                        restart_on=CLIFF, restart_reward=CLIFF_REWARD)
+                        restart_on=CLIFF, restart_reward=CLIFF_REWARD, render_mode=render_mode)
 
 
 def greedy_path(env, Q):
