@@ -5,9 +5,10 @@
  * Plain JavaScript, no libraries, no build step. The server (DP/application.py) does all the
  * planning; this page only draws what /plan answers: `log` and `arrows_log` (Value Iteration:
  * every sweep), `steps` (Policy Iteration: every evaluation sweep and improvement), `deltas`,
- * `q_values`, `rewards`, and `model`, the transition table the agent walks with. The cell
- * kinds, number formats, colour scale and maze JSON come from maze.js, which the Day3 page
- * (learn.js) shares.
+ * `q_values`, `rewards`, and `model`, the transition table the agent walks with. The maze
+ * editor (maze.js's Editor: selection, pointer, keyboard, kinds and rewards), the cell kinds,
+ * number formats, colour scale, maze JSON and page helpers come from maze.js, which the Day3
+ * page (learn.js) shares.
  */
 (() => {
   'use strict';
@@ -16,15 +17,12 @@
   const ARROW_NAMES = ['up', 'down', 'left', 'right'];
   const SYMBOLS = ['↑', '↓', '←', '→'];
   const {
-    ORDINARY, TREASURE, DANGER, BLOCK, KINDS, KIND_REWARDS, DEFAULT_STEP_REWARD, MIN_SIDE,
-    formatValue, formatReward, colourOf, commonOrdinaryReward,
+    ORDINARY, TREASURE, DANGER, BLOCK, KINDS, DEFAULT_STEP_REWARD, MIN_SIDE, TINY_CELL,
+    formatValue, formatReward, colourOf, commonOrdinaryReward, element, showMessage,
   } = window.Maze;
   const MAX_SIDE = Number(document.body.dataset.maxSide) || 20;
   const REWARD_LIMIT = Number(document.body.dataset.rewardLimit) || 10;
   const SAMPLE_GRID = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]];
-  // Cell sizes (px) below which the kind label, then the numbers, no longer fit.
-  const COMPACT_CELL = 50;
-  const TINY_CELL = 24;
   // A walk that has not ended after this many steps is cut off (a policy may go round in
   // circles, or a maze may have no end at all).
   const MAX_WALK_STEPS = 500;
@@ -40,8 +38,8 @@
     rows: $('rows'), columns: $('columns'), draw: $('draw'),
     reward: $('reward'), setReward: $('set-reward'), stepReward: $('step-reward'),
     prob: $('prob'), probOut: $('prob-out'), gamma: $('gamma'), gammaOut: $('gamma-out'),
-    live: $('live'), save: $('save'), load: $('load'), loadFile: $('load-file'),
-    message: $('message'), messageText: $('message-text'), messageClose: $('message-close'),
+    live: $('live'), loadFile: $('load-file'),
+    message: $('message'), messageText: $('message-text'),
     warning: $('warning'), status: $('status'), grid: $('grid'),
     legendLow: $('legend-low'), legendHigh: $('legend-high'), legendNote: $('legend-note'),
     tinyNote: $('tiny-note'),
@@ -57,15 +55,11 @@
   const kindButtons = Array.from(document.querySelectorAll('button.kind'));
   const viewInputs = Array.from(document.querySelectorAll('input[name="view"]'));
 
+  // The maze, its rewards and the selection live in the editor (maze.js); the page draws.
+  let editor = null;
   const state = {
-    grid: SAMPLE_GRID.map((row) => row.slice()),
-    rewards: [],          // [row][column] -> the reward on arriving there
-    stepReward: DEFAULT_STEP_REWARD,
     cells: [],            // [row][column] -> { root, value, label, shown }
-    selection: new Set(), // "row,column" keys
-    anchor: null,         // where a drag or shift-click selection starts
-    dragging: false,
-    hover: null,
+    hover: null,          // the cell under the pointer (or the keyboard's), as [row, column]
     result: null,         // the last answer of /plan for the current maze
     frames: [],           // what playback shows, one entry per step (see framesOf)
     scale: 1,             // |value| that gets the strongest colour
@@ -75,7 +69,7 @@
     lastPlan: null,
     controller: null,     // AbortController of the request in flight
     liveTimer: null,
-    chartSize: null,      // the canvas' CSS size [width, height]
+    chartSizes: new Map(), // the chart canvas' CSS size, measured once (see prepareCanvas)
     cellSize: 64,
     walker: null,         // the walk being animated: { timer, agent, ... }
     rng: null,            // the walking agent's random numbers (seeded)
@@ -83,24 +77,7 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const key = (r, c) => `${r},${c}`;
-  const rowsOf = () => state.grid.length;
-  const columnsOf = () => state.grid[0].length;
-  const isStart = (r, c) => r === rowsOf() - 1 && c === 0;
   const clampInt = (value, low, high) => Math.min(high, Math.max(low, Math.round(value)));
-
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function showMessage(text, kind = 'error') {
-    els.messageText.textContent = text;
-    els.message.className = `message ${kind}`;
-    els.message.hidden = false;
-  }
 
   function clearMessage() {
     els.message.hidden = true;
@@ -112,15 +89,6 @@
   }
 
   // ---------------------------------------------------------------- rewards
-
-  const defaultReward = (kind) => (KIND_REWARDS.has(kind) ? KIND_REWARDS.get(kind) : state.stepReward);
-  const isCustom = (r, c) => state.grid[r][c] !== BLOCK
-    && state.rewards[r][c] !== defaultReward(state.grid[r][c]);
-  const anyCustom = () => state.grid.some((row, r) => row.some((_, c) => isCustom(r, c)));
-
-  function defaultRewards() {
-    return state.grid.map((row) => row.map((kind) => defaultReward(kind)));
-  }
 
   // A reward typed by the learner: a finite number within the limits, or null.
   function readReward(input) {
@@ -141,20 +109,12 @@
       rewardRefused();
       return;
     }
-    const cells = selectedCells().filter(([r, c]) => state.grid[r][c] !== BLOCK);
-    if (cells.length === 0) {
+    if (!editor.selected().some(([r, c]) => editor.grid[r][c] !== BLOCK)) {
       showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info');
       return;
     }
     clearMessage();
-    let changed = false;
-    cells.forEach(([r, c]) => {
-      if (state.rewards[r][c] !== value) {
-        state.rewards[r][c] = value;
-        changed = true;
-      }
-    });
-    if (changed) gridChanged();
+    editor.setReward(value);
   }
 
   // The step reward is the default of every ordinary cell: those still at the old default
@@ -163,17 +123,11 @@
     const value = readReward(els.stepReward);
     if (value === null) {
       rewardRefused();
-      els.stepReward.value = String(state.stepReward);
+      els.stepReward.value = String(editor.stepReward);
       return;
     }
     clearMessage();
-    const old = state.stepReward;
-    if (value === old) return;
-    state.grid.forEach((row, r) => row.forEach((kind, c) => {
-      if (kind === ORDINARY && state.rewards[r][c] === old) state.rewards[r][c] = value;
-    }));
-    state.stepReward = value;
-    gridChanged();
+    editor.setStepReward(value);
   }
 
   // ---------------------------------------------------------------- the grid
@@ -182,51 +136,38 @@
     // The grid must fit the board's width (no sideways scrolling, on a phone too) and, on
     // a wide screen, a comfortable height. Each cell takes its size plus a 2 px gap.
     const width = Math.min(760, els.grid.parentElement.clientWidth - 8);
-    const byWidth = Math.floor((width - 4 - 2 * (columns - 1)) / columns);
-    const byHeight = window.innerWidth > 760 ? Math.floor((680 - 2 * (rows - 1)) / rows) : 84;
-    return clampInt(Math.min(byWidth, byHeight), 10, 84);
+    return window.Maze.fitCellSize(width, 680, rows, columns);
   }
 
   function applyCellSize() {
-    const size = cellSize(rowsOf(), columnsOf());
+    const size = cellSize(editor.rows, editor.columns);
     if (size !== state.cellSize) stopWalk(true); // the agent and its trail were placed in px
     state.cellSize = size;
-    els.grid.style.setProperty('--cell', `${size}px`);
-    els.grid.classList.toggle('compact', size < COMPACT_CELL);
-    els.grid.classList.toggle('tiny', size < TINY_CELL);
+    window.Maze.applyCellSize(els.grid, size);
     els.tinyNote.hidden = size >= TINY_CELL;
   }
 
   function buildGrid() {
     stopWalk(true);
-    const rows = rowsOf();
-    const columns = columnsOf();
-    els.grid.replaceChildren();
-    els.grid.style.setProperty('--columns', String(columns));
+    const { rows, columns } = editor;
+    window.Maze.resetBoard(els.grid, rows, columns);
     applyCellSize();
-    els.grid.setAttribute('aria-rowcount', String(rows));
-    els.grid.setAttribute('aria-colcount', String(columns));
     state.cells = [];
     for (let r = 0; r < rows; r += 1) {
       const line = [];
       for (let c = 0; c < columns; c += 1) {
-        const root = element('div', 'cell');
-        root.dataset.row = String(r);
-        root.dataset.column = String(c);
-        root.setAttribute('role', 'gridcell');
+        const root = window.Maze.cellElement(r, c);
         const value = element('span', 'value');
         const label = element('span', 'label');
         // In the order up, down, left, right (the order of ACTIONS and of the bits).
         const arrows = ARROW_NAMES.map((name) => element('span', `arrow ${name}`));
         root.append(value, label, ...arrows);
-        if (isStart(r, c)) root.append(element('span', 'start', 'S'));
+        if (editor.isStart(r, c)) root.append(element('span', 'start', 'S'));
         els.grid.append(root);
         line.push({ root, value, label, shown: {} });
       }
       state.cells.push(line);
     }
-    state.selection = new Set([key(rows - 1, 0)]);
-    state.anchor = [rows - 1, 0];
     els.rows.value = String(rows);
     els.columns.value = String(columns);
     render();
@@ -238,26 +179,16 @@
 
   function paintCell(r, c, frame) {
     const cell = state.cells[r][c];
-    const kind = state.grid[r][c];
-    const reward = state.rewards[r][c];
-    const classes = ['cell'];
-    let valueText = '';
-    let labelText = '';
+    const { kind, reward, classes, value, label: labelText } = window.Maze.cellLook(editor, r, c);
+    let valueText = value;
     let background = '';
     let dark = false;
-    if (kind === TREASURE || kind === DANGER) {
-      classes.push(kind === TREASURE ? 'treasure' : 'danger');
-      valueText = formatReward(reward);
-      labelText = KINDS.get(kind);
-    } else if (kind === BLOCK) {
-      classes.push('block');
-      labelText = 'Block';
-    } else if (state.view === 'reward') {
+    if (kind === ORDINARY && state.view === 'reward') {
       const colour = colourOf(reward, state.scale);
       background = colour.css;
       dark = colour.dark;
       valueText = formatReward(reward);
-    } else if (frame) {
+    } else if (kind === ORDINARY && frame) {
       const v = frame.values[r][c];
       const colour = colourOf(v, state.scale);
       background = colour.css;
@@ -265,9 +196,7 @@
       valueText = formatValue(v);
     }
     if (dark) classes.push('dark');
-    if (isStart(r, c)) classes.push('start-cell');
-    if (isCustom(r, c)) classes.push('custom');
-    if (state.selection.has(key(r, c))) classes.push('selected');
+    classes.push(...editor.cellClasses(r, c));
     if (state.hover && state.hover[0] === r && state.hover[1] === c) classes.push('hover');
     // The arrows are classes of the cell (one write per cell), not of the four arrow spans.
     const bits = frame && kind === ORDINARY ? frame.arrows[r][c] : 0;
@@ -288,8 +217,8 @@
 
   function render() {
     const frame = currentFrame();
-    for (let r = 0; r < rowsOf(); r += 1) {
-      for (let c = 0; c < columnsOf(); c += 1) paintCell(r, c, frame);
+    for (let r = 0; r < editor.rows; r += 1) {
+      for (let c = 0; c < editor.columns; c += 1) paintCell(r, c, frame);
     }
     renderLegend();
     renderPlayer();
@@ -298,15 +227,15 @@
   }
 
   function paintOne([r, c]) {
-    if (r < rowsOf() && c < columnsOf()) paintCell(r, c, currentFrame());
+    if (r < editor.rows && c < editor.columns) paintCell(r, c, currentFrame());
   }
 
   // The colours span the largest |value| of the whole playback and the largest |reward|,
   // so that a frame's colours compare with every other frame's.
   function updateScale() {
     let biggest = 0;
-    state.grid.forEach((row, r) => row.forEach((kind, c) => {
-      if (kind !== BLOCK) biggest = Math.max(biggest, Math.abs(state.rewards[r][c]));
+    editor.grid.forEach((row, r) => row.forEach((kind, c) => {
+      if (kind !== BLOCK) biggest = Math.max(biggest, Math.abs(editor.rewards[r][c]));
     }));
     state.frames.forEach((frame) => frame.values.forEach((row) => row.forEach((v) => {
       biggest = Math.max(biggest, Math.abs(v));
@@ -323,59 +252,16 @@
 
   // ---------------------------------------------------------------- editing
 
-  function selectedCells() {
-    return Array.from(state.selection, (k) => k.split(',').map(Number));
-  }
-
-  function selectRectangle(from, to) {
-    state.selection = new Set();
-    const [r0, r1] = [Math.min(from[0], to[0]), Math.max(from[0], to[0])];
-    const [c0, c1] = [Math.min(from[1], to[1]), Math.max(from[1], to[1])];
-    for (let r = r0; r <= r1; r += 1) {
-      for (let c = c0; c <= c1; c += 1) state.selection.add(key(r, c));
-    }
-    selectionChanged();
-    render();
-  }
-
   function selectionChanged() {
-    const cells = selectedCells();
-    const onlyStart = cells.length === 1 && isStart(cells[0][0], cells[0][1]);
+    const cells = editor.selected();
+    const onlyStart = cells.length === 1 && editor.isStart(cells[0][0], cells[0][1]);
     kindButtons.forEach((button) => {
       button.disabled = cells.length === 0 || (onlyStart && Number(button.dataset.kind) === BLOCK);
     });
     // The reward box shows the reward of the cell the selection started from.
-    const at = state.anchor;
-    if (at && at[0] < rowsOf() && at[1] < columnsOf() && state.grid[at[0]][at[1]] !== BLOCK) {
-      els.reward.value = String(state.rewards[at[0]][at[1]]);
-    }
-  }
-
-  function setKind(kind) {
-    const cells = selectedCells();
-    if (cells.length === 0) {
-      showMessage('先にセルを選んでください (select a cell first).', 'info');
-      return;
-    }
-    let changed = false;
-    let skippedStart = false;
-    cells.forEach(([r, c]) => {
-      if (kind === BLOCK && isStart(r, c)) {
-        skippedStart = true;
-        return;
-      }
-      if (state.grid[r][c] !== kind) {
-        state.grid[r][c] = kind;
-        state.rewards[r][c] = defaultReward(kind); // a new kind starts from its default
-        changed = true;
-      }
-    });
-    if (skippedStart) {
-      showMessage('スタート（左下）は Block にできません (the start cell cannot be blocked).', 'info');
-    }
-    if (changed) {
-      selectionChanged();
-      gridChanged();
+    const at = editor.anchor;
+    if (at && at[0] < editor.rows && at[1] < editor.columns && editor.grid[at[0]][at[1]] !== BLOCK) {
+      els.reward.value = String(editor.rewards[at[0]][at[1]]);
     }
   }
 
@@ -406,70 +292,13 @@
     state.liveTimer = window.setTimeout(() => run(state.lastPlan, { live: true }), 120);
   }
 
-  function cellFromEvent(event) {
-    const target = document.elementFromPoint(event.clientX, event.clientY);
-    const cell = target && target.closest ? target.closest('.cell') : null;
-    if (!cell || !els.grid.contains(cell)) return null;
-    return [Number(cell.dataset.row), Number(cell.dataset.column)];
-  }
-
-  function onPointerDown(event) {
-    if (event.button !== 0) return;
-    const at = cellFromEvent(event);
-    if (!at) return;
-    event.preventDefault();
-    els.grid.focus({ preventScroll: true });
-    if (event.ctrlKey || event.metaKey) {
-      const k = key(at[0], at[1]);
-      if (state.selection.has(k)) state.selection.delete(k);
-      else state.selection.add(k);
-      state.anchor = at;
-      selectionChanged();
-      render();
-      return;
-    }
-    if (!event.shiftKey || !state.anchor) state.anchor = at;
-    state.dragging = true;
-    selectRectangle(state.anchor, at);
-  }
-
-  function onPointerMove(event) {
-    const at = cellFromEvent(event);
+  // The editor moved the hover (the pointer, or the keyboard's cursor): repaint both cells.
+  function hoverChanged(at) {
     const previous = state.hover;
     state.hover = at;
-    if (state.dragging && at) {
-      selectRectangle(state.anchor, at);
-      return;
-    }
-    if (!previous !== !at || (at && (previous[0] !== at[0] || previous[1] !== at[1]))) {
-      if (previous) paintOne(previous);
-      if (at) paintOne(at);
-      renderCellInfo();
-    }
-  }
-
-  function onKeyDown(event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    const shortcuts = {
-      t: TREASURE, d: DANGER, b: BLOCK, c: ORDINARY,
-      1: TREASURE, '-': DANGER, 9: BLOCK, 0: ORDINARY, delete: ORDINARY, backspace: ORDINARY,
-    };
-    if (moves[event.key]) {
-      event.preventDefault();
-      const from = state.anchor || [rowsOf() - 1, 0];
-      const to = [
-        clampInt(from[0] + moves[event.key][0], 0, rowsOf() - 1),
-        clampInt(from[1] + moves[event.key][1], 0, columnsOf() - 1),
-      ];
-      state.anchor = to;
-      selectRectangle(to, to);
-      state.hover = to;
-      renderCellInfo();
-    } else if (Object.prototype.hasOwnProperty.call(shortcuts, event.key.toLowerCase())) {
-      event.preventDefault();
-      setKind(shortcuts[event.key.toLowerCase()]);
-    }
+    if (previous) paintOne(previous);
+    if (at) paintOne(at);
+    renderCellInfo();
   }
 
   function drawNewGrid() {
@@ -482,8 +311,7 @@
       return;
     }
     clearMessage();
-    state.grid = Array.from({ length: rows }, () => new Array(columns).fill(ORDINARY));
-    state.rewards = defaultRewards();
+    editor.setMaze(Array.from({ length: rows }, () => new Array(columns).fill(ORDINARY)), null);
     dropResult(false);
     buildGrid();
     selectionChanged();
@@ -543,8 +371,8 @@
       plan,
       prob: readParameter(els.prob),
       gamma: readParameter(els.gamma),
-      grid: state.grid,
-      rewards: state.rewards,
+      grid: editor.grid,
+      rewards: editor.rewards,
     };
     let result;
     try {
@@ -902,7 +730,7 @@
       logLine(`t = ${walker.t}: ${moved}、報酬 r = ${formatReward(step.reward)}`, slipped);
       const so = `ここまでのリターン G = Σ γ^t r = ${walker.total.toFixed(4)}（${walker.t} 歩）`;
       if (step.ended) {
-        const kind = KINDS.get(state.grid[r][c]);
+        const kind = KINDS.get(editor.grid[r][c]);
         els.walkStatus.textContent = `終了 (episode ended): ${kind} に到着。${so}`;
         agent.dataset.end = kind;
         walker.timer = null;
@@ -935,7 +763,7 @@
       const { total, end } = episode(frame, random);
       returns.push(total);
       const columns = state.result.columns;
-      const name = end === null ? 'cut off' : KINDS.get(state.grid[Math.floor(end / columns)][end % columns]);
+      const name = end === null ? 'cut off' : KINDS.get(editor.grid[Math.floor(end / columns)][end % columns]);
       ends.set(name, (ends.get(name) || 0) + 1);
     }
     const mean = returns.reduce((a, b) => a + b, 0) / n;
@@ -954,17 +782,17 @@
   // ---------------------------------------------------------------- cell details
 
   function renderCellInfo() {
-    const at = state.hover || (state.selection.size === 1 ? selectedCells()[0] : null);
+    const at = state.hover || (editor.selection.size === 1 ? editor.selected()[0] : null);
     const box = els.cellInfo;
-    if (!at || at[0] >= rowsOf() || at[1] >= columnsOf()) {
+    if (!at || at[0] >= editor.rows || at[1] >= editor.columns) {
       box.textContent = 'セルにカーソルを合わせると、価値 V(s) と行動価値 Q(s, a) を表示します。';
       return;
     }
     const [r, c] = at;
-    const kind = state.grid[r][c];
+    const kind = editor.grid[r][c];
     const lines = [];
     lines.push(element('div', '', `セル (row ${r}, column ${c}) — ${KINDS.get(kind)}`
-      + (isStart(r, c) ? ' / Start' : '')));
+      + (editor.isStart(r, c) ? ' / Start' : '')));
     const result = state.result;
     const frame = currentFrame();
     if (kind === BLOCK) {
@@ -972,8 +800,8 @@
       box.replaceChildren(...lines);
       return;
     }
-    const reward = formatReward(state.rewards[r][c]);
-    const changed = isCustom(r, c) ? '（標準から変更 custom）' : '';
+    const reward = formatReward(editor.rewards[r][c]);
+    const changed = editor.isCustom(r, c) ? '（標準から変更 custom）' : '';
     if (kind === TREASURE || kind === DANGER) {
       lines.push(element('div', '', `ここに着くと報酬 ${reward} でエピソード終了。${changed}`));
       box.replaceChildren(...lines);
@@ -1008,21 +836,7 @@
   // ---------------------------------------------------------------- convergence chart
 
   function drawChart() {
-    const canvas = els.chart;
-    const ratio = window.devicePixelRatio || 1;
-    // Measured once (and on resize): reading the size each frame would force a page layout.
-    if (!state.chartSize) state.chartSize = [canvas.clientWidth, canvas.clientHeight];
-    const width = Math.max(200, state.chartSize[0]);
-    const height = Math.max(100, state.chartSize[1]);
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-    }
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.fillStyle = '#5b6775';
+    const { ctx, width, height } = window.Maze.prepareCanvas(els.chart, state.chartSizes);
     const result = state.result;
     const frames = state.frames;
     const policy = Boolean(result && result.plan === 'policy');
@@ -1125,9 +939,9 @@
   function saveMaze() {
     // The rewards are saved only when some cell's differs from its kind's default.
     const text = window.Maze.mazeText({
-      grid: state.grid, rewards: state.rewards, prob: readParameter(els.prob),
+      grid: editor.grid, rewards: editor.rewards, prob: readParameter(els.prob),
       gamma: readParameter(els.gamma),
-      withRewards: anyCustom() || state.stepReward !== DEFAULT_STEP_REWARD,
+      withRewards: editor.anyCustom() || editor.stepReward !== DEFAULT_STEP_REWARD,
     });
     window.Maze.download(text, 'maze.json');
     showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads): '
@@ -1140,16 +954,9 @@
   async function loadMaze(file) {
     try {
       const maze = parseMaze(await file.text());
-      state.grid = maze.grid.map((row) => row.slice());
-      if (maze.rewards) {
-        state.stepReward = commonOrdinaryReward(maze.grid, maze.rewards);
-        state.rewards = maze.rewards.map((row, r) => row.map((v, c) => (
-          maze.grid[r][c] === BLOCK ? 0 : v)));
-      } else {
-        state.stepReward = DEFAULT_STEP_REWARD;
-        state.rewards = defaultRewards();
-      }
-      els.stepReward.value = String(state.stepReward);
+      const step = maze.rewards ? commonOrdinaryReward(maze.grid, maze.rewards) : DEFAULT_STEP_REWARD;
+      editor.setMaze(maze.grid, maze.rewards, step);
+      els.stepReward.value = String(editor.stepReward);
       if (maze.prob !== null) els.prob.value = String(maze.prob);
       if (maze.gamma !== null) els.gamma.value = String(maze.gamma);
       showParameters();
@@ -1157,7 +964,7 @@
       buildGrid();
       selectionChanged();
       clearMessage();
-      setStatus(`${file.name} を読み込みました (${rowsOf()} × ${columnsOf()}).`);
+      setStatus(`${file.name} を読み込みました (${editor.rows} × ${editor.columns}).`);
       if (els.live.checked && state.lastPlan) scheduleLiveRun();
     } catch (error) {
       showMessage(`${file.name} を読み込めませんでした: ${error.message}`);
@@ -1175,14 +982,28 @@
     els.rows.max = String(MAX_SIDE);
     els.columns.max = String(MAX_SIDE);
     els.stepReward.value = String(DEFAULT_STEP_REWARD);
-    state.rewards = defaultRewards();
+    editor = new window.Maze.Editor({
+      element: els.grid,
+      pointerArea: window,
+      grid: SAMPLE_GRID,
+      onChange: (what) => {
+        if (what === 'kind') selectionChanged();
+        gridChanged();
+      },
+      onSelect: () => {
+        selectionChanged();
+        render();
+      },
+      onHover: hoverChanged,
+      onRefused: (text) => showMessage(text, 'info'),
+    });
 
     els.draw.addEventListener('click', drawNewGrid);
     [els.rows, els.columns].forEach((input) => input.addEventListener('keydown', (event) => {
       if (event.key === 'Enter') drawNewGrid();
     }));
     kindButtons.forEach((button) => button.addEventListener('click', () => {
-      setKind(Number(button.dataset.kind));
+      editor.setKind(Number(button.dataset.kind));
     }));
     els.setReward.addEventListener('click', setRewardOfSelection);
     els.reward.addEventListener('keydown', (event) => {
@@ -1201,19 +1022,6 @@
     els.live.addEventListener('change', () => {
       if (els.live.checked && state.lastPlan && !state.result) scheduleLiveRun();
     });
-
-    els.grid.addEventListener('pointerdown', onPointerDown);
-    window.addEventListener('pointermove', onPointerMove);
-    window.addEventListener('pointerup', () => { state.dragging = false; });
-    els.grid.addEventListener('pointerleave', () => {
-      if (!state.dragging && state.hover) {
-        const previous = state.hover;
-        state.hover = null;
-        paintOne(previous);
-        renderCellInfo();
-      }
-    });
-    els.grid.addEventListener('keydown', onKeyDown);
 
     els.first.addEventListener('click', () => { stopPlayback(); showFrame(0); });
     els.prev.addEventListener('click', () => { stopPlayback(); showFrame(state.frame - 1); });
@@ -1239,21 +1047,11 @@
     els.walkMany.addEventListener('click', walkMany);
     els.seed.addEventListener('change', () => { state.rng = null; });
 
-    els.save.addEventListener('click', saveMaze);
-    els.load.addEventListener('click', () => els.loadFile.click());
-    els.loadFile.addEventListener('change', () => {
-      if (els.loadFile.files.length > 0) loadMaze(els.loadFile.files[0]);
-    });
-    els.messageClose.addEventListener('click', clearMessage);
-
-    let resizeTimer = null;
-    window.addEventListener('resize', () => {
-      window.clearTimeout(resizeTimer);
-      resizeTimer = window.setTimeout(() => {
-        applyCellSize();
-        state.chartSize = null;
-        drawChart();
-      }, 100);
+    window.Maze.wireFileButtons(saveMaze, loadMaze, clearMessage);
+    window.Maze.onResize(() => {
+      applyCellSize();
+      state.chartSizes.clear();
+      drawChart();
     });
 
     buildGrid();

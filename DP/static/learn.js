@@ -20,9 +20,8 @@
   const SYMBOLS = ['↑', '↓', '←', '→'];
   // The four triangles of a cell, in a 1 x 1 box, in the same order.
   const TRIANGLES = ['0,0 1,0 0.5,0.5', '0,1 1,1 0.5,0.5', '0,0 0,1 0.5,0.5', '1,0 1,1 0.5,0.5'];
-  const COMPACT_CELL = 50;
-  const TINY_CELL = 24;
   const TIE = 1e-9;
+  const { element, showMessage } = M;
   const RUN_COLOURS = { a: '#2457c5', b: '#e8590c' };
   const SVG = 'http://www.w3.org/2000/svg';
   const SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]];
@@ -56,8 +55,7 @@
     learnerA: $('learner-a'), learnerB: $('learner-b'), compare: $('compare'),
     epsilon: $('epsilon'), learningRate: $('learning-rate'), episodes: $('episodes'),
     seed: $('seed'), learnerNote: $('learner-note'),
-    save: $('save'), load: $('load'), loadFile: $('load-file'),
-    message: $('message'), messageText: $('message-text'), messageClose: $('message-close'),
+    loadFile: $('load-file'), message: $('message'),
     status: $('status'), start: $('start'), pause: $('pause'), step: $('step'),
     reset: $('reset'), speed: $('speed'),
     showArrows: $('show-arrows'), showPath: $('show-path'), showRoute: $('show-route'),
@@ -80,23 +78,10 @@
 
   // ---------------------------------------------------------------- helpers
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function svgElement(tag, attributes) {
     const node = document.createElementNS(SVG, tag);
     Object.entries(attributes).forEach(([name, value]) => node.setAttribute(name, value));
     return node;
-  }
-
-  function showMessage(text, kind = 'error') {
-    els.messageText.textContent = text;
-    els.message.className = `message ${kind}`;
-    els.message.hidden = false;
   }
 
   function clearMessage() {
@@ -267,18 +252,12 @@
 
     build(rows, columns) {
       const grid = this.element;
-      grid.replaceChildren();
-      grid.style.setProperty('--columns', String(columns));
-      grid.setAttribute('aria-rowcount', String(rows));
-      grid.setAttribute('aria-colcount', String(columns));
+      M.resetBoard(grid, rows, columns);
       this.cells = [];
       for (let r = 0; r < rows; r += 1) {
         const line = [];
         for (let c = 0; c < columns; c += 1) {
-          const root = element('div', 'cell');
-          root.dataset.row = String(r);
-          root.dataset.column = String(c);
-          root.setAttribute('role', 'gridcell');
+          const root = M.cellElement(r, c);
           const tris = svgElement('svg', { class: 'tris', viewBox: '0 0 1 1', preserveAspectRatio: 'none',
             'aria-hidden': 'true' });
           const triangles = TRIANGLES.map((points, a) => {
@@ -370,21 +349,10 @@
 
     paintCell(editor, r, c, run, scale, preferences, selection) {
       const cell = this.cells[r][c];
-      const kind = editor.grid[r][c];
-      const reward = editor.rewards[r][c];
-      const classes = ['cell'];
-      let valueText = '';
-      let labelText = '';
+      const { kind, classes, value: valueText, label: labelText } = M.cellLook(editor, r, c);
       let visitsText = '';
       let fills = null;
-      if (kind === M.TREASURE || kind === M.DANGER) {
-        classes.push(kind === M.TREASURE ? 'treasure' : 'danger');
-        valueText = M.formatReward(reward);
-        labelText = M.KINDS.get(kind);
-      } else if (kind === M.BLOCK) {
-        classes.push('block');
-        labelText = 'Block';
-      } else {
+      if (kind === M.ORDINARY) {
         classes.push('acting');
         const q = run && run.q ? run.q[r][c] : null;
         const visits = run && run.visits ? run.visits[r][c] : 0;
@@ -396,9 +364,7 @@
           classes.push('unvisited');
         }
       }
-      if (r === editor.rows - 1 && c === 0) classes.push('start-cell');
-      if (kind !== M.BLOCK && editor.isCustom(r, c)) classes.push('custom');
-      if (selection && editor.isSelected(r, c)) classes.push('selected');
+      classes.push(...editor.cellClasses(r, c, selection));
       const shown = cell.shown;
       const className = classes.join(' ');
       if (shown.className !== className) cell.root.className = shown.className = className;
@@ -445,19 +411,13 @@
     // too) and, on a wide screen, a comfortable height. A cell is its size plus a 2 px gap.
     const two = state.compare && window.innerWidth > 760;
     const width = Math.min(760, (els.boards.clientWidth - (two ? 12 : 0)) / (two ? 2 : 1) - 8);
-    const byWidth = Math.floor((width - 4 - 2 * (columns - 1)) / columns);
-    const byHeight = window.innerWidth > 760 ? Math.floor((560 - 2 * (rows - 1)) / rows) : 84;
-    return Math.min(84, Math.max(10, Math.min(byWidth, byHeight)));
+    return M.fitCellSize(width, 560, rows, columns);
   }
 
   function applyCellSize() {
     const size = cellSize(state.editor.rows, state.editor.columns);
     state.cellSize = size;
-    Object.values(boards).forEach((board) => {
-      board.element.style.setProperty('--cell', `${size}px`);
-      board.element.classList.toggle('compact', size < COMPACT_CELL);
-      board.element.classList.toggle('tiny', size < TINY_CELL);
-    });
+    Object.values(boards).forEach((board) => M.applyCellSize(board.element, size));
   }
 
   function buildBoards() {
@@ -638,23 +598,7 @@
 
   // ---------------------------------------------------------------- charts
 
-  function prepareCanvas(canvas) {
-    const ratio = window.devicePixelRatio || 1;
-    if (!state.chartSizes.has(canvas)) state.chartSizes.set(canvas, [canvas.clientWidth, canvas.clientHeight]);
-    const [cssWidth, cssHeight] = state.chartSizes.get(canvas);
-    const width = Math.max(200, cssWidth);
-    const height = Math.max(100, cssHeight);
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-    }
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.fillStyle = '#5b6775';
-    return { ctx, width, height, left: 44, right: width - 10, top: 20, bottom: height - 22 };
-  }
+  const prepareCanvas = (canvas) => M.prepareCanvas(canvas, state.chartSizes);
 
   function axes(frame, low, high, n, ylabel) {
     const { ctx, left, right, top, bottom, height } = frame;
@@ -1015,22 +959,12 @@
       input.addEventListener('change', scheduleRender);
     });
 
-    els.save.addEventListener('click', saveMaze);
-    els.load.addEventListener('click', () => els.loadFile.click());
-    els.loadFile.addEventListener('change', () => {
-      if (els.loadFile.files.length > 0) loadMaze(els.loadFile.files[0]);
-    });
-    els.messageClose.addEventListener('click', clearMessage);
-
-    let resizeTimer = null;
-    window.addEventListener('resize', () => {
-      window.clearTimeout(resizeTimer);
-      resizeTimer = window.setTimeout(() => {
-        applyCellSize();
-        state.chartSizes.clear();
-        activeRuns().forEach((run) => { run.freshPath = true; });
-        scheduleRender();
-      }, 100);
+    M.wireFileButtons(saveMaze, loadMaze, clearMessage);
+    M.onResize(() => {
+      applyCellSize();
+      state.chartSizes.clear();
+      activeRuns().forEach((run) => { run.freshPath = true; });
+      scheduleRender();
     });
 
     buildBoards();

@@ -1,6 +1,6 @@
 /*
- * The maze of the simulator's pages, shared by the Day3 page (learn.js) and open to the
- * Day2 page: the cell kinds and their default rewards, the colour scale, the number
+ * The maze of the simulator's pages, shared by the Day2 page (app.js) and the Day3 page
+ * (learn.js): the cell kinds and their default rewards, the colour scale, the number
  * formats, the maze JSON (save and load, with the server's checks), and `Maze.Editor`, the
  * editing itself (select cells with a click, a drag or the keyboard; set their kind or their
  * reward on arrival). The editor keeps the maze and calls back when it changes; the page draws.
@@ -155,17 +155,131 @@
     window.setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
+  // ---------------------------------------------------------------- page helpers
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // The page's message box (#message, #message-text): 'error' or 'info'.
+  function showMessage(text, kind = 'error') {
+    const box = document.getElementById('message');
+    document.getElementById('message-text').textContent = text;
+    box.className = `message ${kind}`;
+    box.hidden = false;
+  }
+
+  // The cell size (px) for a board `width` px wide and, on a wide screen, `height` px high.
+  // Each cell takes its size plus a 2 px gap; no sideways scrolling, on a phone too.
+  function fitCellSize(width, height, rows, columns) {
+    const byWidth = Math.floor((width - 4 - 2 * (columns - 1)) / columns);
+    const byHeight = window.innerWidth > 760 ? Math.floor((height - 2 * (rows - 1)) / rows) : 84;
+    return Math.min(84, Math.max(10, Math.min(byWidth, byHeight)));
+  }
+
+  // Cell sizes (px) below which the kind label, then the numbers, no longer fit.
+  const COMPACT_CELL = 50;
+  const TINY_CELL = 24;
+
+  function applyCellSize(board, size) {
+    board.style.setProperty('--cell', `${size}px`);
+    board.classList.toggle('compact', size < COMPACT_CELL);
+    board.classList.toggle('tiny', size < TINY_CELL);
+  }
+
+  // Save, Load (through the hidden file input) and the message's close button.
+  function wireFileButtons(saveMaze, loadMaze, clearMessage) {
+    const loadFile = document.getElementById('load-file');
+    document.getElementById('save').addEventListener('click', saveMaze);
+    document.getElementById('load').addEventListener('click', () => loadFile.click());
+    loadFile.addEventListener('change', () => {
+      if (loadFile.files.length > 0) loadMaze(loadFile.files[0]);
+    });
+    document.getElementById('message-close').addEventListener('click', clearMessage);
+  }
+
+  // `resized()` once the window has stopped changing size for 100 ms.
+  function onResize(resized) {
+    let timer = null;
+    window.addEventListener('resize', () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(resized, 100);
+    });
+  }
+
+  // An empty board (the element of a maze's cells) for a maze of rows x columns.
+  function resetBoard(board, rows, columns) {
+    board.replaceChildren();
+    board.style.setProperty('--columns', String(columns));
+    board.setAttribute('aria-rowcount', String(rows));
+    board.setAttribute('aria-colcount', String(columns));
+  }
+
+  // The element of cell (r, c); the editor finds it by its data-row and data-column.
+  function cellElement(r, c) {
+    const root = element('div', 'cell');
+    root.dataset.row = String(r);
+    root.dataset.column = String(c);
+    root.setAttribute('role', 'gridcell');
+    return root;
+  }
+
+  // What both pages show of cell (r, c) before their own layer: { kind, reward, classes
+  // (['cell'] and the kind's), value, label }. A Treasure or Danger shows its reward and its
+  // name, a Block its name; an ordinary cell is left to the page.
+  function cellLook(editor, r, c) {
+    const kind = editor.grid[r][c];
+    const reward = editor.rewards[r][c];
+    const look = { kind, reward, classes: ['cell'], value: '', label: '' };
+    if (kind === TREASURE || kind === DANGER) {
+      look.classes.push(kind === TREASURE ? 'treasure' : 'danger');
+      look.value = formatReward(reward);
+      look.label = KINDS.get(kind);
+    } else if (kind === BLOCK) {
+      look.classes.push('block');
+      look.label = 'Block';
+    }
+    return look;
+  }
+
+  // A chart's canvas, sized for the screen's pixel ratio and cleared: { ctx, width, height,
+  // left, right, top, bottom } (the plot area inside the axes). `sizes` (a Map) keeps each
+  // canvas' CSS size, measured once: reading it each frame would force a page layout; clear
+  // it when the window is resized.
+  function prepareCanvas(canvas, sizes) {
+    const ratio = window.devicePixelRatio || 1;
+    if (!sizes.has(canvas)) sizes.set(canvas, [canvas.clientWidth, canvas.clientHeight]);
+    const [cssWidth, cssHeight] = sizes.get(canvas);
+    const width = Math.max(200, cssWidth);
+    const height = Math.max(100, cssHeight);
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#5b6775';
+    return { ctx, width, height, left: 44, right: width - 10, top: 20, bottom: height - 22 };
+  }
+
   // ---------------------------------------------------------------- the editor
 
   /*
-   * new Editor({ element, onChange, onSelect, onHover, onRefused }) edits the maze drawn in
-   * `element`, whose cells carry data-row and data-column. It holds `grid`, `rewards`,
-   * `stepReward` and `selection`; it never draws: the page repaints on its callbacks.
-   * onChange() - the maze changed; onSelect() - the selection changed; onHover([r, c] or
-   * null); onRefused(text) - an edit was refused (the start cell cannot be a Block).
+   * new Editor({ element, grid, onChange, onSelect, onHover, onRefused, pointerArea }) edits
+   * the maze drawn in `element`, whose cells carry data-row and data-column. It holds `grid`,
+   * `rewards`, `stepReward` and `selection`; it never draws: the page repaints on its
+   * callbacks. onChange(what) - the maze changed: what is 'kind', 'reward' or 'step';
+   * onSelect() - the selection changed; onHover([r, c] or null); onRefused(text) - an edit
+   * was refused (nothing selected, or the start cell made a Block). The hover follows the
+   * pointer over `pointerArea` (default `element`; `window` to lose it when a drag leaves).
    */
   class Editor {
-    constructor({ element, grid, onChange, onSelect, onHover, onRefused }) {
+    constructor({ element, grid, onChange, onSelect, onHover, onRefused, pointerArea = element }) {
       this.element = element;
       this.onChange = onChange;
       this.onSelect = onSelect;
@@ -176,7 +290,7 @@
       this.hover = null;
       this.dragging = false;
       element.addEventListener('pointerdown', (event) => this.pointerDown(event));
-      element.addEventListener('pointermove', (event) => this.pointerMove(event));
+      pointerArea.addEventListener('pointermove', (event) => this.pointerMove(event));
       element.addEventListener('pointerleave', () => {
         if (!this.dragging && this.hover) {
           this.hover = null;
@@ -204,6 +318,15 @@
       this.anchor = [this.rows - 1, 0];
     }
 
+    // The classes the maze and the selection give cell (r, c).
+    cellClasses(r, c, selection = true) {
+      const classes = [];
+      if (this.isStart(r, c)) classes.push('start-cell');
+      if (this.isCustom(r, c)) classes.push('custom');
+      if (selection && this.isSelected(r, c)) classes.push('selected');
+      return classes;
+    }
+
     isCustom(r, c) {
       const kind = this.grid[r][c];
       return kind !== BLOCK && this.rewards[r][c] !== defaultReward(kind, this.stepReward);
@@ -221,6 +344,10 @@
 
     setKind(kind) {
       const cells = this.selected();
+      if (cells.length === 0) {
+        this.onRefused('先にセルを選んでください (select a cell first).');
+        return;
+      }
       let changed = false;
       let skippedStart = false;
       cells.forEach(([r, c]) => {
@@ -233,7 +360,7 @@
         }
       });
       if (skippedStart) this.onRefused('スタート（左下）は Block にできません (the start cell cannot be blocked).');
-      if (changed) this.onChange();
+      if (changed) this.onChange('kind');
     }
 
     // The reward on arrival at the selected cells (Blocks are never arrived at).
@@ -245,7 +372,7 @@
           changed = true;
         }
       });
-      if (changed) this.onChange();
+      if (changed) this.onChange('reward');
       return this.selected().some(([r, c]) => this.grid[r][c] !== BLOCK);
     }
 
@@ -258,7 +385,7 @@
         if (kind === ORDINARY && this.rewards[r][c] === old) this.rewards[r][c] = value;
       }));
       this.stepReward = value;
-      this.onChange();
+      this.onChange('step');
     }
 
     cellAt(event) {
@@ -338,5 +465,7 @@
     ORDINARY, TREASURE, DANGER, BLOCK, KINDS, KIND_REWARDS, DEFAULT_STEP_REWARD, MIN_SIDE,
     formatValue, formatReward, colourOf, defaultReward,
     parseMaze, mazeText, commonOrdinaryReward, download, Editor,
+    element, showMessage, fitCellSize, applyCellSize, TINY_CELL, wireFileButtons, onResize,
+    prepareCanvas, resetBoard, cellElement, cellLook,
   });
 })();
