@@ -240,9 +240,11 @@ class ActorCriticAgent(FNAgent):
         logits, _ = self.evaluate_states(np.asarray(s)[np.newaxis])
         return softmax(logits)[0]
 
-    def update(self, states, actions, returns, mask=None):
-        """One update on a batch; returns ``(loss, policy_loss, value_loss, entropy)``."""
-        returns = np.asarray(returns, dtype=np.float32).reshape(-1)
+    def update(self, states, actions, rewards, mask=None):
+        """One update on a batch; returns ``(loss, policy_loss, value_loss, entropy)``.
+
+        ``rewards`` (the book's name) are the n-step discounted returns of the rollout."""
+        returns = np.asarray(rewards, dtype=np.float32).reshape(-1)
         mask = np.ones_like(returns) if mask is None else np.asarray(mask, np.float32).reshape(-1)
         result = self._updater(np.asarray(states, np.float32), np.asarray(actions, np.int32),
                                returns, mask)
@@ -268,10 +270,12 @@ class SampleLayer(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, logits):
-        noise = keras.random.uniform(keras.ops.shape(logits), minval=1e-10, maxval=1.0,
+    def call(self, x):
+        # x: the policy's logits. Adding Gumbel noise and taking the argmax samples from the
+        # softmax of the logits.
+        noise = keras.random.uniform(keras.ops.shape(x), minval=1e-10, maxval=1.0,
                                      seed=self.seed_generator)
-        return keras.ops.argmax(logits - keras.ops.log(-keras.ops.log(noise)), axis=-1)
+        return keras.ops.argmax(x - keras.ops.log(-keras.ops.log(noise)), axis=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape[:-1]

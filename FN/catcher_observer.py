@@ -10,7 +10,7 @@ This is the fast form of the book's ``CatcherObserver`` (``FN/dqn_agent.py`` hol
 readable one; a test keeps the two equal): grayscale and resizing are two matrix products on a
 whole batch of frames, and the stacks are kept as uint8. The file also holds what the Catcher
 agents share around it: ``make_catcher``, ``make_catcher_observer``, the evaluated catch rate
-and ``play_catcher`` for ``--play``. It does not import TensorFlow (Day6 uses it without).
+and ``play_catcher`` for ``--play``. It does not import TensorFlow, so a script starts quickly.
 """
 
 from common import display_available, save_gif, set_seed

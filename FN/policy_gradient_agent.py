@@ -182,11 +182,11 @@ class PolicyGradientTrainer(Trainer):
         if self.episode is not None:
             self.episode.append(experience)
 
-    def make_batch(self, episode_experiences):
+    def make_batch(self, policy_experiences):
         """States, actions and standardized discounted returns of one episode."""
-        states = np.vstack([np.reshape(e.s, (1, -1)) for e in episode_experiences])
-        actions = np.array([e.a for e in episode_experiences])
-        rewards = np.array([e.r for e in episode_experiences], dtype=np.float64)
+        states = np.vstack([np.reshape(e.s, (1, -1)) for e in policy_experiences])
+        actions = np.array([e.a for e in policy_experiences])
+        rewards = np.array([e.r for e in policy_experiences], dtype=np.float64)
         returns = discounted_returns(rewards, self.gamma)
         std = returns.std()
         returns = (returns - returns.mean()) / (std if std > 0 else 1.0)

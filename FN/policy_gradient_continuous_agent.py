@@ -195,13 +195,11 @@ class PolicyGradientContinuousAgent(FNAgent):
 
         self._train = tf.function(train, jit_compile=self.jit_compile)
 
-    def update(self, experiences, gamma):
-        """Train on experiences; a leading axis of K batches runs K updates in one call.
-
-        Returns ``(critic_loss, actor_loss, alpha)`` averaged over the updates.
+    def update(self, batch, gamma):
+        """Train on a batch of experiences; a leading axis of K batches runs K updates in one
+        call. Returns ``(critic_loss, actor_loss, alpha)`` averaged over the updates.
         """
-        batch = stack_experiences(experiences)
-        fields = [np.asarray(field, dtype=np.float32) for field in batch]
+        fields = [np.asarray(field, dtype=np.float32) for field in stack_experiences(batch)]
         if fields[2].ndim == 1:
             fields = [field[np.newaxis] for field in fields]
         states, actions, rewards, next_states, terminals = fields
