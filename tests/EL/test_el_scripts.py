@@ -155,8 +155,8 @@ def test_each_run_saves_into_a_new_folder(script, argv, capsys):
 
 
 def test_compare_q_s_training_is_reproducible_and_the_agents_differ():
-    local = compare_q_s.train("SARSA", episode_count=40, seed=5)
-    again = compare_q_s.train("SARSA", episode_count=40, seed=5)
+    local = compare_q_s.train(False, episode_count=40, seed=5)
+    again = compare_q_s.train(False, episode_count=40, seed=5)
     np.testing.assert_array_equal(local[0], again[0])
-    q_local = compare_q_s.train("Q-learning", episode_count=40, seed=5)
+    q_local = compare_q_s.train(True, episode_count=40, seed=5)
     assert not np.array_equal(local[0], q_local[0])
