@@ -16,6 +16,7 @@ from FN import dqn_agent
 from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
 from FN.dqn_agent import DeepQNetworkAgent
 from FN.replay_buffer import FrameReplayBuffer
+from tests.learning_margins import learning_seeds
 
 
 def test_the_network_is_the_books_with_same_padding():
@@ -110,15 +111,19 @@ def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path, fresh_catch_rates):
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", learning_seeds(0))
+def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path, fresh_catch_rates, seed,
+                                                          margin):
     # The defaults explore for 30,000 steps and refresh the teacher every 1,600; this budget
     # shrinks both so that the values can travel from the fruit's landing back up its fall.
-    # Measured with seed 0: about 88% of the fruits of fresh episodes caught; random play 38%.
-    steps = 8_000
+    # Measured on seeds 0-4: 91% to 100% of the fruits of fresh games caught (with 8,000 steps
+    # seed 0 caught only 56%); random play about 38%.
+    steps = 12_000
     trainer, agent = dqn_agent.train_catcher(
-        seed=0, max_steps=steps, log_dir=tmp_path, evaluation={"interval": steps},
-        learning_starts=1_000, epsilon_decay_steps=4_000, teacher_update_steps=400)
+        seed=seed, max_steps=steps, log_dir=tmp_path, evaluation={"interval": steps},
+        learning_starts=1_000, epsilon_decay_steps=steps // 2, teacher_update_steps=400)
     assert trainer.total_steps == steps
     rate, random_rate = fresh_catch_rates(agent)
     assert 0.25 < random_rate < 0.5
-    assert rate > 0.6
+    margin("catch rate", rate, above=0.8)
