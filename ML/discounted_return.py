@@ -1,21 +1,15 @@
 """Day1: the sum of rewards, and why the future is discounted.
 
-Reinforcement learning maximizes the sum of the rewards that a sequence of actions earns,
-not the reward of one step. A reward that arrives later is less certain (the episode may end,
-the world may change), so it counts for less: each step into the future multiplies it by the
-discount factor γ (0 ≤ γ ≤ 1). The discounted return from step t is
+Reinforcement learning maximizes the sum of the rewards that a sequence of actions earns, not
+the reward of one step. A later reward is less certain, so each step into the future multiplies
+it by the discount factor γ (0 ≤ γ ≤ 1). The discounted return from step t is
 
     G_t = r_t + γ r_{t+1} + γ² r_{t+2} + ... = Σ_k γ^k r_{t+k}
 
-Two ways to compute it, which must agree:
-
-- recursively: G_t = r_t + γ G_{t+1}. The return of the rest of the episode is "postponed" to
-  the next call. Day2's Bellman equation is built on exactly this recursion.
-- iteratively: walk forward once, multiplying the weight by γ at each step.
-
-γ = 0 keeps only the first reward (a short-sighted agent); γ = 1 adds every reward with the
-same weight (fine when episodes always end); in between, a reward k steps away is weighted by
-γ^k, and 1 / (1 − γ) is roughly how many steps ahead the agent looks.
+It is computed two ways, which must agree: recursively, G_t = r_t + γ G_{t+1} (the recursion
+that Day2's Bellman equation is built on), and iteratively, multiplying the weight by γ at each
+step. γ = 0 keeps only the first reward (a short-sighted agent), γ = 1 weighs every reward the
+same, and 1 / (1 − γ) is roughly how many steps ahead an agent looks.
 """
 
 import argparse

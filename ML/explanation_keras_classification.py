@@ -1,20 +1,16 @@
 """Neural-network primer: a small Keras classifier reads handwritten digits.
 
-``sklearn.datasets.load_digits`` holds 1,797 images of handwritten digits, 8×8 pixels with
-grey levels from 0 to 16, each labelled 0 to 9. It ships with scikit-learn, so nothing is
-downloaded. (The book used MNIST, which has to be fetched from the internet.)
-
-Classification differs from regression in its last layer and its loss:
+``sklearn.datasets.load_digits`` holds 1,797 handwritten digits, 8×8 pixels, labelled 0 to 9;
+it ships with scikit-learn, so nothing is downloaded (the book used MNIST, which must be
+fetched). Classification differs from regression in its last layer and its loss:
 
 - the output layer has one unit per class, and ``softmax`` turns its 10 numbers into
   probabilities that sum to 1;
-- the loss is the cross-entropy, −log(probability given to the right class). It is small when
-  the model is confident and right, and large when it is confident and wrong.
-  "sparse" means that the labels are given as integers (3), not as one-hot vectors.
+- the loss is the cross-entropy, −log(probability of the right class): small when the model
+  is confident and right, large when it is confident and wrong ("sparse": integer labels).
 
-The predicted class is the one with the highest probability. Accuracy, the share of test
-images whose prediction is right, is printed, and a grid of test digits shows the
-predictions, the wrong ones in red with the true label.
+The predicted class is the most probable one. The script prints the test accuracy and draws a
+grid of test digits with the predictions, the wrong ones in red with the true label.
 """
 
 import argparse

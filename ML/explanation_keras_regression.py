@@ -1,24 +1,18 @@
 """Neural-network primer: a small Keras regressor learns from data (the diabetes dataset).
 
-Learning from data, in four steps that every later day repeats in some form:
+Learning from data in four steps that every later day repeats:
 
-1. **Data.** ``sklearn.datasets.load_diabetes``: 442 patients, 10 measurements each (age,
-   BMI, blood pressure, six blood serum values, ...) and a number to predict, a measure of
-   how the disease progressed one year later. It ships with scikit-learn, so nothing is
-   downloaded. (The book used the Boston housing data, which scikit-learn has since removed.)
-2. **Split.** Part of the data is held back as a *test* set that training never sees. Only
-   the error on it says how well the model works on new patients.
-3. **Scale.** Features and target are standardized (mean 0, standard deviation 1). Networks
-   train badly when inputs or targets are far from that range. The scaler is fitted on the
-   training set only: using test statistics would leak information about the test set.
-4. **Fit.** The model predicts a batch, the loss (mean squared error) measures how wrong it
-   was, the gradient of the loss says how to change every weight, and the optimizer (Adam)
-   takes a small step. One pass over the training set is one *epoch*.
+1. **Data**: ``sklearn.datasets.load_diabetes``, 442 patients, 10 measurements each, and how
+   the disease progressed a year later (bundled with scikit-learn; the book's Boston housing
+   data has been removed from it).
+2. **Split**: a *test* set that training never sees says how well the model does on new data.
+3. **Scale**: features and target are standardized, with statistics of the training set only
+   (test statistics would leak information about the test set).
+4. **Fit**: predict a batch, measure the loss (mean squared error), take the gradient, let
+   Adam take a small step; one pass over the training set is an *epoch*.
 
-The test error is then printed in the target's own units, next to the error of the laziest
-model there is (always predict the training mean), which the network must beat. On so small a
-dataset, plain linear regression does about as well as the network; the point here is the
-procedure, which stays the same for the larger networks of Day4.
+The test error is printed in the target's units, beside the error of always predicting the
+training mean, which the network must beat.
 """
 
 import argparse

@@ -5,16 +5,12 @@ several neurons does this once per neuron, which is one matrix product:
 
     y_j = Σ_i x_i W_ij + b_j        that is        y = x @ W + b
 
-Shapes: the input x has ``in`` features, W has shape (in, out), b has shape (out,), and y has
-``out`` values, one per neuron. Training a network means adjusting W and b.
+x has ``in`` features, W has shape (in, out), b has shape (out,). Textbooks often write
+y = W x + b with x as a column; code puts the input in a *row* (1, in), so that rows can be
+stacked into a batch (``explanation_tf_batch.py``), as Keras does (``explanation_keras.py``).
 
-Textbooks often write y = W x + b with x as a column. Code puts the input in a *row* of shape
-(1, in) instead, and W is (in, out): the same numbers, transposed. The reason is batches
-(``explanation_tf_batch.py``): rows can be stacked, one input per row, and the same product
-then handles all of them. That is also the layout Keras uses (``explanation_keras.py``).
-
-The book's version built a TensorFlow 1 graph and ran it in a session. TensorFlow 2 runs each
-operation at once (eager execution), so the values can be printed directly.
+Departure from the book: TensorFlow 2 runs each operation at once (eager execution) instead of
+building a TensorFlow 1 graph and running it in a session, so values print directly.
 """
 
 import argparse

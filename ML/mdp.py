@@ -1,26 +1,16 @@
 """Day1: a Markov Decision Process (MDP) written as plain data, and the value of a state.
 
-An MDP is what reinforcement learning assumes about the world. It has:
-
-- states S, and actions A;
-- a transition function T(s'|s, a): where action a in state s may lead, with probabilities
-  that depend only on the present state and action (the Markov property);
-- a reward function R(s, s'): the immediate reward for the move from s to s'.
-
-Here the world is a corridor of three cells between a pit and a goal::
+An MDP has states S, actions A, a transition function T(s'|s, a) that depends only on the
+present state and action (the Markov property), and a reward function R(s, s'). Here the world
+is a corridor of three cells between a pit and a goal::
 
     pit | s1 | s2 | s3 | goal
 
-"left" and "right" move as intended with probability 0.8 and the other way with 0.2. Reaching
-the goal pays +1, falling into the pit −1, and every other move costs 0.04. Episodes end in
-the pit or at the goal. The agent follows a fixed policy π(a|s) that prefers "right".
-
-The value V(s) of a state is the expected discounted return from s. We cannot know the
-return in advance, so we *estimate* it: play many episodes from s and average their returns.
-That estimate converges to the exact value, which is computed here too: for a fixed policy
-the Bellman equation V = r_π + γ P_π V is linear, and NumPy solves it in one call. Day2 gets
-the same values without sampling (dynamic programming), and Day3 learns them from samples
-(Monte Carlo), as this script does.
+"left" and "right" move as intended with probability 0.8 and the other way with 0.2; the goal
+pays +1, the pit −1, every other move −0.04. The agent follows a fixed policy that prefers
+"right". The value V(s) is the expected discounted return from s: the script estimates it by
+averaging the returns of many episodes (as Day3's Monte Carlo does), and solves the linear
+Bellman equation V = r_π + γ P_π V exactly with NumPy (Day2 gets it by dynamic programming).
 """
 
 import argparse
