@@ -1,33 +1,17 @@
 """Day4: a policy for continuous actions — an actor-critic with a Gaussian policy, on Pendulum.
 
-When the action is a real number (Pendulum's torque in [-2, 2]), a network cannot output one
-probability per action. It outputs the parameters of a distribution instead: here the mean μ(s)
-and the log standard deviation of a Gaussian. The action is a sample u ~ N(μ, σ²) squashed by
-tanh into the allowed range. A critic Q(s, a) learns the value of actions, and the actor
-(the policy) moves towards actions the critic rates higher. That is the actor-critic idea of
-Day4, with the Advantage of A2C replaced by the critic's gradient.
+When the action is a real number (Pendulum's torque in [-2, 2]), the network outputs the mean
+μ(s) and log standard deviation of a Gaussian; the action is a sample squashed by tanh into the
+allowed range. A critic Q(s, a) rates actions and the actor moves towards better-rated ones.
 
-What departs from the book, and why. The book's version trained the actor on transitions
-replayed from a buffer, weighting log π(a|s) by the critic's TD error. Those transitions come
-from older policies, which biases that gradient, and it does not learn Pendulum reliably. This
-version keeps the book's parts (an actor with a Gaussian policy, a critic, a replay buffer,
-TD learning of the critic) and trains them the way Soft Actor-Critic (Haarnoja et al., 2018)
-does, which is correct for replayed data:
+    python FN/policy_gradient_continuous_agent.py [--episodes 220] [--seed 0] [--play]
 
-- the critic is two Q-networks (their minimum curbs overestimation), trained towards
-  r + γ (min Q_target(s', a') − α log π(a'|s')) with a' drawn from the current policy, against
-  slowly moving copies (Polyak averaging with τ = 0.005; the "teacher" of DQN, softened);
-- the actor samples with the reparameterization trick, a = tanh(μ + σ·ξ), so that the gradient
-  of min Q(s, a) − α log π(a|s) flows through the action into μ and σ;
-- α, the weight of the entropy bonus, adapts itself so that the policy's entropy stays near a
-  target (−1 for one action dimension): the policy explores early and sharpens later.
-- Pendulum never terminates: its episodes end by the time limit (``truncated``), so the target
-  always bootstraps. Treating the time limit as a terminal state is the classic trap here.
-
-Updates run ``gradient_steps`` at a time inside one ``tf.function`` compiled with XLA, and the
-actor acts through a NumPy copy of its network. Only the actor is saved: it is the policy. Each
-training run has a folder of its own (``outputs/FN/policy_gradient_continuous_agent/<run>/``);
-``--play`` plays the newest finished one, or ``--model PATH``.
+Departures from the book (doc/day4.md says why):
+- trained as Soft Actor-Critic: two critics against slow copies, the reparameterization trick,
+  an entropy weight that adapts itself (the book's replayed log π · TD error did not learn);
+- Pendulum's episodes end by the time limit (``truncated``), so targets always bootstrap;
+- updates run in one ``tf.function``; the actor acts through a NumPy copy of its network;
+- no SampleLayer and no separate scaler file: sampling happens in the compiled step.
 """
 
 from common import new_run_dir
