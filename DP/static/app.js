@@ -835,6 +835,8 @@
 
   // ---------------------------------------------------------------- convergence chart
 
+  // The convergence chart: max |ΔV| of each step on a log scale, the stopping threshold,
+  // Policy Iteration's improvements, and a dot on the step shown.
   function drawChart() {
     const { ctx, width, height } = window.Maze.prepareCanvas(els.chart, state.chartSizes);
     const result = state.result;
@@ -847,18 +849,24 @@
       ctx.fillText('計画すると、反復ごとの max|ΔV| をここに描きます。', 12, height / 2);
       return;
     }
-    const left = 44;
-    const right = width - 10;
-    const top = 12;
-    const bottom = height - 22;
     const deltas = frames.map((f) => (f.delta === null ? null : Math.log10(Math.max(f.delta, 1e-8))));
     const known = deltas.filter((d) => d !== null);
     const high = Math.max(0, Math.ceil(Math.max(...known)));
     const low = Math.min(-5, Math.floor(Math.min(...known)));
     const n = frames.length - 1;
-    const x = (i) => left + ((right - left) * (n === 1 ? 0.5 : (i - 1) / (n - 1)));
-    const y = (lg) => top + ((bottom - top) * (high - lg)) / (high - low);
+    const chart = { ctx, width, height, left: 44, right: width - 10, top: 12, bottom: height - 22 };
+    const { left, right, top, bottom } = chart;
+    chart.x = (i) => left + ((right - left) * (n === 1 ? 0.5 : (i - 1) / (n - 1)));
+    chart.y = (lg) => top + ((bottom - top) * (high - lg)) / (high - low);
 
+    drawChartAxes(chart, low, high, policy ? 'step →' : 'iteration →', n);
+    drawThreshold(chart, result.threshold, policy);
+    if (policy) drawImprovements(chart, frames);
+    drawDeltas(chart, deltas);
+  }
+
+  // Grid lines at every power of ten, and the step axis' labels.
+  function drawChartAxes({ ctx, height, left, right, y }, low, high, axisName, n) {
     ctx.strokeStyle = '#e3e7ed';
     ctx.lineWidth = 1;
     for (let e = low; e <= high; e += 1) {
@@ -868,13 +876,15 @@
       ctx.stroke();
       ctx.fillText(`1e${e}`, 4, y(e) + 4);
     }
-    ctx.fillText(policy ? 'step →' : 'iteration →', (left + right) / 2 - 30, height - 6);
+    ctx.fillText(axisName, (left + right) / 2 - 30, height - 6);
     ctx.fillText('1', left - 2, height - 6);
     ctx.fillText(String(n), right - 12, height - 6);
+  }
 
-    // The stopping threshold: Value Iteration stops below it; for Policy Iteration it ends
-    // each evaluation (the plan itself stops when an improvement changes nothing).
-    const line = y(Math.log10(result.threshold));
+  // The stopping threshold: Value Iteration stops below it; for Policy Iteration it ends
+  // each evaluation (the plan itself stops when an improvement changes nothing).
+  function drawThreshold({ ctx, left, right, y }, threshold, policy) {
+    const line = y(Math.log10(threshold));
     ctx.setLineDash([4, 3]);
     ctx.strokeStyle = '#1a9850';
     ctx.beginPath();
@@ -883,33 +893,36 @@
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = '#1a9850';
-    ctx.fillText(policy ? `評価の停止 threshold ${result.threshold}` : `threshold ${result.threshold}`,
+    ctx.fillText(policy ? `評価の停止 threshold ${threshold}` : `threshold ${threshold}`,
       left + 4, line - 4);
+  }
 
-    if (policy) {
-      // Improvements: a vertical line, with how many cells changed their action (where the
-      // label has room: late improvements come close together).
-      ctx.strokeStyle = '#7c3aed';
-      ctx.fillStyle = '#7c3aed';
-      let labelEnd = -Infinity;
-      frames.forEach((f, i) => {
-        if (f.kind !== 'improvement') return;
-        ctx.globalAlpha = i === state.frame ? 1 : 0.55;
-        ctx.beginPath();
-        ctx.moveTo(x(i), top);
-        ctx.lineTo(x(i), bottom);
-        ctx.stroke();
-        const label = f.changed === 0 ? 'stable' : `Δπ ${f.changed}`;
-        const size = ctx.measureText(label).width;
-        const at = Math.min(x(i) + 2, right - size); // the last one stays inside the chart
-        if (at > labelEnd + 4 || f.changed === 0) {
-          ctx.fillText(label, at, top + 8);
-          labelEnd = at + size;
-        }
-      });
-      ctx.globalAlpha = 1;
-    }
+  // Policy Iteration's improvements: a vertical line, with how many cells changed their
+  // action (where the label has room: late improvements come close together).
+  function drawImprovements({ ctx, right, top, bottom, x }, frames) {
+    ctx.strokeStyle = '#7c3aed';
+    ctx.fillStyle = '#7c3aed';
+    let labelEnd = -Infinity;
+    frames.forEach((f, i) => {
+      if (f.kind !== 'improvement') return;
+      ctx.globalAlpha = i === state.frame ? 1 : 0.55;
+      ctx.beginPath();
+      ctx.moveTo(x(i), top);
+      ctx.lineTo(x(i), bottom);
+      ctx.stroke();
+      const label = f.changed === 0 ? 'stable' : `Δπ ${f.changed}`;
+      const size = ctx.measureText(label).width;
+      const at = Math.min(x(i) + 2, right - size); // the last one stays inside the chart
+      if (at > labelEnd + 4 || f.changed === 0) {
+        ctx.fillText(label, at, top + 8);
+        labelEnd = at + size;
+      }
+    });
+    ctx.globalAlpha = 1;
+  }
 
+  // The line of log10 max |ΔV|, and a dot on the step shown.
+  function drawDeltas({ ctx, x, y }, deltas) {
     ctx.strokeStyle = '#2457c5';
     ctx.lineWidth = 2;
     ctx.beginPath();
