@@ -4,39 +4,8 @@ The page draws a maze (the same editor, maze JSON, rewards and move probability 
 and a learner of ``EL/`` learns it live on the server (``DP/learning_session.py``). Over the
 socket the page sends JSON commands and the server streams what the learner does.
 
-From the page (one JSON object per message; ``"type"`` says which command):
-
-- ``{"type": "start", "learner": "q_learning", "grid": [[...]], "prob": 0.8, "gamma": 0.9,
-  "rewards": [[...]], "epsilon": 0.1, "learning_rate": 0.1, "episodes": 500, "seed": 0,
-  "speed": 0, "paused": false}``: a new learner (``learner`` and ``grid`` are required; the
-  maze fields are ``/plan``'s and checked the same way; the others default to the learner's
-  script in ``EL/``). A learner already running is stopped first;
-- ``{"type": "pause"}``, ``"resume"``, ``"step"`` (one episode, then paused), ``"reset"``
-  (the same learner from scratch, paused), ``{"type": "speed", "speed": 20}`` (episodes per
-  second, 0 for as fast as it goes).
-
-From the server:
-
-- ``{"type": "ready", "learners": {...}, "limits": {...}}`` when the socket opens;
-- ``{"type": "started", ...}``: the learner, its settings, the maze's size, the action order
-  (UP, DOWN, LEFT, RIGHT, as ``/plan``), and ``reference``, Value Iteration's V*(s) on the
-  same maze (``null`` if it does not converge);
-- ``{"type": "progress", "status", "episode", "episodes": [{"n", "reward", "steps", "end"}],
-  "q", "values", "visits", "path", "route", "route_reaches_treasure", "gap"}``: at most
-  every ``FLUSH_S`` seconds, the episodes finished since the last message (``reward`` is the
-  sum of the episode's rewards, ``end`` "treasure", "danger" or "limit") and the learner's
-  tables after the last of them. ``q`` is a grid of four values per cell (the Actor's
-  preferences for an Actor-Critic), ``path`` the states of the last episode
-  (``row * columns + column``), ``route`` the greedy route from the start, ``gap`` the mean
-  |V(s) − V*(s)| over the cells where the agent acts;
-- ``{"type": "error", "status": 400, "error": "..."}`` for a message that cannot be obeyed
-  (4xx, as ``/plan`` would answer). The socket stays open, except when the server is full
-  (503) or the page's time is up (408).
-
-Bounds: ``MAX_SESSIONS`` sockets at once (the side-by-side comparison uses two), one learner
-per socket, ``MAX_EPISODES`` episodes per learner, a step limit per episode, messages up to
-``MAX_MESSAGE_BYTES``, a socket closed after ``SESSION_LIMIT_S`` seconds or when the page
-stops answering pings. The learner stops when its socket closes.
+The messages both ways, and the bounds, are in ``LearningSocketHandler``'s docstring.
+``DP/learning_app.py`` mounts both routes on Day2's application.
 
 Who may connect: the application answers only requests addressed to a loopback name or its
 ``--host`` (``DP.http_safety.host_is_allowed``, applied before any routing). A browser sends
@@ -248,7 +217,42 @@ class LearnPageHandler(BaseHandler):
 
 
 class LearningSocketHandler(SecureHeadersMixin, tornado.websocket.WebSocketHandler):
-    """``/learn/socket``: one page, one learner at a time (see the module's docstring)."""
+    """``/learn/socket``: one page, one learner at a time.
+
+    From the page (one JSON object per message; ``"type"`` says which command):
+
+    - ``{"type": "start", "learner": "q_learning", "grid": [[...]], "prob": 0.8, "gamma": 0.9,
+      "rewards": [[...]], "epsilon": 0.1, "learning_rate": 0.1, "episodes": 500, "seed": 0,
+      "speed": 0, "paused": false}``: a new learner (``learner`` and ``grid`` are required; the
+      maze fields are ``/plan``'s and checked the same way; the others default to the learner's
+      script in ``EL/``). A learner already running is stopped first;
+    - ``{"type": "pause"}``, ``"resume"``, ``"step"`` (one episode, then paused), ``"reset"``
+      (the same learner from scratch, paused), ``{"type": "speed", "speed": 20}`` (episodes per
+      second, 0 for as fast as it goes).
+
+    From the server:
+
+    - ``{"type": "ready", "learners": {...}, "limits": {...}}`` when the socket opens;
+    - ``{"type": "started", ...}``: the learner, its settings, the maze's size, the action order
+      (UP, DOWN, LEFT, RIGHT, as ``/plan``), and ``reference``, Value Iteration's V*(s) on the
+      same maze (``null`` if it does not converge);
+    - ``{"type": "progress", "status", "episode", "episodes": [{"n", "reward", "steps", "end"}],
+      "q", "values", "visits", "path", "route", "route_reaches_treasure", "gap"}``: at most
+      every ``FLUSH_S`` seconds, the episodes finished since the last message (``reward`` is the
+      sum of the episode's rewards, ``end`` "treasure", "danger" or "limit") and the learner's
+      tables after the last of them. ``q`` is a grid of four values per cell (the Actor's
+      preferences for an Actor-Critic), ``path`` the states of the last episode
+      (``row * columns + column``), ``route`` the greedy route from the start, ``gap`` the mean
+      |V(s) − V*(s)| over the cells where the agent acts;
+    - ``{"type": "error", "status": 400, "error": "..."}`` for a message that cannot be obeyed
+      (4xx, as ``/plan`` would answer). The socket stays open, except when the server is full
+      (503) or the page's time is up (408).
+
+    Bounds: ``MAX_SESSIONS`` sockets at once (the side-by-side comparison uses two), one learner
+    per socket, ``MAX_EPISODES`` episodes per learner, a step limit per episode, messages up to
+    ``MAX_MESSAGE_BYTES``, a socket closed after ``SESSION_LIMIT_S`` seconds or when the page
+    stops answering pings. The learner stops when its socket closes.
+    """
 
     def initialize(self, sessions):
         self.sessions = sessions
