@@ -5,15 +5,14 @@
     PORT=8000 python DP/run_server.py
 
 Draw a maze, set the move probability and γ, and watch Value Iteration or Policy Iteration
-solve it. The server listens on 127.0.0.1 (this computer only) unless ``--host`` says
-otherwise, never runs in debug mode, and stops cleanly on Ctrl-C. ``--port 0`` picks a free
-port. The page and its files are found next to this file, so the server can be started
-from any folder.
+solve it (``/``); Day3's page ``/learn`` is mounted too (``DP/learning_app.py``). It listens
+on 127.0.0.1 (this computer only) unless ``--host`` says otherwise, never runs in debug
+mode, and stops cleanly on Ctrl-C. ``--port 0`` picks a free port. The pages and their files
+are found next to this file, so the server can be started from any folder.
 
 ``--host 0.0.0.0`` (or ``--host ""``) opens the simulator to every machine that can reach
-this one; the server then says so with a warning. Requests must still be addressed to
-localhost, to an IP address of this machine or to its host name: see
-``DP.application.host_is_allowed``.
+this one, with a warning. Requests must still be addressed to localhost, to an IP address
+of this machine or to its host name (``DP.http_safety.host_is_allowed``).
 """
 
 import argparse
