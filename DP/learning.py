@@ -2,34 +2,17 @@
 
 Day2's planners were given the maze's transition function and solved it without taking a
 single step. The agents of Day3 are not told the model: they walk, collect rewards, and
-correct their estimates episode after episode. The simulator's page ``/learn`` shows that
-live (``DP/learning_session.py`` runs a learner in the background, ``DP/learning_socket.py``
-streams it to the page). This module is the learning itself:
+correct their estimates episode after episode; ``/learn`` shows it live (the session and
+the socket modules run and stream it). This module is the learning itself:
 
-- ``LEARNERS``: the agents the page offers. They are the classes of ``EL/``, unchanged and
-  run through their own ``learn`` (or ``train``) loops. The table records what each one uses
-  (ε, a learning rate) and its script's default number of episodes;
-- ``maze_env``: the Day2 maze as the shared gymnasium ``GridWorld`` (``envs/gridworld.py``):
-  the same ``GridMDP`` dynamics and the same rewards as ``/plan`` (−0.04 on arriving at an
-  ordinary cell unless a cell's reward is set), plus a step limit (``step_limit``), because an
-  agent that knows nothing yet may wander for a long time;
-- ``EpisodeRecorder``: a gymnasium wrapper that watches without changing anything: each
-  episode's path, its reward and how it ended, and how often each cell was visited. The
-  agents' loops call ``env.reset()`` at the start of every episode, so the wrapper reports
-  the episode that just ended there. The live session uses that moment to pause;
-- ``MazeLearning``: one learner on one maze, and a ``snapshot`` of what it knows;
-- ``learn_maze``: one learner from start to end in one call (tests and benchmarks);
-- ``greedy_route`` and ``reference_values`` (Value Iteration's V*, which learning from
-  experience approaches).
+- ``LEARNERS``: the ``EL/`` agents the page offers, unchanged, run through their own loops;
+- ``maze_env``: Day2's maze as the shared gymnasium ``GridWorld`` (``envs/gridworld.py``),
+  the same dynamics and rewards as ``/plan``, with a step limit (``step_limit``);
+- ``EpisodeRecorder``: watches each episode (path, reward, end, visits) without changing it;
+- ``MazeLearning`` and ``learn_maze``: one learner on one maze, stepwise or in one call;
+- ``greedy_route`` and ``reference_values`` (Value Iteration's V*, which learning approaches).
 
-Actions: the agents act with ``GridWorld``'s numbers (the book's LEFT, DOWN, RIGHT, UP). What
-this module hands out (``snapshot``) is in the simulator's order, UP, DOWN, LEFT, RIGHT, the
-order of ``/plan``'s ``q_values``.
-
-Random numbers: the agents draw from Python's ``random`` module (ε-greedy choices, ties) and
-the Actor's first preferences from NumPy's global generator. The maze's slips come from the
-environment's own generator, which ``MazeLearning`` seeds. ``learn_maze`` seeds the two
-global ones; the live session gives every learner a state of its own (see there).
+Actions and random numbers: see ``MazeLearning``.
 """
 
 from collections.abc import Callable
@@ -278,6 +261,15 @@ class MazeLearning:
 
     The environment's own generator (the slips) is seeded here, with a reset that is not an
     episode of the learner (it happens before the recorder is put around it).
+
+    Actions: the agents act with ``GridWorld``'s numbers (the book's LEFT, DOWN, RIGHT, UP). What
+    this module hands out (``snapshot``) is in the simulator's order, UP, DOWN, LEFT, RIGHT, the
+    order of ``/plan``'s ``q_values``.
+
+    Random numbers: the agents draw from Python's ``random`` module (ε-greedy choices, ties) and
+    the Actor's first preferences from NumPy's global generator. The maze's slips come from the
+    environment's own generator, which ``MazeLearning`` seeds. ``learn_maze`` seeds the two
+    global ones; the live session gives every learner a state of its own (see there).
     """
 
     def __init__(self, settings, on_episode=None):

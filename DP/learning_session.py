@@ -7,21 +7,8 @@ Every decision (paused? one episode only? how fast?) is taken on the event loop,
 ``LearningSession._next``; the thread only plays the episodes it is given, one at a time, and
 hands back what it learned after each.
 
-What keeps the server answering while learners run:
-
-- a learner holds ``TURN`` while it plays an episode, so at most one learner computes at a
-  time, however many pages are open: learning takes one core at most, and the event loop
-  competes with a single thread for Python's interpreter lock;
-- an episode is short (``DP.learning.step_limit``), and between episodes the thread waits;
-- the grid, the agent and the Value Iteration reference are built in the thread too.
-
-Random numbers: the agents draw from Python's ``random`` and NumPy's global generator, which
-every learner in the process shares. A learner's episodes would then depend on what other
-learners drew in between, and two learners started with the same seed (Q-learning and SARSA
-side by side) would not see the same random numbers. So each session keeps its own states of
-both generators: it puts them in place when it takes ``TURN`` and saves them when it gives
-``TURN`` back. Nothing else in the server draws from these generators. A session therefore
-learns exactly what ``DP.learning.learn_maze`` learns with the same settings.
+How it keeps the server answering, and why each learner keeps its own random numbers:
+``LearningSession``'s docstring.
 """
 
 import asyncio
@@ -67,6 +54,22 @@ class LearningSession:
     list of dicts ready for JSON (``"started"`` once, then ``"progress"``). ``on_end`` is called
     on the event loop when the thread has ended (``status`` is then "done", "stopped" or
     "failed").
+
+    What keeps the server answering while learners run:
+
+    - a learner holds ``TURN`` while it plays an episode, so at most one learner computes at a
+      time, however many pages are open: learning takes one core at most, and the event loop
+      competes with a single thread for Python's interpreter lock;
+    - an episode is short (``DP.learning.step_limit``), and between episodes the thread waits;
+    - the grid, the agent and the Value Iteration reference are built in the thread too.
+
+    Random numbers: the agents draw from Python's ``random`` and NumPy's global generator, which
+    every learner in the process shares. A learner's episodes would then depend on what other
+    learners drew in between, and two learners started with the same seed (Q-learning and SARSA
+    side by side) would not see the same random numbers. So each session keeps its own states of
+    both generators: it puts them in place when it takes ``TURN`` and saves them when it gives
+    ``TURN`` back. Nothing else in the server draws from these generators. A session therefore
+    learns exactly what ``DP.learning.learn_maze`` learns with the same settings.
     """
 
     def __init__(self, settings, paused=False, speed=0.0, on_end=None):
