@@ -32,6 +32,10 @@ from tqdm import tqdm
 from IM.irl_demo import add_demo_arguments, make_env, report, save_results, teacher_demonstrations
 from IM.vectorized_planner import PolicyIterationPlanner
 
+# Estimation epochs and demonstrations of a run from the command line.
+EPOCH = 50
+TRAJECTORIES = 20
+
 
 class BayesianIRL:
     def __init__(self, env, eta=5.0, prior_mean=0.0, prior_scale=0.5):
@@ -110,7 +114,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Bayesian inverse RL: estimate the GridWorld's reward from a teacher's walks."
     )
-    add_demo_arguments(parser, epoch=50)
+    add_demo_arguments(parser, epoch=EPOCH, trajectories=TRAJECTORIES)
     parser.add_argument("--eta", type=positive_float, default=5.0,
                         help="how sure we are that the teacher acts well (default 5; the "
                              "book's 0.8)")
