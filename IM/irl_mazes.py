@@ -7,7 +7,7 @@ checks the facts of ``IM/irl_demo.py``'s ``judge`` on each estimate: the highest
 at or next to the Treasure, and every Danger cell is below the median cell (the third, that
 the policy planned on the estimate reaches the Treasure, goes to the CSV).
 
-Run: ``python IM/irl_mazes.py`` (seeds 0-4, 1 to 3 minutes; small: ``--seeds 1
+Run: ``python IM/irl_mazes.py`` (seeds 0-4, about 2 minutes; small: ``--seeds 1
 --mazes 3x6``). It prints a table (maze × method × seed) and writes ``facts.csv`` (a row per
 maze, method and seed) in a run folder. The measurements are in doc/day6_im_mm.md.
 """
