@@ -9,9 +9,9 @@ Run: ``python IM/dagger.py --teacher`` trains the teacher (Q-learning) and saves
 ``python IM/dagger.py`` (small: ``--train-step 5``) loads the newest one and lets a student
 imitate it with DAgger. ``IM/dagger_vs_cloning.py`` compares DAgger with behaviour cloning.
 
-Changes from the book (measured in doc/day6_im_mm.md): the slippery lake; the teacher looks
-further ahead (γ = 0.99), demonstrates ε-greedy with ε = 0.7 and labels greedily; exact success
-rates; skops, not pickle; the student is refitted to convergence (L-BFGS) each round.
+Changes from the book (doc/day6_im_mm.md): the slippery lake; the teacher plans further (γ =
+0.99), demonstrates with ε = 0.7, labels greedily and each state once per episode; exact
+success rates; skops, not pickle; the student is refitted to convergence (L-BFGS) each round.
 """
 
 import argparse
@@ -266,13 +266,18 @@ def single_threaded_blas():
 
 
 def play_and_label(env, player, teacher, states, actions):
-    """One episode acted by ``player``'s policy; every state it visits is appended to ``states``
-    and the teacher's greedy action there to ``actions``. Returns the episode's last reward."""
+    """One episode acted by ``player``'s policy; each state it visits is appended to ``states``
+    once, and the teacher's greedy action there to ``actions``. Returns the last reward."""
     s = env.reset()
+    asked = set()
     for _ in range(STEP_LIMIT):
         n_state, reward, done, _ = env.step(player.policy(s))
-        states.append(s)
-        actions.append(teacher.act(s))
+        # The teacher is asked once per state and episode. A student that walks in circles
+        # on the ice would otherwise buy the same label up to 100 times in one episode.
+        if s.tobytes() not in asked:
+            asked.add(s.tobytes())
+            states.append(s)
+            actions.append(teacher.act(s))
         s = n_state
         if done:
             break

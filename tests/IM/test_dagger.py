@@ -145,15 +145,14 @@ def test_dagger_overtakes_behaviour_cloning_on_the_slippery_lake(slippery, teach
     results = dagger_vs_cloning.compare(slippery, teacher, seeds=range(10))
     gap = dagger_vs_cloning.gaps(results)
     teacher_rate = dagger.teacher_success_rate(teacher, slippery)
-    # Measured: behind at 40 to 100 labels (-0.3 to -0.4); its largest lead, later, +0.11
-    # (python benchmarks/learning_margins.py -k dagger_overtakes).
-    margin("largest lead of DAgger", gap.max(), above=0.05)
-    ahead = np.flatnonzero(gap > 0.05)
-    assert dagger_vs_cloning.LABEL_COUNTS[ahead[0]] >= 100
-    # With the most labels both have learned what the teacher knows: DAgger is not clearly
-    # behind (measured: −0.015 over these ten seeds).
-    margin("gap at the most labels", gap[-1], above=-0.05)
-    assert np.nanmean(results["dagger"][:, -1]) == pytest.approx(teacher_rate, abs=0.03)
+    # DAgger's 40 rounds end before the largest label counts (nan there): a state is labelled
+    # once per episode. Measured (python benchmarks/learning_margins.py -k dagger_overtakes):
+    # well ahead with few labels, never clearly behind, level at the most labels.
+    most = np.flatnonzero(~np.isnan(gap))[-1]
+    margin("largest lead of DAgger", np.nanmax(gap), above=0.15)
+    margin("largest lag of DAgger", np.nanmin(gap), above=-0.05)
+    margin("gap at the most labels", gap[most], above=-0.05)
+    assert np.nanmean(results["dagger"][:, most]) == pytest.approx(teacher_rate, abs=0.03)
 
 
 def test_the_teacher_is_saved_without_pickle_and_loaded(slippery, teacher, tmp_path):
