@@ -30,12 +30,18 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from envs.catcher import MAX_EPISODE_STEPS, CatcherVectorEnv, catch_rate, play_first_episodes
+from envs.catcher import (
+    GRAY_WEIGHTS,
+    MAX_EPISODE_STEPS,
+    CatcherVectorEnv,
+    area_weights,
+    catch_rate,
+    play_first_episodes,
+)
 from EV.numpy_network import action_probabilities, glorot_weights, weight_shapes
 
 # The book's state: one 50×50 grayscale frame. The agent acts every FRAME_SKIP frames.
 FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, FRAME_SKIP = 50, 50, 1, 2
-GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2 luma
 COUNTERS = ("lives", "caught", "missed")
 WEIGHT_NAMES = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")
 MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
@@ -150,15 +156,6 @@ class EvolutionalAgent:
         ])
         model.set_weights(self.weights)
         return model
-
-
-def area_weights(size_in, size_out):
-    """A (size_out, size_in) matrix that averages input pixels into output pixels by area."""
-    scale = size_in / size_out
-    starts = np.arange(size_out)[:, None] * scale
-    pixels = np.arange(size_in)[None, :]
-    overlap = np.clip(np.minimum(starts + scale, pixels + 1) - np.maximum(starts, pixels), 0, None)
-    return (overlap / scale).astype(np.float32)
 
 
 class CatcherObserver:

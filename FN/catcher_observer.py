@@ -20,33 +20,21 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from envs.catcher import CatcherVectorEnv, catch_rate, play_first_episodes, register_catcher
+from envs.catcher import (
+    GRAY_WEIGHTS,
+    CatcherVectorEnv,
+    area_weights,
+    catch_rate,
+    play_first_episodes,
+    register_catcher,
+)
 from FN.fn_framework import Observer
 
-# ITU-R 601-2 luma, as Pillow's convert("L").
-GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # The counters of a Catcher game's info.
 COUNTERS = ("lives", "caught", "missed")
 # What the DQN and A2C agents see (make_catcher_observer): width = height, frames stacked.
 AGENT_SIZE = 40
 AGENT_FRAMES = 2
-
-
-def area_weights(size_in, size_out):
-    """A ``(size_out, size_in)`` matrix that averages input pixels into output pixels by area.
-
-    Output pixel ``i`` covers the input interval ``[i, i + 1) * size_in / size_out``; its row
-    holds the length of each input pixel's overlap with that interval, divided by the
-    interval's length, so each row sums to 1. When the sizes are equal it is the identity.
-    """
-    if size_in < 1 or size_out < 1:
-        raise ValueError("sizes must be positive")
-    scale = size_in / size_out
-    starts = np.arange(size_out)[:, None] * scale
-    ends = starts + scale
-    pixels = np.arange(size_in)[None, :]
-    overlap = np.clip(np.minimum(ends, pixels + 1) - np.maximum(starts, pixels), 0.0, None)
-    return (overlap / scale).astype(np.float32)
 
 
 class FramePreprocessor:

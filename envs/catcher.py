@@ -28,6 +28,26 @@ LEFT, RIGHT, STAY = 0, 1, 2
 ACTION_MEANINGS = ("LEFT", "RIGHT", "STAY")
 # Fruit appears at a random column, at least this many fruit widths away from either wall.
 SPAWN_MARGIN = 2
+# What the agents see is a small grayscale copy of the screen (FN's and EV's observers): luma
+# by ITU-R 601-2, as Pillow's convert("L"), then shrunk by averaging pixels by area.
+GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def area_weights(size_in, size_out):
+    """A ``(size_out, size_in)`` matrix that averages input pixels into output pixels by area.
+
+    Output pixel ``i`` covers the input interval ``[i, i + 1) * size_in / size_out``; its row
+    holds the length of each input pixel's overlap with that interval, divided by the
+    interval's length, so each row sums to 1. When the sizes are equal it is the identity.
+    """
+    if size_in < 1 or size_out < 1:
+        raise ValueError("sizes must be positive")
+    scale = size_in / size_out
+    starts = np.arange(size_out)[:, None] * scale
+    ends = starts + scale
+    pixels = np.arange(size_in)[None, :]
+    overlap = np.clip(np.minimum(ends, pixels + 1) - np.maximum(starts, pixels), 0.0, None)
+    return (overlap / scale).astype(np.float32)
 
 
 def _pixels(fraction, size):
