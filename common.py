@@ -5,7 +5,8 @@ Kept small on purpose. Each script calls these instead of repeating the same few
 - ``set_seed`` seeds Python's ``random``, NumPy, TensorFlow/Keras (when the script uses them)
   and, optionally, a gymnasium environment, so that one seed reproduces one run;
 - ``output_dir`` gives ``outputs/<FOLDER>/<script>/`` for plots, models, logs and CSV files;
-- ``save_figure`` and ``show_plot`` write a figure and open a window only when one can be shown;
+- ``save_figure`` and ``show_plot`` write a figure and open a window only when one can be shown,
+  and ``save_runs_csv`` writes per-episode results of many runs as one table;
 - ``atomic_path`` lets a file be written under a temporary name and renamed when complete;
 - ``exit_with_error`` turns a user's mistake into one clear sentence and exit status 2;
 - ``seed_value``, ``probability``, ``positive_float``, ``positive_int`` and ``non_negative_int``
@@ -185,6 +186,21 @@ def save_figure(fig, path):
         fig.savefig(temporary, dpi=100, bbox_inches="tight", format=path.suffix.lstrip("."))
     print(f"Saved {path}")
     return path
+
+
+def save_runs_csv(tables, path, group, value):
+    """Write ``{name: array of shape (runs, episodes)}`` as one row per episode of every run,
+    ``<group>,run,episode,<value>`` (episodes from 1), atomically; print where it went."""
+    lines = [f"{group},run,episode,{value}"]
+    for name, table in tables.items():
+        for run, row in enumerate(table):
+            lines += [f"{name},{run},{episode},{number:g}" if isinstance(number, float)
+                      else f"{name},{run},{episode},{number}"
+                      for episode, number in enumerate(row, 1)]
+    with atomic_path(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"Saved {path}")
+    return Path(path)
 
 
 def show_plot(show=True):

@@ -19,12 +19,12 @@ from collections import Counter
 
 from common import (
     SEED_MAX,
-    atomic_path,
     exit_with_error,
     finish_training,
     new_run_dir,
     positive_int,
     save_figure,
+    save_runs_csv,
     seed_value,
     set_seed,
     show_plot,
@@ -160,19 +160,6 @@ def report(rewards, paths):
               f"{away} never beside the cliff; {lost} do not reach G]")
 
 
-def save_rewards_csv(rewards, path):
-    """``method,run,episode,reward``: one row per episode of every run (episodes from 1)."""
-    lines = ["method,run,episode,reward"]
-    for method, table in rewards.items():
-        for run, row in enumerate(table):
-            lines += [f"{method},{run},{episode},{reward:g}"
-                      for episode, reward in enumerate(row, 1)]
-    with atomic_path(path) as temporary:
-        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"Saved {path}")
-    return path
-
-
 def draw_rewards(ax, rewards):
     """Mean sum of rewards per episode, as a moving average of ``SMOOTHING`` episodes."""
     runs, episode_count = next(iter(rewards.values())).shape
@@ -259,7 +246,7 @@ def main(argv=None):
         print(f"Interrupted: keeping the {runs} runs that finished for both methods.")
     if runs:
         report(rewards, paths)
-        save_rewards_csv(rewards, run_dir / "rewards.csv")
+        save_runs_csv(rewards, run_dir / "rewards.csv", "method", "reward")
         plot(rewards, paths, run_dir / "rewards.png")
     finish_training(run_dir, interrupted=interrupted, runs=runs,
                     mean_reward={method: round(mean_reward(table), 2) if runs else None

@@ -17,13 +17,13 @@ import argparse
 
 from common import (
     SEED_MAX,
-    atomic_path,
     exit_with_error,
     finish_training,
     new_run_dir,
     non_negative_int,
     positive_int,
     save_figure,
+    save_runs_csv,
     seed_value,
     set_seed,
     show_plot,
@@ -160,18 +160,6 @@ def planning_label(n):
     return f"n = {n} (プランニング {n} 回, {n} planning steps)"
 
 
-def save_steps_csv(steps, path):
-    """``n,run,episode,steps``: one row per episode of every run (episodes from 1)."""
-    lines = ["n,run,episode,steps"]
-    for n, table in steps.items():
-        for run, row in enumerate(table):
-            lines += [f"{n},{run},{episode},{count}" for episode, count in enumerate(row, 1)]
-    with atomic_path(path) as temporary:
-        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"Saved {path}")
-    return path
-
-
 def draw_maze(ax):
     """The maze in a corner of the figure, as the published one shows it."""
     grid = np.zeros((ROWS, COLUMNS))
@@ -269,7 +257,7 @@ def main(argv=None):
         print(f"Interrupted: keeping the {runs} runs that finished for every n.")
     if runs:
         report(steps, greedy)
-        save_steps_csv(steps, run_dir / "steps.csv")
+        save_runs_csv(steps, run_dir / "steps.csv", "n", "steps")
         plot_steps(steps, run_dir / "steps.png")
     finish_training(run_dir, interrupted=interrupted, runs=runs,
                     mean_steps={n: table.mean(axis=0).round(2).tolist()
