@@ -12,6 +12,7 @@ the reason.
 """
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def book_names():
     return names
 
 
+@functools.cache
 def definitions(path):
     """``{name: node}`` of the classes, functions and methods at the top of ``path``."""
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
