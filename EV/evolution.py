@@ -250,6 +250,8 @@ class EvolutionalTrainer:
         self.report_interval = int(report_interval)
         self.n_jobs, self.seed, self.parallel = n_jobs, seed, parallel
         self.weights = ()
+        self.mirrored, self.rank_shaping, self.adam, self.weight_decay = False, False, False, 0.0
+        self.optimizer_state = None
         self.reward_log = []
         self.interrupted = False
 
@@ -265,6 +267,7 @@ class EvolutionalTrainer:
             base_seed = int(np.random.SeedSequence().generate_state(1)[0])
         agent = self.initial_agent(base_seed)
         self.weights, self.reward_log, self.interrupted = agent.weights, [], False
+        self.optimizer_state = None
         try:
             # One Parallel for all epochs: its workers stay up between epochs.
             with Parallel(self.n_jobs) if self.parallel is None else self.parallel as parallel:
@@ -292,46 +295,42 @@ class EvolutionalTrainer:
         return agent
 
     def play_population(self, parallel, base_seed, epoch, episode_per_agent=1):
-        """Play every member of one epoch; return their ``(reward, seed)`` in member order."""
+        """Play every member of one epoch; return their ``(reward, seed, sign)`` in order."""
         # Every member plays the same games: their rewards differ by their weights, not by luck.
         game_seed = epoch_game_seed(base_seed, epoch)
+        # Mirrored sampling: members 2k and 2k + 1 play θ + σε and θ − σε with the same ε.
+        pairs = 2 if self.mirrored else 1
         run_agent = delayed(type(self).run_agent)
         return parallel(run_agent(episode_per_agent, self.weights, self.sigma,
-                                  seed=member_seed(base_seed, epoch, member), game_seed=game_seed)
+                                  seed=member_seed(base_seed, epoch, member // pairs),
+                                  sign=1 - 2 * (member % pairs), game_seed=game_seed)
                         for member in range(self.population_size))
 
     @classmethod
     def run_agent(cls, episode_per_agent, base_weights, sigma, max_step=MAX_EPISODE_STEPS,
-                  seed=None, game_seed=None):
-        """Play one member, θ + σε with ε drawn from ``seed``; return ``(mean reward, seed)``.
-
-        Only the seed travels back: the trainer draws the very same noise from it again. The
-        games and the sampling of the actions come from ``game_seed`` (no seeds: fresh ones).
-        """
+                  seed=None, sign=1, game_seed=None):
+        """Play one member, θ + sign·σε with ε drawn from ``seed``; return
+        ``(mean reward, seed, sign)``: the trainer draws the very same noise again from them.
+        The games and the sampling of the actions come from ``game_seed``."""
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
-        noises = make_noise(base_weights, seed)
-        weights = [w + sigma * noise for w, noise in zip(base_weights, noises)]
-        rewards, _, _ = play_games(weights, episode_per_agent, game_seed, max_step)
-        return float(rewards.mean()), seed
+        theta = flatten(base_weights) + sign * sigma * make_noise(base_weights, seed)
+        rewards, _, _ = play_games(unflatten(theta, base_weights), episode_per_agent,
+                                   game_seed, max_step)
+        return float(rewards.mean()), seed, sign
 
     def update(self, agent_results):
-        """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i, where z_i is member i's
-        standardized reward and ε_i its noise, drawn again from its seed."""
-        rewards = np.array([reward for reward, _ in agent_results], dtype=float)
+        """θ ← θ + learning_rate / (population_size · σ) · Σ_i s_i ε_i: each member's noise
+        ε_i (drawn again from its seed) weighted by how well it did (see ``es_update``)."""
+        rewards = np.array([reward for reward, _, _ in agent_results], dtype=float)
         self.reward_log.append(rewards)
-        std = rewards.std()
-        if std == 0:
-            return  # every member did equally well: no direction to move in
-        # What counts is how much better than the rest a member did, not Catcher's scale.
-        normalized = (rewards - rewards.mean()) / std
-        steps = [np.zeros(np.shape(w)) for w in self.weights]
-        for z, (_, seed) in zip(normalized, agent_results):
-            for step, noise in zip(steps, make_noise(self.weights, seed)):
-                step += z * noise
-        rate = self.learning_rate / (self.population_size * self.sigma)
-        self.weights = [(w + rate * step).astype(np.float32)
-                        for w, step in zip(self.weights, steps)]
+        noises = np.array([sign * make_noise(self.weights, seed)
+                           for _, seed, sign in agent_results])
+        theta, self.optimizer_state = es_update(
+            flatten(self.weights), noises, rewards, self.sigma, self.learning_rate,
+            self.optimizer_state, rank_shaping=self.rank_shaping, adam=self.adam,
+            weight_decay=self.weight_decay)
+        self.weights = unflatten(theta, self.weights)
 
     def log(self):
         epoch = len(self.reward_log)
@@ -358,10 +357,50 @@ class EvolutionalTrainer:
         print(f"Saved {path}")
 
 
+def es_update(theta, noises, rewards, sigma, learning_rate, state=None, *, rank_shaping=True,
+              adam=True, weight_decay=0.0):
+    """One step of the evolution strategy on a flat parameter vector ``theta``.
+
+    Member i played θ + σ·``noises[i]`` and got ``rewards[i]``. Returns ``(new θ, state)``;
+    hand ``state`` (Adam's running moments) back at the next step.
+    """
+    rewards = np.asarray(rewards, dtype=float)
+    n = len(rewards)
+    if rank_shaping:
+        # Centered ranks: only the order of the rewards counts, from −0.5 to +0.5 (ties share).
+        ordered = np.sort(rewards)
+        ranks = (np.searchsorted(ordered, rewards) + np.searchsorted(ordered, rewards, "right")
+                 - 1) / 2
+        shaped = ranks / (n - 1) - 0.5
+    else:  # the book: standardized rewards
+        std = rewards.std()
+        shaped = (rewards - rewards.mean()) / std if std > 0 else np.zeros(n)
+    # The Monte Carlo estimate of the gradient of the expected reward at θ.
+    gradient = shaped @ noises / (n * sigma) - weight_decay * theta
+    if not adam:
+        return (theta + learning_rate * gradient).astype(np.float32), state
+    m, v, t = state if state is not None else (np.zeros_like(theta), np.zeros_like(theta), 0)
+    m, v, t = 0.9 * m + 0.1 * gradient, 0.999 * v + 0.001 * gradient**2, t + 1
+    step = learning_rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return (theta + step).astype(np.float32), (m, v, t)
+
+
+def flatten(weights):
+    """The network's weight arrays as one flat vector θ."""
+    return np.concatenate([np.ravel(w) for w in weights])
+
+
+def unflatten(theta, like):
+    """A flat vector θ cut back into arrays shaped like ``like``."""
+    ends = np.cumsum([np.size(w) for w in like])
+    return [part.reshape(np.shape(w)).astype(np.float32)
+            for part, w in zip(np.split(theta, ends[:-1]), like)]
+
+
 def make_noise(weights, seed):
-    """One member's noise ε: standard normal arrays shaped like ``weights``, from ``seed``."""
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(np.shape(w), dtype=np.float32) for w in weights]
+    """One member's noise ε: a standard normal vector as long as θ, drawn from ``seed``."""
+    size = sum(np.size(w) for w in weights)
+    return np.random.default_rng(seed).standard_normal(size, dtype=np.float32)
 
 
 def member_seed(base_seed, epoch, member):

@@ -22,7 +22,9 @@ from EV.evolution import (
     CatcherObserver,
     EvolutionalAgent,
     EvolutionalTrainer,
+    es_update,
     evaluate,
+    flatten,
     make_noise,
     member_seed,
 )
@@ -55,39 +57,66 @@ def play_env(render_mode=None):
 # ------------------------------------------------------------------ the update, by hand
 
 
-def test_update_with_two_members_steps_from_the_worse_noise_to_the_better():
-    trainer = EvolutionalTrainer(population_size=2, sigma=0.5, learning_rate=0.1)
+def book_update(theta, noises, rewards, sigma, learning_rate):
+    """The book's update, written out: standardized rewards, one plain step."""
+    z = (rewards - rewards.mean()) / rewards.std()
+    return theta + learning_rate / (len(rewards) * sigma) * z @ noises
+
+
+def test_without_ranks_and_adam_the_update_is_the_books():
+    rng = np.random.default_rng(0)
+    theta, noises = rng.standard_normal(6), rng.standard_normal((3, 6))
+    rewards = np.array([1.0, 2.0, 6.0])
+    new, _ = es_update(theta, noises, rewards, 0.25, 0.3, rank_shaping=False, adam=False)
+    np.testing.assert_allclose(new, book_update(theta, noises, rewards, 0.25, 0.3), rtol=1e-6)
+    # The weights moved towards the noise of the best member (the only one above average).
+    assert (new - theta) @ noises[2] > 0
+
+
+def test_rank_shaping_ignores_the_scale_of_the_rewards():
+    rng = np.random.default_rng(1)
+    theta, noises = rng.standard_normal(5), rng.standard_normal((6, 5))
+    rewards = rng.normal(size=6)
+    first, _ = es_update(theta, noises, rewards, 0.5, 0.1)
+    # Any increasing transform keeps the order of the rewards, and so the update.
+    for transformed in (np.exp(3 * rewards), 100 * rewards - 7, rewards**3):
+        np.testing.assert_array_equal(es_update(theta, noises, transformed, 0.5, 0.1)[0], first)
+    assert not np.allclose(es_update(theta, noises, -rewards, 0.5, 0.1)[0], first)
+
+
+@pytest.mark.parametrize("options", [{}, {"rank_shaping": False, "adam": False}])
+def test_update_leaves_the_weights_alone_when_every_member_did_the_same(options):
+    theta = np.arange(4, dtype=np.float32)
+    noises = np.random.default_rng(0).standard_normal((3, 4))
+    new, _ = es_update(theta, noises, [2.0, 2.0, 2.0], 0.5, 0.1, **options)
+    np.testing.assert_array_equal(new, theta)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_update_climbs_a_quadratic_to_its_top(seed):
+    rng = np.random.default_rng(seed)
+    top = rng.uniform(-2, 2, 10)
+    theta, state = np.zeros(10, dtype=np.float32), None
+    for _ in range(300):
+        half = rng.standard_normal((10, 10))
+        noises = np.concatenate([half, -half])  # mirrored
+        rewards = [-np.sum((theta + 0.1 * noise - top) ** 2) for noise in noises]
+        theta, state = es_update(theta, noises, rewards, 0.1, 0.05, state)
+    assert np.abs(theta - top).max() < 0.1 < np.abs(top).max()
+
+
+def test_trainer_update_draws_each_members_noise_again_from_its_seed_and_sign():
+    trainer = EvolutionalTrainer(population_size=4, sigma=0.5, learning_rate=0.1)
+    trainer.rank_shaping = trainer.adam = True
     base = [np.zeros((2, 3), dtype=np.float32), np.ones(4, dtype=np.float32)]
     trainer.weights = [w.copy() for w in base]
-    trainer.update([(-3.0, 11), (5.0, 12)])
-    # Two rewards standardize to -1 and +1, so the step is 0.1 / (2 · 0.5) · (ε₁₂ − ε₁₁).
-    worse, better = make_noise(base, 11), make_noise(base, 12)
-    for w, w0, e_worse, e_better in zip(trainer.weights, base, worse, better):
-        np.testing.assert_allclose(w, w0 + 0.1 * (e_better - e_worse), rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0])
-
-
-def test_update_weights_each_noise_by_its_standardized_reward():
-    trainer = EvolutionalTrainer(population_size=3, sigma=0.25, learning_rate=0.3)
-    base = [np.full((3, 2), 0.5, dtype=np.float32)]
-    trainer.weights = [base[0].copy()]
-    trainer.update([(1.0, 7), (2.0, 8), (6.0, 9)])
-    # Rewards 1, 2, 6: mean 3, std sqrt(14/3); z = (-2, -1, 3) / sqrt(14/3).
-    z = np.array([-2.0, -1.0, 3.0]) / np.sqrt(14 / 3)
-    noises = [make_noise(base, seed)[0] for seed in (7, 8, 9)]
-    expected = base[0] + 0.3 / (3 * 0.25) * sum(zi * e for zi, e in zip(z, noises))
-    np.testing.assert_allclose(trainer.weights[0], expected, rtol=1e-6)
-    # The weights moved towards the noise of the best member (the only one above average).
-    step = (trainer.weights[0] - base[0]).ravel()
-    assert step @ noises[2].ravel() > 0
-
-
-def test_update_leaves_the_weights_alone_when_every_member_did_the_same():
-    trainer = EvolutionalTrainer(population_size=3)
-    trainer.weights = [np.arange(4, dtype=np.float32)]
-    trainer.update([(2.0, 1), (2.0, 2), (2.0, 3)])
-    np.testing.assert_array_equal(trainer.weights[0], np.arange(4))
-    assert len(trainer.reward_log) == 1
+    results = [(-3.0, 11, 1), (5.0, 11, -1), (1.0, 12, 1), (0.0, 12, -1)]
+    trainer.update(results)
+    noises = np.array([sign * make_noise(base, seed) for _, seed, sign in results])
+    expected, _ = es_update(flatten(base), noises, [-3.0, 5.0, 1.0, 0.0], 0.5, 0.1)
+    np.testing.assert_array_equal(flatten(trainer.weights), expected)
+    assert [np.shape(w) for w in trainer.weights] == [(2, 3), (4,)]
+    np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0, 1.0, 0.0])
 
 
 # ------------------------------------------------------------------ noise from seeds
@@ -97,30 +126,35 @@ def noise_in_a_worker(shapes, seed):
     return make_noise([np.zeros(shape) for shape in shapes], seed)
 
 
-def test_a_noise_regenerated_from_its_seed_is_exactly_the_noise_a_worker_used(monkeypatch):
+def test_mirrored_members_play_exactly_antithetic_weights_drawn_again_from_the_seed(
+        monkeypatch):
     base = fresh_agent().weights
-    seed = member_seed(0, 3, 5)
     used = []
     original = EvolutionalAgent.initialize
 
     def spy(self, state, weights=()):
-        used.append([np.array(w) for w in weights])
+        used.append(flatten(weights))
         original(self, state, weights)
 
     monkeypatch.setattr(EvolutionalAgent, "initialize", spy)
-    reward, returned_seed = EvolutionalTrainer.run_agent(1, base, 0.5, max_step=20, seed=seed,
-                                                         game_seed=1)
-    assert returned_seed == seed and isinstance(reward, float)
-    regenerated = make_noise(base, seed)
-    for w, w0, noise in zip(used[0], base, regenerated):
-        np.testing.assert_array_equal(w, w0 + np.float32(0.5) * noise)  # bit for bit
+    trainer = EvolutionalTrainer(population_size=4, sigma=0.5)
+    trainer.weights, trainer.mirrored = base, True
+    with Parallel(n_jobs=1) as parallel:
+        results = trainer.play_population(parallel, 0, 3)
+    (a, b), (c, d) = results[:2], results[2:]
+    assert a[1] == b[1] != c[1] == d[1] and [r[2] for r in results] == [1, -1, 1, -1]
+    assert all(isinstance(reward, float) for reward, _, _ in results)
+    # Member 2k + 1 plays θ − σε with the ε of member 2k (bit for bit), drawn from the seed.
+    theta, noise = flatten(base), make_noise(base, a[1])
+    np.testing.assert_array_equal(used[0], theta + np.float32(0.5) * noise)
+    np.testing.assert_array_equal(used[1], theta - np.float32(0.5) * noise)
+    np.testing.assert_allclose((used[0] + used[1]) / 2, theta, atol=1e-6)
 
     # Another process draws the very same numbers from the seed.
-    shapes = [w.shape for w in base]
-    (other,) = Parallel(n_jobs=1, backend="loky")([delayed(noise_in_a_worker)(shapes, seed)])
-    for a, b in zip(regenerated, other):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(make_noise(base, seed + 1)[0], regenerated[0])
+    (other,) = Parallel(n_jobs=1, backend="loky")([delayed(noise_in_a_worker)(
+        [w.shape for w in base], a[1])])
+    np.testing.assert_array_equal(noise, other)
+    assert not np.array_equal(make_noise(base, a[1] + 1), noise)
 
 
 def test_member_seeds_differ_between_members_and_epochs():
@@ -229,8 +263,8 @@ def test_a_batch_plays_each_game_as_the_single_game_observer_does():
 def test_the_books_calls_work_as_printed(tmp_path, capsys):
     trainer = EvolutionalTrainer(population_size=2, n_jobs=1, seed=0)
     agent = trainer.train(epoch=1, episode_per_agent=1, render=False)
-    reward, seed = EvolutionalTrainer.run_agent(1, agent.weights, 0.5)
-    assert isinstance(reward, float) and isinstance(seed, int)
+    reward, seed, sign = EvolutionalTrainer.run_agent(1, agent.weights, 0.5)
+    assert isinstance(reward, float) and isinstance(seed, int) and sign == 1
     path = trainer.plot_rewards()
     assert path == output_dir(evolution.__file__) / "reward_history.png"
     assert path.stat().st_size > 0
@@ -279,7 +313,7 @@ class FlippedTrainer(EvolutionalTrainer):
     weights move towards the noise of the members that did worse than average."""
 
     def update(self, agent_results):
-        super().update([(-reward, seed) for reward, seed in agent_results])
+        super().update([(-reward, seed, sign) for reward, seed, sign in agent_results])
 
 
 @pytest.mark.slow  # about a minute of training on one core
