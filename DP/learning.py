@@ -1,18 +1,15 @@
 """Day3 on Day2's maze: the book's agents of ``EL/`` learn the maze from experience.
 
-Day2's planners were given the maze's transition function and solved it without taking a
-single step. The agents of Day3 are not told the model: they walk, collect rewards, and
-correct their estimates episode after episode; ``/learn`` shows it live (the session and
-the socket modules run and stream it). This module is the learning itself:
+Day2's planners were told the maze's model; the agents of Day3 are not: they walk, collect
+rewards and correct their estimates episode after episode (``/learn`` shows it live). Here:
 
-- ``LEARNERS``: the ``EL/`` agents the page offers, unchanged, run through their own loops;
+- ``LEARNERS``: the ``EL/`` agents (and Day6's Dyna-Q), unchanged, run through their own loops;
 - ``maze_env``: Day2's maze as the shared gymnasium ``GridWorld`` (``envs/gridworld.py``),
   the same dynamics and rewards as ``/plan``, with a step limit (``step_limit``);
 - ``EpisodeRecorder``: watches each episode (path, reward, end, visits) without changing it;
-- ``MazeLearning`` and ``learn_maze``: one learner on one maze, stepwise or in one call;
+- ``MazeLearning`` and ``learn_maze``: one learner on one maze, stepwise or in one call; ε, α,
+  λ and the maze itself may change between episodes (``MazeLearning.tune``, ``change_maze``);
 - ``greedy_route`` and ``reference_values`` (Value Iteration's V*, which learning approaches).
-
-Actions and random numbers: see ``MazeLearning``.
 """
 
 from collections.abc import Callable
@@ -36,6 +33,7 @@ from EL.q_learning import QLearningAgent
 from EL.sarsa import SARSAAgent
 from EL.sarsa_lambda import SARSALambdaAgent
 from envs.gridworld import MDP_ACTIONS, GridWorld
+from MM.dyna import DEFAULT_PLANNING_STEPS, DynaAgent
 
 # Day2's reward on arriving at an ordinary cell (DP.environment.Environment): wandering costs.
 STEP_REWARD = -0.04
@@ -69,15 +67,43 @@ def maze_env(grid, prob=0.8, rewards=None):
 # ---------------------------------------------------------------------- the learners
 
 
+class Dial:
+    """The learning rate α as the book's loops read it, turnable while a loop runs.
+
+    A loop takes α once, as an argument, and then only multiplies by it (``learning_rate *
+    td``). The page may change α between two episodes of a running learner: a Dial is a
+    number whose ``value`` can be set, and whatever is multiplied by it is multiplied by the
+    value of the moment. (NumPy is told to let the Dial do the multiplying.)
+    """
+
+    __array_ufunc__ = None
+
+    def __init__(self, value):
+        self.value = float(value)
+
+    def __mul__(self, other):
+        return self.value * other
+
+    __rmul__ = __mul__
+
+    def __float__(self):
+        return self.value
+
+    def __repr__(self):
+        return f"Dial({self.value})"
+
+
 @dataclass(frozen=True)
 class Learner:
     """One agent the page offers.
 
-    ``make(epsilon)`` builds a fresh agent and returns ``(learn, table, values)``:
+    ``make(settings)`` builds a fresh agent and returns ``(learn, table, values, knobs)``:
     ``learn(env, episodes, gamma, learning_rate)`` runs the agent's own loop;
     ``table()`` is its table indexed ``[s][a]`` (Q, or the Actor's preferences), ``None``
     before it exists; ``values()`` is what it believes each state is worth (max_a Q(s, a),
-    or the Critic's V(s)). The defaults are those of the agent's script in ``EL/``.
+    or the Critic's V(s)); ``knobs`` is the object whose attributes ``epsilon`` (and
+    ``lambda_``) the loop reads at every step. The defaults are those of the agent's script.
+    ``lambda_`` and ``planning_steps`` are the defaults of the learners that have them.
     """
 
     title: str
@@ -89,6 +115,8 @@ class Learner:
     epsilon: float = 0.1
     # True when ``table`` holds the Actor's preferences (the page colours π(a|s) instead).
     preferences: bool = False
+    lambda_: float = None
+    planning_steps: int = None
 
 
 def _table_or_none(table):
@@ -98,8 +126,9 @@ def _table_or_none(table):
 
 def agent_learner(agent_class, learning_rate=True):
     """``make`` for an ``ELAgent``: its ``learn`` loop, its Q table, max_a Q."""
-    def make(epsilon):
-        agent = agent_class(epsilon=epsilon)
+    def make(settings):
+        options = {} if settings.lambda_ is None else {"lambda_": settings.lambda_}
+        agent = agent_class(epsilon=settings.epsilon, **options)
 
         def learn(env, episodes, gamma, rate):
             options = {"learning_rate": rate} if learning_rate else {}
@@ -112,14 +141,14 @@ def agent_learner(agent_class, learning_rate=True):
             table = _table_or_none(agent.Q)
             return None if table is None else table.max(axis=1)
 
-        return learn, lambda: _table_or_none(agent.Q), values
+        return learn, lambda: _table_or_none(agent.Q), values, agent
     return make
 
 
 def actor_critic_learner(trainer_class, epsilon=False):
     """``make`` for an Actor-Critic: its ``train`` loop, the Actor's preferences, the Critic's V."""
-    def make(epsilon_value):
-        options = {"epsilon": epsilon_value} if epsilon else {}
+    def make(settings):
+        options = {"epsilon": settings.epsilon} if epsilon else {}
         trainer = trainer_class(Actor, Critic, **options)
 
         def learn(env, episodes, gamma, rate):
@@ -133,11 +162,32 @@ def actor_critic_learner(trainer_class, epsilon=False):
         def values():
             return trainer.critic.V if hasattr(trainer, "critic") else None
 
-        return learn, table, values
+        return learn, table, values, trainer
     return make
 
 
-# The book's four first, then the Day3 extensions of EL/.
+def dyna_learner(settings):
+    """``make`` for Day6's Dyna-Q: Q-learning plus ``planning_steps`` steps in its model."""
+    agent = DynaAgent(epsilon=settings.epsilon)
+    n_states = None
+
+    def learn(env, episodes, gamma, rate):
+        nonlocal n_states
+        n_states = env.observation_space.n
+        agent.learn(env, episode_count=episodes, gamma=gamma, learning_rate=rate,
+                    steps_in_model=settings.planning_steps, report_interval=0)
+
+    def table():
+        return None if agent.value is None else agent.q_table(n_states)
+
+    def values():
+        q = table()
+        return None if q is None else q.max(axis=1)
+
+    return learn, table, values, agent
+
+
+# The book's four first, then the Day3 extensions of EL/ and Day6's Dyna-Q.
 LEARNERS = {
     "monte_carlo": Learner("Monte Carlo（モンテカルロ法）", "EL/monte_carlo.py",
                            agent_learner(MonteCarloAgent, learning_rate=False),
@@ -150,8 +200,8 @@ LEARNERS = {
                             episodes=3000, preferences=True),
     "n_step_sarsa": Learner("n-step SARSA (n = 4)", "EL/n_step_sarsa.py",
                             agent_learner(NStepSARSAAgent)),
-    "sarsa_lambda": Learner("SARSA(λ = 0.8)", "EL/sarsa_lambda.py",
-                            agent_learner(SARSALambdaAgent)),
+    "sarsa_lambda": Learner("SARSA(λ)", "EL/sarsa_lambda.py",
+                            agent_learner(SARSALambdaAgent), lambda_=0.8),
     "monte_carlo_on_policy": Learner("On-policy Monte Carlo", "EL/monte_carlo_on_policy.py",
                                      agent_learner(OnPolicyMonteCarloAgent, learning_rate=False),
                                      uses_learning_rate=False),
@@ -162,12 +212,20 @@ LEARNERS = {
     "actor_critic_off_policy": Learner("Off-policy Actor-Critic", "EL/actor_critic_off_policy.py",
                                        actor_critic_learner(OffPolicyActorCritic, epsilon=True),
                                        episodes=3000, epsilon=0.3, preferences=True),
+    # 500 episodes, not the script's 3000 (its lake is larger): the same as Q-learning's, so
+    # that the two compare side by side.
+    "dyna": Learner("Dyna-Q（モデルで計画 Day6）", "MM/dyna.py", dyna_learner,
+                    planning_steps=DEFAULT_PLANNING_STEPS),
 }
 
 
 @dataclass(frozen=True)
 class LearningSettings:
-    """Everything one learning run depends on (validated by ``DP/learning_socket.py``)."""
+    """Everything one learning run depends on (validated by ``DP/learning_socket.py``).
+
+    ``lambda_`` and ``planning_steps``: ``None`` gives the learner's default (only SARSA(λ)
+    has a λ, only Dyna-Q planning steps).
+    """
 
     learner: str
     grid: list
@@ -178,6 +236,15 @@ class LearningSettings:
     learning_rate: float = 0.1
     episodes: int = 500
     seed: int = 0
+    lambda_: float = None
+    planning_steps: int = None
+
+    def __post_init__(self):
+        learner = LEARNERS[self.learner]
+        if self.lambda_ is None and learner.lambda_ is not None:
+            object.__setattr__(self, "lambda_", learner.lambda_)
+        if self.planning_steps is None and learner.planning_steps is not None:
+            object.__setattr__(self, "planning_steps", learner.planning_steps)
 
 
 # ---------------------------------------------------------------------- watching
@@ -243,6 +310,12 @@ class EpisodeRecorder(gym.Wrapper):
         """Report the last episode (no reset follows it)."""
         self._report(more=False)
 
+    def swap(self, env):
+        """Go on in ``env``, a maze of the same size: call it between two episodes. The agent
+        keeps its table and meets the new maze at its next reset."""
+        self.env = env
+        self.kinds = env.unwrapped.mdp.grid.ravel()
+
     def _report(self, more):
         if self._path is None:
             return
@@ -262,6 +335,11 @@ class MazeLearning:
     The environment's own generator (the slips) is seeded here, with a reset that is not an
     episode of the learner (it happens before the recorder is put around it).
 
+    Changes while it learns (call them between two episodes, from ``on_episode`` for one):
+    ``tune`` sets ε, α or λ, which the agent's loop reads at every step, and ``change_maze``
+    puts the agent in another maze of the same size (other rewards, cells or move
+    probability) with everything it has learned: it meets the new maze at its next episode.
+
     Actions: the agents act with ``GridWorld``'s numbers (the book's LEFT, DOWN, RIGHT, UP). What
     this module hands out (``snapshot``) is in the simulator's order, UP, DOWN, LEFT, RIGHT, the
     order of ``/plan``'s ``q_values``.
@@ -280,13 +358,35 @@ class MazeLearning:
         env.reset(seed=settings.seed)
         self.mdp = env.unwrapped.mdp
         self.recorder = EpisodeRecorder(env, on_episode)
-        self._learn, self._table, self._values = self.learner.make(settings.epsilon)
+        self._learn, self._table, self._values, self._knobs = self.learner.make(settings)
+        self.learning_rate = Dial(settings.learning_rate)
 
     def run(self):
         """Play and learn every episode (the agent's own loop); return when it is done."""
         s = self.settings
-        self._learn(self.recorder, s.episodes, s.gamma, s.learning_rate)
+        self._learn(self.recorder, s.episodes, s.gamma, self.learning_rate)
         self.recorder.finish()
+
+    def tune(self, epsilon=None, learning_rate=None, lambda_=None):
+        """Set ε, α or λ (``None``: leave it) for the episodes still to come."""
+        if epsilon is not None:
+            self._knobs.epsilon = epsilon
+        if learning_rate is not None:
+            self.learning_rate.value = learning_rate
+        if lambda_ is not None:
+            self._knobs.lambda_ = lambda_
+
+    def change_maze(self, grid, prob, rewards=None):
+        """Go on learning in another maze of the same size (see the class docstring)."""
+        old = self.recorder.env
+        env = maze_env(grid, prob, rewards)
+        if env.unwrapped.mdp.n_states != self.mdp.n_states:
+            raise ValueError("the new maze must have the size of the old one")
+        # The slips go on from the same generator, so a run stays reproducible.
+        env.unwrapped.np_random = old.unwrapped.np_random
+        env.unwrapped.action_space = old.unwrapped.action_space
+        self.mdp = env.unwrapped.mdp
+        self.recorder.swap(env)
 
     def snapshot(self):
         """Copies of what the learner knows now, in the simulator's action order.

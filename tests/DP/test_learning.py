@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from common import set_seed
+
 import numpy as np
 import pytest
 
@@ -249,3 +251,129 @@ def test_the_recorder_stops_a_learner_mid_episode():
         learning.run()
     assert len(steps) == 2
     assert isinstance(learning.recorder, EpisodeRecorder)
+
+
+# ---------------------------------------------------------------------- changes while learning
+
+EPSILON_LEARNERS = [name for name, learner in LEARNERS.items()
+                    if learner.uses_epsilon and not learner.preferences]
+
+
+@pytest.mark.parametrize("name", EPSILON_LEARNERS)
+@pytest.mark.parametrize("seed", learning_seeds(0))
+@pytest.mark.learning
+def test_epsilon_set_between_episodes_rules_the_next_ones(name, seed, margin):
+    """ε 0.05 for 150 episodes on the cliff, then ε = 1: from episode 151 every move is random,
+    and a random walk next to the Danger row falls in almost every time."""
+    episodes = []
+
+    def on_episode(episode, more):
+        episodes.append(episode)
+        if episode.number == 150:
+            learning.tune(epsilon=1.0)
+
+    learning = MazeLearning(LearningSettings(name, CLIFF, prob=1.0, epsilon=0.05, episodes=200,
+                                             seed=seed), on_episode)
+    learning.run()
+    falls = [np.mean([e.end == "danger" for e in part])
+             for part in (episodes[100:150], episodes[150:])]
+    margin("falls with ε = 0.05", falls[0], below=0.4)
+    margin("falls with ε = 1 from the next episode", falls[1], above=0.8)
+
+
+@pytest.mark.parametrize("name", [n for n, learner in LEARNERS.items()
+                                  if learner.uses_learning_rate])
+def test_a_learning_rate_set_between_episodes_rules_the_next_ones(name):
+    """α = 0 from episode 21 on: the agent goes on walking, and its table no longer moves."""
+    tables = {}
+
+    def on_episode(episode, more):
+        if episode.number == 20:
+            learning.tune(learning_rate=0.0)
+        if episode.number in (20, 40):
+            tables[episode.number] = learning.snapshot()["table"]
+
+    learning = MazeLearning(LearningSettings(name, SAMPLE, episodes=40), on_episode)
+    learning.run()
+    assert np.array_equal(tables[20], tables[40])
+    assert learning.recorder.episodes == 40
+    assert learning.learning_rate.value == 0.0
+
+
+def test_sarsa_lambda_takes_its_lambda_at_the_start_and_between_episodes():
+    learning = MazeLearning(LearningSettings("sarsa_lambda", SAMPLE, lambda_=0.3, episodes=5))
+    assert learning._knobs.lambda_ == 0.3
+    learning.tune(lambda_=0.9)
+    assert learning._knobs.lambda_ == 0.9
+    # Without a λ of its own, the settings give the learner's default; only SARSA(λ) has one.
+    assert LearningSettings("sarsa_lambda", SAMPLE).lambda_ == LEARNERS["sarsa_lambda"].lambda_
+    assert LearningSettings("sarsa", SAMPLE).lambda_ is None
+
+
+def test_dyna_plans_in_its_model_between_real_steps():
+    """After 5 real episodes, Dyna-Q with 50 planning steps per real step has found the way
+    to the Treasure on every seed; without planning (plain Q-learning) it mostly has not."""
+    def found(planning_steps, seed):
+        learning, _ = learn_maze(LearningSettings("dyna", SAMPLE, prob=1.0, episodes=5,
+                                                  seed=seed, planning_steps=planning_steps))
+        return reaches_treasure(greedy_route(learning.snapshot()["table"], learning.mdp),
+                                learning.mdp)
+
+    seeds = range(5)
+    assert all(found(50, seed) for seed in seeds)
+    assert sum(found(0, seed) for seed in seeds) <= 2  # measured: 1 of seeds 0-4
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_a_reward_edit_keeps_the_table_and_the_next_episode_meets_it(name):
+    """``change_maze`` between two episodes: the table is the same object, untouched, and the
+    next episodes are paid by the new rewards (here −1 for every ordinary cell)."""
+    costly = [[-1, -1, -1, 1], [-1, 0, -1, -1], [-1, -1, -1, -1]]
+    seen = {}
+    episodes = []
+
+    def on_episode(episode, more):
+        episodes.append(episode)
+        if episode.number == 10:
+            seen["before"] = learning.snapshot()["table"]
+            learning.change_maze(SAMPLE, 0.8, costly)
+            seen["after"] = learning.snapshot()["table"]
+
+    learning = MazeLearning(LearningSettings(name, SAMPLE, episodes=20), on_episode)
+    learning.run()
+    assert np.array_equal(seen["before"], seen["after"])
+    for episode in episodes[10:]:
+        assert episode.reward == pytest.approx(sum(costly[s // 4][s % 4]
+                                                   for s in episode.path[1:]))
+    assert learning.recorder.episodes == 20
+
+
+@pytest.mark.parametrize("seed", learning_seeds(0, 1, 2, 3, 4))
+@pytest.mark.learning
+def test_q_learning_re_routes_when_the_rewards_change_under_it(seed, margin):
+    """As in reinforcejs: the Treasure's and the Danger's rewards are swapped after 300
+    episodes. The agent keeps its table, meets the new rewards, and its greedy route moves
+    from the Treasure to the cell that now pays +1."""
+    swapped = [[-0.04, -0.04, -0.04, -1], [-0.04, 0, -0.04, 1], [-0.04] * 4]
+    routes, episodes = {}, []
+
+    def on_episode(episode, more):
+        episodes.append(episode)
+        if episode.number == 300:
+            routes["before"] = greedy_route(learning.snapshot()["table"], learning.mdp)
+            learning.change_maze(SAMPLE, 1.0, swapped)
+
+    set_seed(seed)
+    learning = MazeLearning(LearningSettings("q_learning", SAMPLE, prob=1.0, episodes=600,
+                                             seed=seed), on_episode)
+    learning.run()
+    after = greedy_route(learning.snapshot()["table"], learning.mdp)
+    assert routes["before"][-1] == 3 and after[-1] == 7  # (0, 3) before, (1, 3) after
+    margin("late episodes ending on the +1 cell",
+           np.mean([e.path[-1] == 7 for e in episodes[-100:]]), above=0.8)
+
+
+def test_a_maze_of_another_size_is_refused():
+    learning = MazeLearning(LearningSettings("q_learning", SAMPLE))
+    with pytest.raises(ValueError, match="size"):
+        learning.change_maze(CLIFF, 0.8)
