@@ -1,17 +1,19 @@
-"""Run a maze learner in the background and steer it: pause, resume, one episode, speed, stop.
+"""Run a maze learner in the background and steer it: pause, resume, one episode, speed,
+changes (ε, α, λ, or a maze of the same size, from the next episode on), stop.
 
 The agents' ``learn`` loops are the book's: once started, they run to the end and never hand
 control back. So each learner runs in a thread of its own and waits at the start of every
 episode (``EpisodeRecorder`` calls back there) until the event loop lets it play the next one.
 Every decision (paused? one episode only? how fast?) is taken on the event loop, in
 ``LearningSession._next``; the thread only plays the episodes it is given, one at a time, and
-hands back what it learned after each.
+hands back what it learned after each. Changes wait for the thread's next turn.
 
 How it keeps the server answering, and why each learner keeps its own random numbers:
 ``LearningSession``'s docstring.
 """
 
 import asyncio
+import dataclasses
 import logging
 import random
 import threading
@@ -50,10 +52,12 @@ class LearningSession:
 
     Create it inside the event loop, then ``start()``. Controls: ``pause()``, ``resume()``,
     ``step()`` (one episode, then paused), ``set_speed(episodes_per_second)`` (0: as fast as it
-    goes) and ``stop()``. ``take_messages()`` returns what happened since its last call, as a
-    list of dicts ready for JSON (``"started"`` once, then ``"progress"``). ``on_end`` is called
-    on the event loop when the thread has ended (``status`` is then "done", "stopped" or
-    "failed").
+    goes), ``change(tune, maze)`` (ε, α, λ or a maze of the same size, from the next episode
+    on: the thread applies them as it takes its next turn) and ``stop()``. ``take_messages()``
+    returns what happened since its last call, as a list of dicts ready for JSON
+    (``"started"`` once, ``"changed"`` when a change has been applied, then ``"progress"``).
+    ``on_end`` is called on the event loop when the thread has ended (``status`` is then
+    "done", "stopped" or "failed").
 
     What keeps the server answering while learners run:
 
@@ -87,6 +91,9 @@ class LearningSession:
         self._grants = threading.Semaphore(0)  # one permit per episode the thread may play
         self._stopping = False
         self._learning = None
+        self._pending = threading.Lock()  # guards the two changes below
+        self._pending_tune = {}
+        self._pending_maze = None
         # -- the thread's own
         self._thread_learning = None
         self._holding = False
@@ -98,8 +105,13 @@ class LearningSession:
         self._next_at = 0.0    # loop time before which no episode starts (speed)
         self._timer = None
         self._reference = None
+        self._mdp = None       # the maze the agent is in now (the loop's own reference)
         self._acting = None    # the cells where the agent chooses an action
+        self._live = {"epsilon": settings.epsilon, "learning_rate": settings.learning_rate,
+                      "lambda_": settings.lambda_, "grid": settings.grid,
+                      "prob": settings.prob, "rewards": settings.rewards}
         self._started = None   # the "started" message, until it has been taken
+        self._notes = []       # the "changed" messages not yet taken
         self._new_episodes = []
         self._snapshot = None
         self._path = None
@@ -148,6 +160,25 @@ class LearningSession:
         self._cancel_timer()
         self._next()
 
+    def change(self, tune=None, maze=None):
+        """From the next episode on: ``tune`` (a dict of ``epsilon``, ``learning_rate``,
+        ``lambda_``) and ``maze`` (a dict of ``grid``, ``prob``, ``rewards``, of the same size;
+        the agent keeps its table). A "changed" message says when they took effect."""
+        with self._pending:
+            self._pending_tune.update(tune or {})
+            if maze is not None:
+                self._pending_maze = maze
+        self._live.update(tune or {})
+        self._live.update(maze or {})
+
+    def current_settings(self):
+        """The settings with every change so far: what a reset starts again from."""
+        live = self._live
+        return dataclasses.replace(
+            self.settings, epsilon=live["epsilon"], learning_rate=live["learning_rate"],
+            lambda_=live["lambda_"], grid=live["grid"], prob=live["prob"],
+            rewards=live["rewards"])
+
     def stop(self):
         """Stop the learner at once (mid-episode too); its thread ends by itself."""
         self._stopping = True
@@ -184,13 +215,11 @@ class LearningSession:
         self._timer = None
         self._next()
 
-    def _ready(self, learning, reference):
+    def _ready(self, learning, mdp, reference):
         self._learning = learning
         if self._stopping:
             learning.recorder.stopping = True
-        self._reference = reference
-        mdp = learning.mdp
-        self._acting = mdp.prob.sum(axis=(1, 2)) > 0
+        self._set_maze(mdp, reference)
         s = self.settings
         self._started = {
             "type": "started",
@@ -202,6 +231,7 @@ class LearningSession:
                 "prob": s.prob, "gamma": s.gamma, "episodes": s.episodes, "seed": s.seed,
                 "epsilon": s.epsilon if self.learner.uses_epsilon else None,
                 "learning_rate": s.learning_rate if self.learner.uses_learning_rate else None,
+                "lambda": s.lambda_, "planning_steps": s.planning_steps,
             },
             "rows": mdp.n_rows,
             "columns": mdp.n_columns,
@@ -210,6 +240,24 @@ class LearningSession:
             "reference": None if reference is None else _grid(reference, mdp.n_columns, DECIMALS),
         }
         self._snapshot = learning.snapshot()
+        self._changed = True
+
+    def _set_maze(self, mdp, reference):
+        self._mdp = mdp
+        self._reference = reference
+        self._acting = mdp.prob.sum(axis=(1, 2)) > 0
+
+    def _applied(self, episode, tune, maze, mdp, reference):
+        """The thread has applied changes before playing ``episode``: tell the page."""
+        note = {"type": "changed", "episode": episode,
+                "settings": {("lambda" if key == "lambda_" else key): value
+                             for key, value in tune.items()},
+                "maze": maze}
+        if maze:
+            self._set_maze(mdp, reference)
+            note["reference"] = (None if reference is None
+                                 else _grid(reference, mdp.n_columns, DECIMALS))
+        self._notes.append(note)
         self._changed = True
 
     def _arrived(self, episode, snapshot):
@@ -237,6 +285,8 @@ class LearningSession:
         if self._started is not None:
             messages.append(self._started)
             self._started = None
+        messages.extend(self._notes)
+        self._notes = []
         if not self._changed:
             return messages
         progress = {"type": "progress", "status": self.status, "episode": self.episodes_done,
@@ -253,7 +303,7 @@ class LearningSession:
         return messages
 
     def _snapshot_fields(self, snapshot):
-        mdp = self._learning.mdp
+        mdp = self._mdp
         fields = {"visits": _grid(snapshot["visits"], mdp.n_columns)}
         table, values = snapshot["table"], snapshot["values"]
         if table is not None:
@@ -286,6 +336,23 @@ class LearningSession:
         self._holding = True
         random.setstate(self._random_states[0])
         np.random.set_state(self._random_states[1])
+        self._apply_changes()
+
+    def _apply_changes(self):
+        """Before the next episode: the changes the page asked for since the last one."""
+        with self._pending:
+            tune, maze = self._pending_tune, self._pending_maze
+            self._pending_tune, self._pending_maze = {}, None
+        if not tune and maze is None:
+            return
+        learning = self._thread_learning
+        learning.tune(**tune)
+        reference = None
+        if maze is not None:
+            learning.change_maze(maze["grid"], maze["prob"], maze["rewards"])
+            reference = reference_values(learning.mdp, self.settings.gamma)
+        self._tell_loop(self._applied, learning.recorder.episodes + 1, tune, maze is not None,
+                        learning.mdp, reference)
 
     def _give_turn(self):
         self._random_states = (random.getstate(), np.random.get_state())
@@ -306,7 +373,7 @@ class LearningSession:
             learning = MazeLearning(self.settings, on_episode=self._episode_over)
             self._thread_learning = learning
             reference = reference_values(learning.mdp, self.settings.gamma)
-            self._tell_loop(self._ready, learning, reference)
+            self._tell_loop(self._ready, learning, learning.mdp, reference)
             self._take_turn()
             learning.run()
         except LearningStopped:

@@ -42,6 +42,7 @@ from DP.vectorized_planner import REWARD_LIMIT
 MAX_SESSIONS = 4
 MAX_EPISODES = 10_000
 MAX_SPEED = 1000  # episodes per second; 0 means no limit
+MAX_PLANNING_STEPS = 200  # Dyna-Q's imagined steps after each real one
 FLUSH_S = 0.05
 SESSION_LIMIT_S = 30 * 60
 PING_INTERVAL_S = 20
@@ -63,6 +64,8 @@ FIELD_TYPES = {
     "seed": ("a whole number", int),
     "speed": ("a number", (int, float)),
     "paused": ("true or false", bool),
+    "lambda": ("a number", (int, float)),
+    "planning_steps": ("a whole number", int),
 }
 # The fields each command may carry besides "type", and those it needs.
 COMMAND_FIELDS = {
@@ -72,11 +75,21 @@ COMMAND_FIELDS = {
     "step": set(),
     "reset": set(),
     "speed": {"speed"},
+    "tune": {"epsilon", "learning_rate", "lambda"},
+    "maze": {"grid", "prob", "rewards"},
 }
 REQUIRED_FIELDS = {
     "start": {"learner": f"use one of {', '.join(LEARNERS)}",
               "grid": "send a list of rows of cells"},
     "speed": {"speed": f"episodes per second, 0 to {MAX_SPEED} (0: as fast as it goes)"},
+    "maze": {"grid": "send a list of rows of cells"},
+}
+# The settings a running learner takes from its next episode on ("tune"), and which learners
+# have them: the key in a message, the name in Python, and the learner's test.
+TUNABLE = {
+    "epsilon": ("epsilon", lambda learner: learner.uses_epsilon),
+    "learning_rate": ("learning_rate", lambda learner: learner.uses_learning_rate),
+    "lambda": ("lambda_", lambda learner: learner.lambda_ is not None),
 }
 
 
@@ -88,6 +101,8 @@ class Command:
     settings: LearningSettings = None
     speed: float = None
     paused: bool = False
+    tune: dict = None  # "tune": the values to change, by their Python names
+    maze: dict = None  # "maze": grid, prob and rewards
 
 
 def _number(data, key, default, low, high, low_open=False):
@@ -115,6 +130,28 @@ def _check_types(data, kind):
             raise BadRequest(f'"{key}" must be {type_name}, got {_show(value)}')
 
 
+def _only_for(data, key, learner_name, has_it):
+    """Refuse ``key`` for a learner without that setting (SARSA(λ)'s λ, Dyna-Q's steps)."""
+    if key in data and not has_it:
+        raise BadRequest(f'"{key}" is not a setting of {learner_name}')
+
+
+def _tuned(data, learner_name):
+    """The values of a "tune" (or a start) as ``MazeLearning.tune`` takes them."""
+    learner = LEARNERS[learner_name]
+    for key, (_, has_it) in TUNABLE.items():
+        _only_for(data, key, learner_name, has_it(learner))
+    values = {}
+    if "epsilon" in data:
+        values["epsilon"] = _probability(data, "epsilon", None)
+    if "learning_rate" in data:
+        values["learning_rate"] = float(_number(data, "learning_rate", None, 0, 1,
+                                                low_open=True))
+    if "lambda" in data:
+        values["lambda_"] = _probability(data, "lambda", None)
+    return values
+
+
 def _settings(data):
     learner_name = data["learner"]
     if learner_name not in LEARNERS:
@@ -122,15 +159,30 @@ def _settings(data):
     learner = LEARNERS[learner_name]
     prob = _probability(data, "prob", DEFAULT_PROB)
     gamma = _probability(data, "gamma", DEFAULT_GAMMA)
+    # ε and α are accepted for every learner at the start (a learner without them ignores
+    # them); λ and the planning steps only for the learners that have them.
     epsilon = _probability(data, "epsilon", learner.epsilon)
     learning_rate = float(_number(data, "learning_rate", DEFAULT_LEARNING_RATE, 0, 1,
                                   low_open=True))
+    _only_for(data, "lambda", learner_name, learner.lambda_ is not None)
+    lambda_ = _probability(data, "lambda", learner.lambda_) if "lambda" in data else None
+    _only_for(data, "planning_steps", learner_name, learner.planning_steps is not None)
+    planning_steps = (_number(data, "planning_steps", None, 0, MAX_PLANNING_STEPS)
+                      if "planning_steps" in data else None)
     episodes = _number(data, "episodes", learner.episodes, 1, MAX_EPISODES)
     seed = _number(data, "seed", 0, 0, SEED_MAX)
     grid, rewards = parse_maze(data, prob)
     return LearningSettings(learner=learner_name, grid=grid, prob=prob, gamma=gamma,
                             rewards=rewards, epsilon=epsilon, learning_rate=learning_rate,
-                            episodes=episodes, seed=seed)
+                            episodes=episodes, seed=seed, lambda_=lambda_,
+                            planning_steps=planning_steps)
+
+
+def _maze(data):
+    """A "maze" message: the maze a running learner goes on in (its size is checked later)."""
+    prob = _probability(data, "prob", DEFAULT_PROB)
+    grid, rewards = parse_maze(data, prob)
+    return {"grid": grid, "prob": prob, "rewards": rewards}
 
 
 def parse_message(message):
@@ -160,6 +212,13 @@ def parse_message(message):
     if kind == "start":
         return Command(kind, settings=_settings(data), speed=speed,
                        paused=data.get("paused", False))
+    if kind == "tune":
+        if not data.keys() & TUNABLE.keys():
+            raise BadRequest(f'"tune" needs one of {", ".join(TUNABLE)}')
+        # Checked against the running learner in ``LearningSocketHandler.obey``.
+        return Command(kind, tune=data)
+    if kind == "maze":
+        return Command(kind, maze=_maze(data))
     return Command(kind, speed=speed)
 
 
@@ -175,13 +234,16 @@ def learner_catalogue():
             "learning_rate": DEFAULT_LEARNING_RATE,
             "episodes": learner.episodes,
             "preferences": learner.preferences,
+            "lambda": learner.lambda_,
+            "planning_steps": learner.planning_steps,
         }
         for name, learner in LEARNERS.items()
     }
 
 
 LIMITS = {"max_side": MAX_SIDE, "max_episodes": MAX_EPISODES, "max_speed": MAX_SPEED,
-          "reward_limit": REWARD_LIMIT, "session_limit_s": SESSION_LIMIT_S}
+          "reward_limit": REWARD_LIMIT, "session_limit_s": SESSION_LIMIT_S,
+          "max_planning_steps": MAX_PLANNING_STEPS}
 
 
 class LearningSessions:
@@ -211,7 +273,8 @@ class LearnPageHandler(BaseHandler):
         self.render("learn.html", max_side=MAX_SIDE, reward_limit=REWARD_LIMIT,
                     default_prob=DEFAULT_PROB, default_gamma=DEFAULT_GAMMA,
                     learners=LEARNERS, max_episodes=MAX_EPISODES,
-                    default_learning_rate=DEFAULT_LEARNING_RATE)
+                    default_learning_rate=DEFAULT_LEARNING_RATE,
+                    max_planning_steps=MAX_PLANNING_STEPS)
 
     head = get
 
@@ -225,10 +288,14 @@ class LearningSocketHandler(SecureHeadersMixin, tornado.websocket.WebSocketHandl
       "rewards": [[...]], "epsilon": 0.1, "learning_rate": 0.1, "episodes": 500, "seed": 0,
       "speed": 0, "paused": false}``: a new learner (``learner`` and ``grid`` are required; the
       maze fields are ``/plan``'s and checked the same way; the others default to the learner's
-      script in ``EL/``). A learner already running is stopped first;
+      script). ``"lambda"`` (SARSA(λ)) and ``"planning_steps"`` (Dyna-Q) only for the learners
+      that have them. A learner already running is stopped first;
     - ``{"type": "pause"}``, ``"resume"``, ``"step"`` (one episode, then paused), ``"reset"``
-      (the same learner from scratch, paused), ``{"type": "speed", "speed": 20}`` (episodes per
-      second, 0 for as fast as it goes).
+      (the same learner from scratch, paused, with the changes below), ``{"type": "speed",
+      "speed": 20}`` (episodes per second, 0 for as fast as it goes);
+    - ``{"type": "tune", "epsilon": 0.3, "learning_rate": 0.5, "lambda": 0.9}`` (any of them)
+      and ``{"type": "maze", "grid", "prob", "rewards"}`` (a maze of the same size): changes
+      for the running learner from its next episode on; it keeps what it has learned.
 
     From the server:
 
@@ -236,6 +303,8 @@ class LearningSocketHandler(SecureHeadersMixin, tornado.websocket.WebSocketHandl
     - ``{"type": "started", ...}``: the learner, its settings, the maze's size, the action order
       (UP, DOWN, LEFT, RIGHT, as ``/plan``), and ``reference``, Value Iteration's V*(s) on the
       same maze (``null`` if it does not converge);
+    - ``{"type": "changed", "episode": 42, "settings": {...}, "maze": true, "reference"}``: the
+      changes asked for apply from episode 42 on (``reference``: V* of the new maze);
     - ``{"type": "progress", "status", "episode", "episodes": [{"n", "reward", "steps", "end"}],
       "q", "values", "visits", "path", "route", "route_reaches_treasure", "gap"}``: at most
       every ``FLUSH_S`` seconds, the episodes finished since the last message (``reward`` is the
@@ -316,14 +385,32 @@ class LearningSocketHandler(SecureHeadersMixin, tornado.websocket.WebSocketHandl
             return
         if self.session is None:
             raise BadRequest(f'nothing to {command.kind}: send "start" first', status=409)
-        if command.kind == "reset":
-            self.begin(self.session.settings, paused=True)
+        if command.kind in ("tune", "maze"):
+            self.change(command)
+        elif command.kind == "reset":
+            self.begin(self.session.current_settings(), paused=True)
         elif command.kind == "pause":
             self.session.pause()
         elif command.kind == "resume":
             self.session.resume()
         elif command.kind == "step":
             self.session.step()
+
+    def change(self, command):
+        """A "tune" or a "maze" for the learner that runs: from its next episode on."""
+        session = self.session
+        if not session.alive or session.episodes_done >= session.settings.episodes:
+            raise BadRequest('the learner has finished: send "start" to learn again',
+                             status=409)
+        if command.kind == "tune":
+            session.change(tune=_tuned(command.tune, session.settings.learner))
+            return
+        old, new = session.settings.grid, command.maze["grid"]
+        if (len(new), len(new[0])) != (len(old), len(old[0])):
+            raise BadRequest(f"the maze is {len(new)} x {len(new[0])}, the learner's "
+                             f"{len(old)} x {len(old[0])}: send \"start\" for a maze of "
+                             "another size", status=409)
+        session.change(maze=command.maze)
 
     def begin(self, settings, paused):
         """Start a learner; one still running is stopped first, and the new one waits for

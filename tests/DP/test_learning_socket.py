@@ -5,6 +5,8 @@ import json
 import time
 from unittest import mock
 
+from common import set_seed
+
 import numpy as np
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.testing import AsyncHTTPTestCase, gen_test
@@ -12,11 +14,11 @@ from tornado.websocket import websocket_connect
 
 from DP import learning_socket
 from DP.http_safety import HTTP_SERVER_OPTIONS, SECURITY_HEADERS
-from DP.learning import LEARNERS, LearningSettings, learn_maze
+from DP.learning import LEARNERS, LearningSettings, MazeLearning, learn_maze
 from DP.learning_app import LearningApplication as Application
 from DP.learning_session import LearningSession
 from DP.learning_socket import MAX_EPISODES, MAX_SESSIONS, MAX_SIDE, parse_message
-from DP.vectorized_planner import value_iteration
+from DP.vectorized_planner import GridMDP, value_iteration
 
 SAMPLE = [[0, 0, 0, 1], [0, 9, 0, -1], [0, 0, 0, 0]]
 CLIFF = [[0] * 8, [0] * 8, [0] * 8, [0, -1, -1, -1, -1, -1, -1, 1]]
@@ -227,6 +229,129 @@ class LearningSocketTestCase(AsyncHTTPTestCase):
         assert first.outcome == "stopped" and not first._thread.is_alive()
         started = [m for m in messages if m["type"] == "started"]
         assert started[-1]["learner"] == "sarsa" and messages[-1]["episode"] == 5
+
+    # ------------------------------------------------------------------ changes while learning
+
+    async def learn_with_a_change(self, socket, start, after, change):
+        """Start a learner, send ``change`` once ``after`` episodes are done, learn to the end.
+        Returns (every message, the "changed" message)."""
+        socket.write_message(json.dumps({"type": "start", **start}))
+        messages = await self.until(socket, lambda m: m.get("episode", 0) >= after)
+        socket.write_message(json.dumps(change))
+        messages += await self.until(socket, lambda m: m["type"] == "changed")
+        changed = messages[-1]
+        messages += await self.until(socket, lambda m: m.get("status") == "done")
+        return messages, changed
+
+    @staticmethod
+    def learn_offline(settings, episode, change):
+        """What ``MazeLearning`` learns with ``change(learning)`` before ``episode``."""
+        rewards = []
+
+        def on_episode(done, more):
+            rewards.append(round(done.reward, 6))
+            if done.number == episode - 1:
+                change(learning)
+
+        set_seed(settings.seed)
+        learning = MazeLearning(settings, on_episode)
+        learning.run()
+        return learning, rewards
+
+    @gen_test(timeout=TIMEOUT)
+    async def test_epsilon_changed_mid_run_rules_from_the_next_episode(self):
+        start = dict(learner="q_learning", grid=CLIFF, prob=1.0, epsilon=0.05, episodes=300,
+                     seed=2, speed=200)
+        socket = await self.connect()
+        messages, changed = await self.learn_with_a_change(
+            socket, start, 100, {"type": "tune", "epsilon": 1})
+        n = changed["episode"]
+        assert changed["settings"] == {"epsilon": 1} and changed["maze"] is False
+        episodes = self.episodes(messages)
+        assert [e["n"] for e in episodes] == list(range(1, 301))  # nothing started again
+        ends = [e["end"] for e in episodes]
+        assert ends[n - 51:n - 1].count("danger") < 20  # ε = 0.05: few falls
+        assert ends[n - 1:n + 49].count("danger") > 40  # ε = 1: a random walk falls in
+        # Exactly what MazeLearning learns when ε changes before episode n.
+        settings = LearningSettings(**{k: v for k, v in start.items() if k != "speed"})
+        learning, rewards = self.learn_offline(settings, n, lambda run: run.tune(epsilon=1.0))
+        assert [e["reward"] for e in episodes] == rewards
+        assert np.allclose(table_of(messages[-1]), learning.snapshot()["table"], atol=1e-4)
+        # A reset starts again from the settings as they are now.
+        socket.write_message('{"type": "reset"}')
+        again = await self.until(socket, lambda m: m["type"] == "started")
+        assert again[-1]["settings"]["epsilon"] == 1
+
+    @gen_test(timeout=TIMEOUT)
+    async def test_a_reward_edit_mid_run_keeps_the_table_and_the_agent_re_routes(self):
+        swapped = [[-0.04, -0.04, -0.04, -1], [-0.04, 0, -0.04, 1], [-0.04] * 4]
+        start = dict(learner="q_learning", grid=SAMPLE, prob=1.0, episodes=600, seed=0,
+                     speed=300)
+        socket = await self.connect()
+        messages, changed = await self.learn_with_a_change(
+            socket, start, 250, {"type": "maze", "grid": SAMPLE, "prob": 1.0,
+                                 "rewards": swapped})
+        n = changed["episode"]
+        assert changed["maze"] is True and changed["settings"] == {}
+        V, _ = value_iteration(GridMDP(SAMPLE, 1.0, -0.04, swapped), 0.9)
+        assert np.allclose(np.ravel(changed["reference"]), V, atol=1e-4)
+        episodes = self.episodes(messages)
+        assert [e["n"] for e in episodes] == list(range(1, 601))
+        # Before the edit the greedy route led to the Treasure; now to the cell paying +1.
+        before = [m for m in self.progress(messages) if "route" in m and m["episode"] < n]
+        assert before[-1]["route"][-1] == 3
+        assert messages[-1]["route"][-1] == 7
+        learning, rewards = self.learn_offline(
+            LearningSettings(**{k: v for k, v in start.items() if k != "speed"}), n,
+            lambda run: run.change_maze(SAMPLE, 1.0, swapped))
+        assert [e["reward"] for e in episodes] == rewards
+        assert np.allclose(table_of(messages[-1]), learning.snapshot()["table"], atol=1e-4)
+
+    @gen_test(timeout=TIMEOUT)
+    async def test_lambda_and_planning_steps_reach_their_learners(self):
+        socket = await self.connect()
+        messages = await self.learn_to_the_end(socket, learner="sarsa_lambda", grid=SAMPLE,
+                                               episodes=5, **{"lambda": 0.4})
+        assert messages[0]["settings"]["lambda"] == 0.4
+        messages = await self.learn_to_the_end(socket, learner="dyna", grid=SAMPLE,
+                                               episodes=5, planning_steps=7)
+        started = [m for m in messages if m["type"] == "started"][-1]
+        assert started["settings"]["planning_steps"] == 7
+        assert started["settings"]["lambda"] is None
+
+    @gen_test(timeout=TIMEOUT)
+    async def test_changes_that_cannot_be_made_are_refused(self):
+        socket = await self.connect()
+        socket.write_message('{"type": "tune", "epsilon": 0.5}')
+        assert (await self.receive(socket))["status"] == 409  # nothing runs yet
+        socket.write_message(json.dumps({"type": "start", "learner": "q_learning",
+                                         "grid": SAMPLE, "paused": True}))
+        await self.until(socket, lambda m: m.get("status") == "paused")
+        bad = [
+            ({"type": "tune"}, 400, '"tune" needs one of'),
+            ({"type": "tune", "lambda": 0.5}, 400, '"lambda" is not a setting of q_learning'),
+            ({"type": "tune", "epsilon": 2}, 400, "between 0 and 1"),
+            ({"type": "tune", "learning_rate": 0}, 400, "above 0"),
+            ({"type": "tune", "seed": 1}, 400, "unknown key"),
+            ({"type": "maze", "grid": CLIFF}, 409, "another size"),
+            ({"type": "maze", "grid": [[0, 1], [9, 0]]}, 400, "start"),
+            ({"type": "start", "learner": "sarsa", "grid": SAMPLE, "planning_steps": 3}, 400,
+             '"planning_steps" is not a setting of sarsa'),
+            ({"type": "start", "learner": "dyna", "grid": SAMPLE, "planning_steps": 10**6},
+             400, "planning_steps"),
+            ({"type": "start", "learner": "sarsa", "grid": SAMPLE, "lambda": 0.5}, 400,
+             '"lambda" is not a setting of sarsa'),
+        ]
+        for message, status, words in bad:
+            socket.write_message(json.dumps(message))
+            error = await self.until(socket, lambda m: m["type"] == "error")
+            assert (error[-1]["status"], words in error[-1]["error"]) == (status, True), error
+        socket.write_message(json.dumps({"type": "start", "learner": "actor_critic",
+                                         "grid": SAMPLE, "paused": True}))
+        await self.until(socket, lambda m: m["type"] == "started")
+        socket.write_message('{"type": "tune", "epsilon": 0.5}')
+        error = await self.until(socket, lambda m: m["type"] == "error")
+        assert '"epsilon" is not a setting of actor_critic' in error[-1]["error"]
 
     # ------------------------------------------------------------------ bad messages
 
