@@ -1,14 +1,13 @@
-"""Day2: the DP maze simulator's web server (Tornado).
+"""Day2: the DP maze simulator's web server (Tornado); ``python DP/run_server.py`` starts it.
 
-Draw a maze in the browser and watch Value Iteration or Policy Iteration solve it, sweep by
-sweep. ``python DP/run_server.py`` starts it. The book's names and order: ``IndexHandler``
-(``GET /``, the page ``DP/templates/index.html``; script and style in ``DP/static``, no CDN),
-``PlanningHandler`` (``POST /plan``: the book's JSON ``{"plan", "prob", "grid"}`` plus optional
-``"gamma"`` and ``"rewards"``, answered with every sweep to play back) and ``Application``.
+The book's names and order: ``IndexHandler`` (``GET /``, the page ``DP/templates/index.html``;
+script and style in ``DP/static``, no CDN), ``PlanningHandler`` (``POST /plan``: the book's
+JSON ``{"plan", "prob", "grid"}`` plus optional ``"gamma"`` and ``"rewards"``, answered with
+every sweep to play back) and ``Application``.
 
 Departures from the book:
 - every request is checked first (``DP/plan_request.py``): a bad one gets a 4xx with
-  ``{"error": "..."}``, a plan that does not converge within the cap or the time limit 422;
+  ``{"error": "..."}``, a plan that does not converge in time 422 (with a ``hint`` code);
 - the answer carries more than the value log (``DP/plan_answer.py``, ``DP/maze_advice.py``);
 - planning runs in a worker thread, so the server answers other requests meanwhile;
 - HTTP hardening (``DP/http_safety.py``): host check, security headers, body limits, timeouts;
@@ -83,11 +82,14 @@ class PlanningHandler(LimitedBodyMixin, BaseHandler):
         try:
             text = await asyncio.wait_for(work, self.application.plan_timeout)
         except PlanningDidNotConverge as error:
-            return self.answer_error(422, f"{error}: {convergence_hint(request)}")
+            hint = convergence_hint(request)
+            text = hint.pop("text")
+            return self.answer_error(422, f"{error}: {text}", hint=hint)
         except asyncio.TimeoutError:
+            seconds = self.application.plan_timeout
             return self.answer_error(
-                422, f"planning took longer than {self.application.plan_timeout:g} s and was "
-                "stopped: try a smaller maze or a lower γ (gamma)"
+                422, f"planning took longer than {seconds:g} s and was stopped: try a smaller "
+                "maze or a lower γ (gamma)", hint={"code": "timeout", "seconds": seconds}
             )
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")

@@ -149,11 +149,13 @@ class SecureHeadersMixin:
             message = "internal server error"
         self.answer_error(status_code, message)
 
-    def answer_error(self, status, message):
+    def answer_error(self, status, message, **more):
+        """``{"error": message, ...more}`` with ``status``; ``more`` are fields for the page
+        (a 422's ``hint``, for one)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps({"error": message}))
+        self.finish(json.dumps({"error": message, **more}))
 
 
 class BaseHandler(SecureHeadersMixin, tornado.web.RequestHandler):

@@ -3,7 +3,8 @@
 ``maze_warnings`` flags a maze that plans but may surprise (no Treasure or Danger, or none
 reachable from the start); ``convergence_hint`` says what to change when planning hit the
 iteration cap. Both rest on ``cells_that_can_end``: which cells some run of moves can take to
-a Treasure or Danger. The book's simulator had neither.
+a Treasure or Danger. Each comes with a ``code`` the page words in Japanese. The book's
+simulator had neither.
 """
 
 import numpy as np
@@ -27,7 +28,9 @@ def cells_that_can_end(mdp):
 
 
 def convergence_hint(request):
-    """What to change when planning ``request`` hit the iteration cap (a true sentence).
+    """What to change when planning ``request`` hit the iteration cap, as ``{"code",
+    "safe_gamma", "text"}``: a code for the page, the γ that always converges with these
+    rewards, and a true sentence.
 
     Measured on this maze simulator: with rewards from -1 to 1 (the defaults), γ = 0.99 or
     lower always converges within the cap. A sweep shrinks the remaining error by γ, so
@@ -42,21 +45,27 @@ def convergence_hint(request):
     mdp = Environment(request.grid, move_prob=request.prob, rewards=request.rewards).mdp
     safe = "0.99" if np.abs(mdp.reward).max() <= 1 else "0.98"
     lower = f"lower γ (gamma) below 1 ({safe} or lower always converges)"
+
+    def hint(code, text):
+        return {"code": code, "safe_gamma": float(safe), "text": text}
+
     if request.gamma < 1:
-        return ("values settle slowly when γ (gamma) is close to 1: lower it "
-                f"({safe} or lower always converges with these rewards)")
+        return hint("gamma_close_to_1", "values settle slowly when γ (gamma) is close to 1: "
+                    f"lower it ({safe} or lower always converges with these rewards)")
     ordinary = ~(mdp.terminal | mdp.blocked)
     if (mdp.reward[ordinary] > 0).any():
-        return (f"at γ = 1 a positive reward on an ordinary cell can be collected again and "
-                f"again, so values grow without end: {lower}, or make those rewards negative")
+        return hint("positive_reward", "at γ = 1 a positive reward on an ordinary cell can be "
+                    "collected again and again, so values grow without end: "
+                    f"{lower}, or make those rewards negative")
     if not (cells_that_can_end(mdp) | mdp.blocked).all():
-        return (f"at γ = 1 a cell that can never reach a Treasure or Danger loses value without "
-                f"end: {lower}, or make a Treasure or Danger reachable from every cell")
+        return hint("never_ends", "at γ = 1 a cell that can never reach a Treasure or Danger "
+                    f"loses value without end: {lower}, or make a Treasure or Danger "
+                    "reachable from every cell")
     if request.plan == "policy":
-        return ("at γ = 1 Policy Iteration's evaluation of a wandering policy (such as the "
-                f"uniformly random one it starts from) takes too many sweeps: {lower}, "
-                "or try Value Iteration")
-    return lower
+        return hint("random_policy", "at γ = 1 Policy Iteration's evaluation of a wandering "
+                    "policy (such as the uniformly random one it starts from) takes too many "
+                    f"sweeps: {lower}, or try Value Iteration")
+    return hint("gamma_1", lower)
 
 
 def maze_warnings(mdp):

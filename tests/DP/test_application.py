@@ -292,10 +292,12 @@ class TestBadInput(ServerTestCase):
         self._app.plan_timeout = 0.05
         try:
             with mock.patch.object(application, "solve", stuck):
-                error = self.assert_error(self.post({"plan": "value", "grid": SAMPLE}), 422)
+                response = self.post({"plan": "value", "grid": SAMPLE})
+                error = self.assert_error(response, 422)
         finally:
             release.set()
         assert "longer than" in error
+        assert json.loads(response.body)["hint"] == {"code": "timeout", "seconds": 0.05}
         self._app.plan_timeout = application.PLAN_TIMEOUT_S
         assert self.plan()["iterations"] > 1
 

@@ -339,6 +339,23 @@ class TestConvergenceHints(ServerTestCase):
         assert "close to 1" in error
         assert self.post({**body, "gamma": 0.99}).code == 200
 
+    def test_each_hint_has_a_code_for_the_page(self):
+        """The page words the hint in Japanese from its code and the γ that is safe."""
+        cases = {
+            "gamma_close_to_1": {"plan": "value", "gamma": 0.999, "grid": [[0] * 20] * 20},
+            "never_ends": {"plan": "value", "gamma": 1, "grid": [[0, 0], [0, 0]]},
+            "positive_reward": {"plan": "value", "gamma": 1, "grid": [[0, 1], [0, 0]],
+                                "rewards": [[0.5, 1], [-0.04, -0.04]]},
+            "random_policy": {"plan": "policy", "gamma": 1,
+                              "grid": [[0] * 19 + [1]] + [[0] * 20 for _ in range(19)]},
+        }
+        for code, body in cases.items():
+            with self.subTest(code):
+                response = self.post(body)
+                self.assert_error(response, 422)
+                hint = json.loads(response.body)["hint"]
+                assert hint == {"code": code, "safe_gamma": 0.99}
+
     def test_cells_that_can_end(self):
         request = PlanRequest(plan="value", grid=[[0, 9, 0], [0, 9, 1]], prob=0.8, gamma=1)
         mdp = Environment(request.grid, move_prob=request.prob).mdp
