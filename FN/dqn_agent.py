@@ -10,7 +10,7 @@ CartPole-v1 with the small MLP of ``DeepQNetworkAgentTest``; ``--play`` watches 
 Changes from the book (measurements and tuning history: doc/day4.md):
 - the update is a ``tf.function`` with ``tf.GradientTape``; actions use a fast forward pass;
 - Huber loss instead of the squared error; 40×40 frames, 2 stacked, instead of 80×80×4;
-- the replay buffer is NumPy arrays (``FN/replay_buffer.py``; frames stored once, as uint8);
+- the replay buffer is a ring of NumPy arrays (``FN/replay_buffer.py``; frames as uint8);
 - tuned settings per mode (``CATCHER_SETTINGS``, ``TEST_MODE_SETTINGS``), step-based where
   the book counted episodes; the greedy policy is evaluated and the best weights are kept.
 """
@@ -43,7 +43,7 @@ from FN.fn_framework import (
     stack_experiences,
     watch_render_mode,
 )
-from FN.replay_buffer import FrameReplayBuffer, ReplayBuffer
+from FN.replay_buffer import ReplayBuffer
 
 HUBER_DELTA = 1.0
 # --test on CartPole-v1: the RL Zoo's tuned DQN with a smaller network (doc/day4.md).
@@ -242,11 +242,7 @@ class DeepQNetworkTrainer(Trainer):
         self.training_episodes = 0
 
     def make_buffer(self, env):
-        """Experience replay: stacks of frames go to a buffer that stores each frame once, as
-        uint8; vectors to a ring of arrays."""
-        shape = env.observation_space.shape
-        if len(shape) == 3:
-            return FrameReplayBuffer(self.buffer_size, shape)
+        """Experience replay: the book's deque as a ring of NumPy arrays (FN/replay_buffer.py)."""
         return ReplayBuffer(self.buffer_size)
 
     def train(self, env, episode_count=1200, initial_count=200, test_mode=False, render=False,

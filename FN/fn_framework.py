@@ -1,18 +1,15 @@
 """Day5: the framework that every function-approximation agent of the book is built on.
 
-One long deep-RL run must never be wasted (Day5), so the code is split into parts and logs
-everything. As in the book: ``Experience`` (one transition), ``FNAgent`` (``initialize``,
-``estimate``, ``update``, ``policy``, ``play``, ``save``/``load``), ``Trainer`` (the loop and
-its hooks ``episode_begin``, ``begin_train``, ``step``, ``episode_end``), ``Observer`` (the
-adapter between an environment and an agent) and ``Logger`` (prints, TensorBoard, plots).
-Below them: the fast forward passes, the periodic greedy evaluation, and the command line
-that all FN scripts share. TensorFlow is imported only where a model needs it.
+As in the book: ``Experience`` (one transition), ``FNAgent`` (``initialize``, ``estimate``,
+``update``, ``policy``, ``play``, ``save``/``load``), ``Trainer`` (the loop and its hooks),
+``Observer`` (between an environment and an agent) and ``Logger`` (prints, TensorBoard, plots).
+Below them: the fast forward passes and the command line that all FN scripts share.
 
 Changes from the book (doc/day5.md says more):
 - gymnasium's ``terminated``/``truncated``: ``Experience.d`` is ``terminated`` only;
 - agents act through NumPy or compiled forward passes, never ``model.predict``;
-- the loop logs to TensorBoard, evaluates the greedy policy, keeps the best weights, bounds a
-  run with ``max_steps``, and stops cleanly on Ctrl-C.
+- the loop logs to TensorBoard, evaluates the greedy policy every ``interval`` steps, keeps
+  the best weights, bounds a run with ``max_steps``, and stops cleanly on Ctrl-C.
 """
 
 import argparse
@@ -48,24 +45,20 @@ Experience = namedtuple("Experience", ["s", "a", "r", "n_s", "d"])
 
 
 def stack_experiences(experiences):
-    """A list of ``Experience`` as one ``Experience`` of arrays (floats as float32); a batch
-    that ``sample`` returned passes as it is."""
+    """A list of ``Experience`` as one ``Experience`` of arrays; a sampled batch passes as is."""
     if isinstance(experiences, Experience):
         return experiences
-    states = np.array([e.s for e in experiences], dtype=np.float32)
-    actions = np.array([e.a for e in experiences])
-    rewards = np.array([e.r for e in experiences], dtype=np.float32)
-    next_states = np.array([e.n_s for e in experiences], dtype=np.float32)
-    terminals = np.array([e.d for e in experiences], dtype=np.float32)
-    return Experience(states, actions, rewards, next_states, terminals)
+    s, a, r, n_s, d = zip(*experiences)
+    return Experience(np.array(s, np.float32), np.array(a), np.array(r, np.float32),
+                      np.array(n_s, np.float32), np.array(d, np.float32))
 
 
 class FNAgent:
     """An agent whose value or policy is a function (a network) instead of a table.
 
     ``policy`` is ε-greedy on top of ``estimate``: with probability ε (or before the model is
-    initialized) a random action, otherwise the best action, or an action drawn from the
-    estimated probabilities when ``estimate_probs`` is True.
+    built) a random action, else the best one, or one drawn from the estimated probabilities
+    when ``estimate_probs`` is True.
     """
 
     def __init__(self, epsilon, actions):
@@ -74,7 +67,7 @@ class FNAgent:
         self.model = None
         self.estimate_probs = False
         self.initialized = False
-        self.forward = None
+        self.forward = None  # the fast forward pass that acting uses (make_forward)
         self.jit_compile = False  # make_model says whether XLA compiles the updates
 
     def save(self, model_path):
@@ -88,22 +81,19 @@ class FNAgent:
 
     @classmethod
     def load(cls, env, model_path, epsilon=0.0001, *, train_command=None):
-        """The book's ``load``: an agent for ``env`` that acts with the saved model. A file that
-        is missing, damaged or not a model, or a model made for states of another shape, ends
-        the script with one sentence (exit status 2) that suggests ``train_command``."""
+        """An agent for ``env`` that acts with the saved model. A missing or damaged file, or a
+        model for states of another shape, ends the script with one sentence (exit status 2)."""
         agent = cls(epsilon=epsilon, actions=list(range(env.action_space.n)))
         return agent.load_model(env, model_path, train_command)
 
     def load_model(self, env, model_path, train_command=None):
-        """Read ``self.model`` from ``model_path`` and check it fits ``env``; return ``self``."""
         train_command = train_command or f"python {type(self).__module__.replace('.', '/')}.py"
         self.model = load_keras_model(model_path, train_command, compile=False)
-        expected = tuple(env.observation_space.shape)
         given = tuple(self.model.input_shape[1:])
-        if given != expected:
+        if given != tuple(env.observation_space.shape):
             exit_with_error(f"{model_path} was trained on states of shape {given}, but this "
-                            f"environment's states have shape {expected}; train a model for "
-                            f"it with `{train_command}`")
+                            f"environment's states have shape {env.observation_space.shape}; "
+                            f"train a model for it with `{train_command}`")
         self.initialized = True
         self.refresh_forward()
         return self
@@ -137,9 +127,8 @@ class FNAgent:
         return np.array([int(np.argmax(self.estimate(s))) for s in states])
 
     def play(self, env, episode_count=5, render=True, *, greedy=False):
-        """Play ``episode_count`` episodes and return their rewards. The agent acts with its
-        ``policy``, as in the book, or, with ``greedy``, takes the action it rates best (what
-        the evaluations measure)."""
+        """Play ``episode_count`` episodes with the ``policy`` (or, with ``greedy``, the action
+        rated best) and return their rewards."""
         rewards = []
         for _ in range(episode_count):
             s = env.reset()
@@ -149,9 +138,8 @@ class FNAgent:
                 if render:
                     env.render()
                 a = self.greedy_actions(np.asarray(s)[None])[0] if greedy else self.policy(s)
-                n_state, reward, done, _ = env.step(a)
+                s, reward, done, _ = env.step(a)
                 episode_reward += float(reward)
-                s = n_state
             print(f"Get reward {episode_reward:.4g}.")
             rewards.append(episode_reward)
         return rewards
@@ -160,15 +148,10 @@ class FNAgent:
 class Trainer:
     """Runs episodes, stores experiences and calls the hooks that each algorithm fills in.
 
-    The order of the calls, for each episode ``i``::
-
-        episode_begin(i, agent)
-        for each step: (begin_train(i, agent) once, when training starts), step(i, n, agent, e)
-        episode_end(i, step_count, agent)
-
-    Training starts when the buffer is first full, after ``initial_count`` episodes, or after
-    ``initial_steps`` steps, whichever comes first; ``self.training`` tells the hooks. Without
-    ``log_dir``, the logs go to a new run folder of the trainer's script.
+    For each episode ``i``: ``episode_begin(i, agent)``; every step ``step(i, n, agent, e)``
+    (``begin_train(i, agent)`` once, when training starts); then ``episode_end(i, steps,
+    agent)``. Training starts when the buffer is first full, after ``initial_count`` episodes
+    or after ``initial_steps`` steps, whichever comes first; ``self.training`` tells the hooks.
     """
 
     def __init__(self, buffer_size=1024, batch_size=32, gamma=0.9, report_interval=10,
@@ -186,13 +169,12 @@ class Trainer:
     @property
     def trainer_name(self):
         """The class name in snake case, without "_trainer": ``deep_q_network`` for DQN's."""
-        snaked = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", type(self).__name__)
-        snaked = re.sub("([a-z0-9])([A-Z])", r"\1_\2", snaked).lower()
+        snaked = re.sub("([a-z0-9])([A-Z])", r"\1_\2",
+                        re.sub("(.)([A-Z][a-z]+)", r"\1_\2", type(self).__name__)).lower()
         return snaked.replace("_trainer", "")
 
     def make_buffer(self, env):
-        """The experience buffer for ``env``'s states: the book's deque. DQN chooses a NumPy
-        replay buffer from the observation space instead."""
+        """The book's deque of experiences (DQN chooses a NumPy replay buffer instead)."""
         return deque(maxlen=self.buffer_size)
 
     def reset_state(self, env=None):
@@ -210,9 +192,9 @@ class Trainer:
 
     def set_evaluation(self, env, interval, episode_count=20, target=None, keep_best=True,
                        seed=10_000, metric=None, metric_name="return"):
-        """Evaluate the greedy policy on ``env`` every ``interval`` environment steps; stop at
-        ``target``; with ``keep_best``, end with the weights of the best evaluation (Day5: a
-        run that later degrades loses nothing). See ``PeriodicEvaluation``."""
+        """Evaluate the greedy policy on ``env`` every ``interval`` steps (``PeriodicEvaluation``):
+        stop at ``target``; with ``keep_best``, end with the best evaluation's weights (Day5: a
+        run that later degrades loses nothing)."""
         self.evaluation = PeriodicEvaluation(env, interval, episode_count, target, keep_best,
                                              seed, metric, metric_name)
 
@@ -222,13 +204,12 @@ class Trainer:
 
     @property
     def training_seconds(self):
-        """Seconds since the training loop started, without the time spent in evaluations."""
+        """Seconds since the loop started, without the time spent in evaluations."""
         spent = 0.0 if self.evaluation is None else self.evaluation.seconds
         return time.perf_counter() - self.started_at - spent
 
     def should_stop(self, max_steps):
-        """True once the evaluation reached its target or ``max_steps`` steps were played."""
-        reached = self.evaluation is not None and self.evaluation.reached
+        reached = self.evaluation is not None and self.evaluation.solved_at is not None
         return reached or bool(max_steps and self.total_steps >= max_steps)
 
     def start_training(self, episode, agent):
@@ -242,10 +223,9 @@ class Trainer:
 
     @contextlib.contextmanager
     def session(self, agent, total, unit):
-        """What every training loop does around itself: a progress bar, and at the end
-        (finished, target reached or Ctrl-C) the best weights kept and the logs flushed. Ctrl-C
-        stops the loop without an error: ``interrupted`` is set, and the agent keeps what it
-        has learned, so that the caller can save it."""
+        """Around every training loop: a progress bar and, at the end (finished, target
+        reached or Ctrl-C), the best weights back and the logs flushed. Ctrl-C sets
+        ``interrupted`` and ends the loop; the agent keeps what it learned, to be saved."""
         self.started_at = time.perf_counter()
         bar = tqdm(total=total, desc=f"{self.trainer_name} training", unit=unit,
                    dynamic_ncols=True, leave=False)
@@ -263,11 +243,8 @@ class Trainer:
 
     def train_loop(self, env, agent, episode=200, initial_count=-1, render=False,
                    observe_interval=0, initial_steps=-1, max_steps=None):
-        """Run up to ``episode`` episodes (and at most ``max_steps`` steps) with ``agent``.
-
-        ``observe_interval`` collects the states seen during every ``observe_interval``-th
-        training episode and writes them to TensorBoard as images (for pixel observations).
-        """
+        """Run up to ``episode`` episodes (at most ``max_steps`` steps). ``observe_interval``
+        sends the states of every ``observe_interval``-th training episode to TensorBoard."""
         self.reset_state(env)
         frames = []
         with self.session(agent, total=episode, unit="episode") as bar:
@@ -280,14 +257,12 @@ class Trainer:
                 while not done:
                     if render:
                         env.render()
-                    if self.training and observe_interval > 0 and (
-                            self.training_count == 1
-                            or self.training_count % observe_interval == 0):
+                    if self.training and self.is_observed(observe_interval):
                         frames.append(s)
                     a = agent.policy(s)
                     n_state, reward, done, info = env.step(a)
-                    # done (terminated or truncated) ends the episode, but only a real
-                    # termination makes n_state terminal: a time limit must keep bootstrapping.
+                    # done ends the episode either way, but only a real termination makes
+                    # n_state terminal: a time limit must keep bootstrapping.
                     e = Experience(s, a, reward, n_state, info["terminated"])
                     self.experiences.append(e)
                     self.total_steps += 1
@@ -312,16 +287,19 @@ class Trainer:
                     self.start_training(i, agent)
                 if self.training:
                     if frames:
-                        self.logger.write_image(self.training_count,
-                                                [self.to_image(frame) for frame in frames])
+                        self.logger.write_image(self.training_count, map(self.to_image, frames))
                         frames = []
                     self.training_count += 1
                 if self.should_stop(max_steps):
                     break
 
+    def is_observed(self, interval):
+        """True in the training episodes whose states go to TensorBoard."""
+        return interval > 0 and (self.training_count == 1
+                                 or self.training_count % interval == 0)
+
     def to_image(self, state):
-        """The picture of a state for ``observe_interval``: a stack of frames (height, width,
-        frames) shows its newest frame, as the book did; a single picture stays as it is."""
+        """A state as a picture: the newest frame of a (height, width, frames) stack."""
         state = np.asarray(state)
         return state[..., -1] if state.ndim == 3 else state
 
@@ -348,13 +326,13 @@ class Trainer:
     def report(self, episode):
         """The book's periodic line, every ``report_interval`` episodes."""
         if self.is_event(episode, self.report_interval):
-            recent_rewards = self.reward_log[-self.report_interval:]
-            self.logger.describe("reward", recent_rewards, episode=episode)
+            self.logger.describe("reward", self.reward_log[-self.report_interval:],
+                                 episode=episode)
 
     def finish(self, agent, file_name, show=True):
         """The end of a run, also after Ctrl-C: save the agent in the run folder, plot the
-        rewards, mark the run (``common.finish_training``, which exits with status 130 after
-        Ctrl-C). Returns the model's path (``None`` when no model was built yet)."""
+        rewards and mark the run (``common.finish_training`` exits with 130 after Ctrl-C).
+        Returns the model's path (``None`` when no model was built yet)."""
         path = None
         if agent.initialized:
             path = agent.save(self.logger.path_of(file_name))
@@ -376,13 +354,84 @@ class Trainer:
         return path
 
 
+def evaluate(agent, env, episode_count=20, seed=None):
+    """Returns of ``episode_count`` greedy episodes (no exploration, no learning). Over a vector
+    environment every sub-environment plays its first episode at once, so ``episode_count``
+    must be a multiple of their number (gymnasium restarts an ended one on the next step)."""
+    n = env.num_envs
+    if episode_count % n:
+        raise ValueError(f"episode_count {episode_count} is not a multiple of {n} envs")
+    returns = []
+    for round_index in range(episode_count // n):
+        states = env.reset(seed=None if seed is None else seed + round_index)
+        total, alive = np.zeros(n), np.ones(n, dtype=bool)
+        while alive.any():
+            actions = agent.greedy_actions(np.asarray(states).reshape(n, *env.observation_space
+                                                                       .shape))
+            states, rewards, dones, _ = env.step(actions if env.is_vector else actions[0])
+            total += np.where(alive, rewards, 0.0)
+            alive &= ~np.asarray(dones, dtype=bool)
+        returns.extend(total.tolist())
+    return np.array(returns)
+
+
+class PeriodicEvaluation:
+    """Evaluate the greedy policy on ``env`` every ``interval`` environment steps.
+
+    ``solved_at`` is the step at which a score first reached ``target``. With ``keep_best``,
+    ``restore_best`` puts the best evaluation's weights back. ``metric(agent, env,
+    episode_count, seed)`` replaces the mean return (Catcher's catch rate). ``results`` lists
+    ``(steps, score)``, ``times`` the training seconds at each, ``seconds`` their own cost.
+    """
+
+    def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
+                 seed=10_000, metric=None, metric_name="return"):
+        self.env, self.interval, self.episode_count = env, int(interval), episode_count
+        self.target, self.keep_best, self.seed = target, keep_best, seed
+        self.metric = metric or (lambda agent, env, n, seed: np.mean(evaluate(agent, env, n,
+                                                                              seed)))
+        self.metric_name = metric_name
+        self.reset()
+
+    def reset(self):
+        self.next_at = self.interval
+        self.best, self.best_weights, self.solved_at = -np.inf, None, None
+        self.results, self.times, self.seconds = [], [], 0.0
+
+    def __call__(self, agent, steps, training_seconds, logger):
+        """Evaluate when ``steps`` has passed the next due point; return the score or None."""
+        if steps < self.next_at or not agent.initialized:
+            return None
+        self.next_at += self.interval * ((steps - self.next_at) // self.interval + 1)
+        started = time.perf_counter()
+        score = float(self.metric(agent, self.env, self.episode_count,
+                                  self.seed + len(self.results) * self.episode_count))
+        self.seconds += time.perf_counter() - started
+        self.results.append((steps, score))
+        self.times.append(training_seconds)
+        logger.write(steps, f"charts/eval_{self.metric_name}", score)
+        if score > self.best:
+            self.best = score
+            self.best_weights = agent.model.get_weights() if self.keep_best else None
+        if self.target is not None and score >= self.target and self.solved_at is None:
+            self.solved_at = steps
+            tqdm.write(f"At step {steps}, the evaluation reached {score:.4g} "
+                       f"(target {self.target}): training stops.")
+        return score
+
+    def restore_best(self, agent):
+        if self.best_weights is not None:
+            agent.model.set_weights(self.best_weights)
+            agent.refresh_forward()
+            tqdm.write(f"Kept the weights of the best evaluation ({self.best:.4g}).")
+
+
 class Observer:
     """Sits between a gymnasium environment and an agent, and shapes what the agent sees.
 
-    gymnasium's ``reset`` gives ``(obs, info)`` and ``step`` five values; the observer gives back
-    the book's ``state`` and ``(state, reward, done, info)``, with both flags kept in ``info``.
-    A vector environment works too: everything then comes as batches. Subclasses implement
-    ``transform(state)``, which turns an observation into the agent's state.
+    It gives back the book's ``state`` from ``reset`` and ``(state, reward, done, info)`` from
+    ``step``, with ``terminated`` and ``truncated`` kept in ``info``. Over a vector environment
+    everything comes as batches. Subclasses implement ``transform(state)``.
     """
 
     def __init__(self, env):
@@ -394,7 +443,6 @@ class Observer:
 
     @property
     def is_vector(self):
-        """True when the environment steps a batch of environments at once."""
         return isinstance(self._env, VectorEnv)
 
     @property
@@ -416,8 +464,7 @@ class Observer:
         return self.transform(state)
 
     def render(self):
-        # With render_mode="human", gymnasium draws every step by itself; without a render
-        # mode there is nothing to draw.
+        # With render_mode="human" gymnasium draws every step by itself.
         if getattr(self._env, "render_mode", None) in (None, "human"):
             return None
         return self._env.render()
@@ -426,10 +473,7 @@ class Observer:
         n_state, reward, terminated, truncated, info = self._env.step(action)
         # The classic trap: done ends the episode either way, but only `terminated` means
         # that n_state has no future. A truncated episode (time limit) must still bootstrap.
-        if self.is_vector:
-            done = np.logical_or(terminated, truncated)
-        else:
-            done = bool(terminated or truncated)
+        done = np.logical_or(terminated, truncated) if self.is_vector else terminated or truncated
         info = dict(info, terminated=terminated, truncated=truncated)
         return self.transform(n_state), reward, done, info
 
@@ -448,61 +492,69 @@ class CartPoleObserver(Observer):
         return np.asarray(state, dtype=np.float32)
 
 
-def make_cartpole(num_envs=None, render_mode=None):
-    """CartPole-v1 behind ``CartPoleObserver``; ``num_envs`` gives a batch (NumPy-vectorized,
-    or, to open a window, ordinary environments of which the first draws itself)."""
+def make_cartpole(num_envs=None, render_mode=None, observer=CartPoleObserver):
+    """CartPole-v1 behind ``observer``; ``num_envs`` gives a batch (NumPy-vectorized, or, to
+    open a window, ordinary environments of which the first draws itself)."""
     if num_envs is None:
-        return CartPoleObserver(gym.make("CartPole-v1", render_mode=render_mode))
+        return observer(gym.make("CartPole-v1", render_mode=render_mode))
     if render_mode == "human":
         makers = [lambda i=i: gym.make("CartPole-v1", render_mode="human" if i == 0 else None)
                   for i in range(num_envs)]
-        return CartPoleObserver(gym.vector.SyncVectorEnv(makers))
-    return CartPoleObserver(gym.make_vec("CartPole-v1", num_envs=num_envs,
-                                         vectorization_mode="vector_entry_point"))
+        return observer(gym.vector.SyncVectorEnv(makers))
+    return observer(gym.make_vec("CartPole-v1", num_envs=num_envs,
+                                 vectorization_mode="vector_entry_point"))
 
 
 class Logger:
     """Where a trainer writes: printed summaries, TensorBoard events, plots and histories.
 
-    ``log_dir`` defaults to ``outputs/FN/fn_framework/``; trainers pass their run folder.
     TensorBoard events go to ``log_dir/dir_name``, the other files (``path_of``) to
-    ``log_dir``. Run ``tensorboard --logdir outputs/FN`` to see the runs side by side.
+    ``log_dir``. ``tensorboard --logdir outputs/FN`` shows the runs side by side.
     """
-
-    # Scalars are queued and written in batches (FN/tensorboard_writer.py says why).
-    FLUSH_SIZE = 256
-    FLUSH_SECONDS = 10.0
 
     def __init__(self, log_dir="", dir_name=""):
         self.log_dir = Path(log_dir) if log_dir else output_dir(__file__)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.tensorboard_dir = self.log_dir / dir_name if dir_name else self.log_dir
         self._writer = None
-        self._pending = []
-        self._last_flush = time.monotonic()
+        self._pending = []  # scalars wait here, and go out in one compiled call (flush)
 
     @property
     def writer(self):
         """The TensorBoard writer, created on first use (no empty event files otherwise)."""
         if self._writer is None:
-            self._writer = EventWriter(self.tensorboard_dir)
+            import tensorflow as tf  # here: the Observer and the framework need no TensorFlow
+            from tensorflow.core.framework import summary_pb2
+
+            self._writer = writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
+            metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata
+                                                   .PluginData(plugin_name="scalars"))
+
+            @tf.function(reduce_retracing=True)
+            def write_scalars(tags, steps, values):
+                with writer.as_default():
+                    for i in tf.range(tf.shape(tags)[0]):
+                        tf.summary.write(tags[i], values[i], step=steps[i],
+                                         metadata=metadata.SerializeToString())
+
+            self._write_scalars = write_scalars
         return self._writer
 
     def set_model(self, model):
-        """The book's ``set_model``: the network's layers go to TensorBoard's TEXT tab (Keras'
-        graph callback works only inside ``model.fit``, which no agent calls)."""
+        """The book's ``set_model``: the network's layers, in TensorBoard's TEXT tab."""
+        import tensorflow as tf
+
         rows = [f"| {layer.name} | {type(layer).__name__} | {layer.count_params():,} |"
                 for layer in model.layers]
-        table = "\n".join(["| layer | type | weights |", "| --- | --- | --- |", *rows])
-        self.writer.text("model", f"**{model.name}**\n\n{table}", step=0)
+        with self.writer.as_default():
+            tf.summary.text("model", "\n".join([f"**{model.name}**\n", "| layer | type | "
+                                                "weights |", "| --- | --- | --- |", *rows]), 0)
 
     def path_of(self, file_name):
         return self.log_dir / file_name
 
     def describe(self, name, values, episode=-1, step=-1):
-        mean = np.round(np.mean(values), 3)
-        std = np.round(np.std(values), 3)
-        desc = f"{name} is {mean} (+/-{std})"
+        desc = f"{name} is {np.round(np.mean(values), 3)} (+/-{np.round(np.std(values), 3)})"
         if episode > 0:
             tqdm.write(f"At episode {episode}, {desc}")
         elif step > 0:
@@ -524,58 +576,52 @@ class Logger:
                                          f"{interval} episodes)", show=show)
 
     def write(self, index, name, value):
-        """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``, queued
-        until ``FLUSH_SIZE`` scalars, ``FLUSH_SECONDS`` seconds or ``flush()``."""
+        """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``."""
         self._pending.append((str(name), int(index), float(value)))
-        if (len(self._pending) >= self.FLUSH_SIZE
-                or time.monotonic() - self._last_flush > self.FLUSH_SECONDS):
+        if len(self._pending) >= 256:
             self.flush()
 
     def write_image(self, index, frames, name="frames", max_outputs=16):
-        """TensorBoard images of ``frames``: (N, H, W) or (N, H, W, C), in [0, 1] or uint8."""
-        self.writer.images(name, np.asarray(frames)[:max_outputs], step=index)
+        """TensorBoard images of ``frames``: (N, H, W) or (N, H, W, C), in [0, 1]."""
+        import tensorflow as tf
+
+        frames = np.asarray(list(frames), dtype=np.float32)
+        with self.writer.as_default():
+            tf.summary.image(name, frames.reshape(*frames.shape[:3], -1), index,
+                             max_outputs=max_outputs)
 
     def flush(self):
         """Write the queued scalars and flush the event file."""
-        self._last_flush = time.monotonic()
         if self._pending:
-            self.writer.scalars(*zip(*self._pending))
+            tags, steps, values = zip(*self._pending)
+            _ = self.writer  # made on first use, with its compiled scalar writer
+            self._write_scalars(np.array(tags), np.array(steps, np.int64),
+                                np.array(values, np.float32))
             self._pending = []
         if self._writer is not None:
             self._writer.flush()
 
 
-NUMPY_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "softmax": lambda x: softmax(x),
-}
+NUMPY_ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0.0),
+                     "tanh": np.tanh, "softmax": lambda x: softmax(x)}
 
 
 def softmax(logits):
     """Row-wise softmax in NumPy, stable for large logits."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
 class DenseForward:
-    """A NumPy copy of a chain of Keras ``Dense`` layers. Call ``sync`` after every update."""
+    """A NumPy copy of a chain of Keras ``Dense`` layers: for a small MLP about 20 times faster
+    than a compiled call, which matters once per environment step. ``sync`` after updates."""
 
     def __init__(self, layers):
         self.layers = list(layers)
-        for layer in self.layers:
-            name = layer.activation.__name__
-            if not hasattr(layer, "kernel") or name not in NUMPY_ACTIVATIONS:
-                raise ValueError(f"DenseForward cannot copy layer {layer.name} ({name})")
-        self.params = []
         self.sync()
 
     @classmethod
     def supports(cls, model):
-        """True when ``model`` is a plain chain of Dense layers that this class can copy."""
         return all(type(layer).__name__ == "Dense"
                    and layer.activation.__name__ in NUMPY_ACTIVATIONS for layer in model.layers)
 
@@ -591,43 +637,33 @@ class DenseForward:
 
 
 class BranchedForward:
-    """A NumPy copy of a shared trunk of Dense layers followed by several heads.
-
-    Calling it returns one array per head. Call ``sync`` after every update.
-    """
+    """NumPy copies of a shared trunk of Dense layers and of several heads (one array each)."""
 
     def __init__(self, trunk, heads):
-        self.trunk = DenseForward(trunk) if trunk else None
-        self.heads = [DenseForward(head) for head in heads]
+        self.parts = [DenseForward(trunk)] + [DenseForward(head) for head in heads]
 
     def sync(self):
-        if self.trunk is not None:
-            self.trunk.sync()
-        for head in self.heads:
-            head.sync()
+        for part in self.parts:
+            part.sync()
 
     def __call__(self, x):
-        x = np.asarray(x, dtype=np.float32)
-        features = self.trunk(x) if self.trunk is not None else x
-        return [head(features) for head in self.heads]
+        features = self.parts[0](x)
+        return [head(features) for head in self.parts[1:]]
 
 
 class CompiledForward:
-    """The forward pass of any Keras model as a ``tf.function`` (convolutions, for instance)."""
+    """The forward pass of any Keras model (convolutions, say) as a ``tf.function``."""
 
     def __init__(self, model):
-        import tensorflow as tf  # here, not above: the Observer must not need TensorFlow
+        import tensorflow as tf
 
-        self.model = model
         self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def sync(self):
-        """Nothing to copy: the compiled function reads the model's variables directly."""
+        """Nothing to copy: the compiled function reads the model's variables."""
 
     def __call__(self, x):
-        import tensorflow as tf
-
-        outputs = self._call(tf.convert_to_tensor(np.asarray(x, dtype=np.float32)))
+        outputs = self._call(np.asarray(x, dtype=np.float32))
         if isinstance(outputs, (list, tuple)):
             return [output.numpy() for output in outputs]
         return outputs.numpy()
@@ -635,221 +671,37 @@ class CompiledForward:
 
 def make_forward(model):
     """The fastest forward pass for ``model``: ``DenseForward`` when possible, else compiled."""
-    if DenseForward.supports(model):
-        return DenseForward(model.layers)
-    return CompiledForward(model)
-
-
-def _metadata(plugin):
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = plugin
-    return metadata
-
-
-class EventWriter:
-    """One TensorBoard run: an event file under ``directory``, created on the first event."""
-
-    def __init__(self, directory):
-        import tensorflow as tf
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.writer = tf.summary.create_file_writer(str(directory))
-        serialized = _metadata("scalars").SerializeToString()
-        writer = self.writer
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
-                                      tf.TensorSpec([None], tf.int64),
-                                      tf.TensorSpec([None], tf.float32)])
-        def write_scalars(tags, steps, values):
-            with writer.as_default():
-                for i in tf.range(tf.shape(tags)[0]):
-                    tf.summary.write(tags[i], values[i], step=steps[i], metadata=serialized)
-            return tf.constant(0)
-
-        self._write_scalars = write_scalars
-
-    def scalars(self, tags, steps, values):
-        """Write the scalars ``values[i]`` named ``tags[i]`` at ``steps[i]``, in one call."""
-        import tensorflow as tf
-
-        self._write_scalars(tf.constant(tags), tf.constant(steps, dtype=tf.int64),
-                            tf.constant(values, dtype=tf.float32))
-
-    def _write(self, name, tensor, step, plugin):
-        import tensorflow as tf
-
-        with self.writer.as_default():
-            tf.summary.write(name, tensor, step=int(step), metadata=_metadata(plugin))
-
-    def images(self, name, frames, step):
-        """Images of ``frames``: (N, H, W) or (N, H, W, C), in [0, 1] or uint8."""
-        import tensorflow as tf
-
-        frames = np.asarray(frames)
-        if frames.ndim == 3:
-            frames = frames[..., np.newaxis]
-        if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
-            raise ValueError(f"frames must be (N, H, W) or (N, H, W, C), got {frames.shape}")
-        if frames.dtype != np.uint8:
-            frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
-        encoded = [tf.io.encode_png(frame) for frame in frames]
-        height, width = frames.shape[1:3]
-        self._write(name, tf.stack([tf.constant(str(width)), tf.constant(str(height)),
-                                    *encoded]), step, "images")
-
-    def text(self, name, markdown, step):
-        """A text (Markdown) shown in TensorBoard's TEXT tab."""
-        import tensorflow as tf
-
-        self._write(name, tf.constant(markdown), step, "text")
-
-    def flush(self):
-        self.writer.flush()
-
-
-def evaluate(agent, env, episode_count=20, seed=None):
-    """Returns of ``episode_count`` episodes played greedily (no exploration, no learning).
-
-    ``env`` is an ``Observer``. Over a vector environment all sub-environments play at once and
-    only each one's first episode counts (gymnasium resets a finished sub-environment on the next
-    step); ``episode_count`` must then be a multiple of the number of sub-environments.
-    """
-    if env.is_vector:
-        n = env.num_envs
-        if episode_count % n:
-            raise ValueError(f"episode_count {episode_count} is not a multiple of {n} envs")
-        returns = []
-        for round_index in range(episode_count // n):
-            states = env.reset(seed=None if seed is None else seed + round_index)
-            total = np.zeros(n)
-            alive = np.ones(n, dtype=bool)
-            while alive.any():
-                states, rewards, dones, _ = env.step(agent.greedy_actions(states))
-                total += np.where(alive, rewards, 0.0)
-                alive &= ~np.asarray(dones, dtype=bool)
-            returns.extend(total.tolist())
-        return np.array(returns)
-    returns = []
-    for episode in range(episode_count):
-        s = env.reset(seed=None if seed is None else seed + episode)
-        done = False
-        total = 0.0
-        while not done:
-            action = agent.greedy_actions(np.asarray(s)[np.newaxis])[0]
-            s, reward, done, _ = env.step(action)
-            total += float(reward)
-        returns.append(total)
-    return np.array(returns)
-
-
-class PeriodicEvaluation:
-    """Evaluate the greedy policy on ``env`` every ``interval`` environment steps.
-
-    With ``target``, ``reached`` turns True once a score reaches it. With ``keep_best``, the
-    weights of the best evaluation are kept, and ``restore_best`` puts them back into the model.
-    ``metric(agent, env, episode_count, seed)`` replaces the mean return by another score
-    (Catcher's catch rate), written to TensorBoard as ``charts/eval_<metric_name>``.
-
-    ``results`` lists ``(steps, score)``; ``times`` the training seconds at each; ``seconds``
-    adds up the time the evaluations took, which the trainer leaves out of its training time.
-    """
-
-    def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
-                 seed=10_000, metric=None, metric_name="return"):
-        self.env = env
-        self.interval = int(interval)
-        self.episode_count = episode_count
-        self.target = target
-        self.keep_best = keep_best
-        self.seed = seed
-        self.metric = metric
-        self.metric_name = metric_name
-        self.reset()
-
-    def reset(self):
-        """Forget the scores and weights of an earlier run."""
-        self.next_at = self.interval
-        self.best = -np.inf
-        self.best_weights = None
-        self.solved_at = None
-        self.results = []
-        self.times = []
-        self.seconds = 0.0
-
-    @property
-    def reached(self):
-        return self.solved_at is not None
-
-    def __call__(self, agent, steps, training_seconds, logger):
-        """Evaluate when ``steps`` has passed the next due point; return the score or None."""
-        if steps < self.next_at or not agent.initialized:
-            return None
-        while self.next_at <= steps:
-            self.next_at += self.interval
-        seed = self.seed + len(self.results) * self.episode_count
-        started = time.perf_counter()
-        if self.metric is None:
-            score = float(np.mean(evaluate(agent, self.env, self.episode_count, seed=seed)))
-        else:
-            score = float(self.metric(agent, self.env, self.episode_count, seed))
-        self.seconds += time.perf_counter() - started
-        self.results.append((steps, score))
-        self.times.append(training_seconds)
-        logger.write(steps, f"charts/eval_{self.metric_name}", score)
-        if score > self.best:
-            self.best = score
-            if self.keep_best:
-                self.best_weights = agent.model.get_weights()
-        if self.target is not None and score >= self.target and not self.reached:
-            self.solved_at = steps
-            tqdm.write(f"At step {steps}, the evaluation reached {score:.4g} "
-                       f"(target {self.target}): training stops.")
-        return score
-
-    def restore_best(self, agent):
-        """Give the model back the weights of its best evaluation (if any were kept)."""
-        if self.best_weights is None:
-            return
-        agent.model.set_weights(self.best_weights)
-        agent.refresh_forward()
-        tqdm.write(f"Kept the weights of the best evaluation ({self.best:.4g}).")
+    return DenseForward(model.layers) if DenseForward.supports(model) else CompiledForward(model)
 
 
 def make_parser(description, episodes, mode_steps=None):
-    """The command line that every FN script shares. ``mode_steps``, the default number of
-    steps on Catcher and with ``--test``, adds the options of the two-mode scripts."""
+    """The command line of every FN script. ``mode_steps``, the default steps on Catcher and
+    with ``--test``, adds the options of the two-mode scripts (DQN, A2C)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--play", action="store_true",
-                        help="load the newest trained model (or --model) and watch it play")
-    parser.add_argument("--model", type=Path, default=None, metavar="PATH",
-                        help="with --play: the model file to play instead of the newest run's")
-    parser.add_argument("--seed", type=seed_value, default=0,
-                        help="random seed, from 0 to 2**32 - 1 (default 0)")
-    parser.add_argument("--episodes", type=positive_int, default=episodes,
-                        help=f"training episodes (default {episodes})")
-    parser.add_argument("--render", action="store_true",
-                        help="open a window and draw the environment while training")
-    parser.add_argument("--no-show", action="store_true",
-                        help="save the reward plot without opening a window")
+    add = parser.add_argument
+    add("--play", action="store_true",
+        help="load the newest trained model (or --model) and watch it play")
+    add("--model", type=Path, default=None, metavar="PATH",
+        help="with --play: the model file to play instead of the newest run's")
+    add("--seed", type=seed_value, default=0, help="random seed, from 0 to 2**32 - 1 (default 0)")
+    add("--episodes", type=positive_int, default=episodes,
+        help=f"training episodes (default {episodes})")
+    add("--render", action="store_true",
+        help="open a window and draw the environment while training")
+    add("--no-show", action="store_true", help="save the reward plot without opening a window")
     if mode_steps is not None:
-        parser.add_argument("--test", action="store_true",
-                            help="train (or --play) the small MLP on CartPole-v1")
-        parser.add_argument("--steps", type=positive_int, default=None,
-                            help=f"at most this many environment steps (default "
-                                 f"{mode_steps[0]:,} on Catcher, {mode_steps[1]:,} with --test)")
-        parser.add_argument("--headless", action="store_true",
-                            help="with --play on Catcher: write a GIF instead of a window")
+        add("--test", action="store_true", help="train (or --play) the small MLP on CartPole-v1")
+        add("--steps", type=positive_int, default=None,
+            help=f"at most this many environment steps (default {mode_steps[0]:,} on Catcher, "
+                 f"{mode_steps[1]:,} with --test)")
+        add("--headless", action="store_true",
+            help="with --play on Catcher: write a GIF instead of a window")
     return parser
 
 
 def run_mode(script_file, kind="", suffix=".keras"):
-    """``(model file name, training command)`` of a script's mode: ``kind`` is ``""`` for a
-    script with one mode, ``"cartpole"`` for ``--test`` and ``"catcher"`` for DQN's and A2C's
-    Catcher. Each kind has its run folders, so that ``--play`` of one mode never picks the
-    other's model."""
+    """``(model file name, training command)`` of a script's mode (``kind`` "cartpole" for
+    ``--test``); each mode has its own run folders, so ``--play`` never mixes them up."""
     stem = Path(script_file).stem
     if kind == "cartpole":
         return f"{stem}_test{suffix}", f"python FN/{stem}.py --test"
@@ -857,23 +709,16 @@ def run_mode(script_file, kind="", suffix=".keras"):
 
 
 def watch_render_mode():
-    """``"human"`` (a window) for --play and --render when one can open, else ``None``.
-
-    Without a display (a server, or ``SDL_VIDEODRIVER=dummy`` in the tests) nothing could be
-    seen, and gymnasium would still pace the frames at the game's speed: play without drawing.
-    """
+    """``"human"`` when a window can open; else ``None`` (no display: play without drawing,
+    or gymnasium would still pace the frames)."""
     return "human" if display_available() else None
 
 
 def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", greedy=False,
          episode_count=5, play_catcher=None):
-    """``--play``: the newest finished run's agent of this script and mode plays (or the
-    model at ``--model PATH``), on ``make_env(render_mode=...)``, or, for Catcher, through
-    ``play_catcher`` (a window, or a GIF). Returns the rewards (or the GIF's path).
-
-    ``greedy`` plays the action the agent rates best in every state, as the evaluations
-    measure it, instead of drawing actions from the policy; the script says so on screen.
-    """
+    """``--play``: the newest finished run's agent of this script and mode plays (or the model
+    at ``--model``) on ``make_env(render_mode=...)``, or through ``play_catcher`` (a window or
+    a GIF). ``greedy`` plays the action rated best, as the evaluations measure it."""
     file_name, command = run_mode(script_file, kind, suffix)
     path = find_model(script_file, file_name, model=args.model, kind=kind,
                       train_command=command)
@@ -894,8 +739,7 @@ def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", gre
 def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metric=None,
                 metric_name="return"):
     """Seed ``env`` and, with ``evaluation`` (``interval``, ``episode_count``, ``target``),
-    have ``trainer`` evaluate the greedy policy on ``evaluation_env`` on seeds that training
-    never uses. Returns ``(trainer, env)``, ready for ``trainer.train(env, ...)``."""
+    evaluate on ``evaluation_env`` with seeds that training never uses; ``(trainer, env)``."""
     set_seed(seed, env.env)
     if evaluation is not None:
         trainer.set_evaluation(evaluation_env, evaluation["interval"],
@@ -907,8 +751,8 @@ def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metr
 
 def train_mode(trainer, env, seed=0, evaluation_env=None, evaluation=None, metric=None,
                metric_name="return", **train_kwargs):
-    """``prepare_run``, then ``trainer.train(env, **train_kwargs)``, then close ``env``;
-    returns ``(trainer, agent)``."""
+    """``prepare_run``, ``trainer.train(env, **train_kwargs)``, close ``env``;
+    ``(trainer, agent)``."""
     prepare_run(trainer, env, seed, evaluation_env, evaluation, metric, metric_name)
     agent = trainer.train(env, **train_kwargs)
     env.close()
@@ -916,9 +760,10 @@ def train_mode(trainer, env, seed=0, evaluation_env=None, evaluation=None, metri
 
 
 def train_and_save(trainer, env, args, file_name, **train_kwargs):
-    """A one-mode script's training: ``train_mode`` with the command line's seed, episodes and
-    ``--render``, then ``trainer.finish``; returns the episodes' rewards."""
+    """A one-mode script's run: ``train_mode`` with the command line's settings, then
+    ``trainer.finish``; returns the episodes' rewards."""
     trainer, agent = train_mode(trainer, env, args.seed, episode_count=args.episodes,
                                 render=args.render, **train_kwargs)
     trainer.finish(agent, file_name, show=not args.no_show)
     return trainer.reward_log
+

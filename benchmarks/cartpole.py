@@ -106,7 +106,7 @@ def clocked(trainer_class, clock):
 
     def evaluate_if_due(self, agent):
         originals["evaluate_if_due"](self, agent)
-        if self.evaluation.reached and "solved" not in clock:
+        if self.evaluation.solved_at is not None and "solved" not in clock:
             clock["solved"] = now()
 
     clock.update(timers=[], build=np.zeros(2))

@@ -94,7 +94,7 @@ class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
         self.observation_space = spaces.Box(0, 255, self.observer.frames.shape[1:], np.uint8)
 
     def reset(self, *, seed=None, options=None):
-        self.observer._restart(np.ones(1, dtype=bool))  # the first frame fills the stack
+        self.observer.fresh[:] = True  # the first frame fills the stack
         return super().reset(seed=seed, options=options)
 
     def observation(self, observation):

@@ -69,7 +69,8 @@ def play_first_episodes(env, act, seed=None):
 
     ``env`` is a batch seen through an observer: ``reset(seed=...)`` returns the states, and
     ``step(actions)`` returns ``(states, rewards, dones, info)`` with the counters of each game
-    that ended in ``info["final_info"]`` (FN's ``CatcherObserver`` over a ``CatcherVectorEnv``).
+    that ended in ``info["final_info"]``, or, where ended games restart on the next step (FN's
+    ``CatcherObserver`` over a ``CatcherVectorEnv``), in ``info`` itself.
     ``act(states)`` is called only on the states of the games still playing, so an agent that
     draws its actions from its own random numbers draws none for a finished game. Finished
     games go on stepping with the batch, repeating their last action, but nothing of theirs
@@ -88,8 +89,9 @@ def play_first_episodes(env, act, seed=None):
         returns += np.where(done, 0.0, rewards)
         ended = dones & ~done
         if ended.any():
-            caught[ended] = info["final_info"]["caught"][ended]
-            missed[ended] = info["final_info"]["missed"][ended]
+            counts = info.get("final_info", info)
+            caught[ended] = counts["caught"][ended]
+            missed[ended] = counts["missed"][ended]
         done |= dones
     return returns, caught, missed
 

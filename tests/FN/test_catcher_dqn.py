@@ -15,7 +15,7 @@ import pytest
 from FN import dqn_agent
 from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
 from FN.dqn_agent import DeepQNetworkAgent
-from FN.replay_buffer import FrameReplayBuffer
+from FN.replay_buffer import ReplayBuffer
 from tests.learning_margins import learning_seeds
 
 
@@ -39,10 +39,10 @@ def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatc
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     trainer = dqn_agent.main(["--steps", "400", "--seed", "3", "--no-show"])
     assert trainer.training and trainer.total_steps == 400
-    # Frames went to the uint8 frame buffer, one frame per step (plus each episode's start).
+    # Every step went to the replay buffer, the stacks of frames as uint8.
     buffer = trainer.experiences
-    assert isinstance(buffer, FrameReplayBuffer) and buffer.frames.dtype == np.uint8
-    assert buffer.frames.shape[1:] == (40, 40) and 400 <= len(buffer) < 440
+    assert isinstance(buffer, ReplayBuffer) and buffer.arrays.s.dtype == np.uint8
+    assert buffer.arrays.s.shape[1:] == (40, 40, 2) and len(buffer) == 400
     (run,) = run_folders(tmp_path, "dqn_agent", "catcher")
     path = run / "dqn_agent.keras"
     assert path.is_file() and str(path) in capsys.readouterr().out

@@ -1,17 +1,16 @@
+"""The fast CatcherObserver (FN/catcher_observer.py): gray, area-averaged, stacked frames for
+one game or a batch, equal to the book's form in FN/dqn_agent.py; the catch rate; --play's GIF."""
+
 import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.vector import AutoresetMode
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from envs.catcher import LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv
+from envs.catcher import GRAY_WEIGHTS, LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv, area_weights
 from FN.catcher_observer import (
-    GRAY_WEIGHTS,
     CatcherObserver,
-    FramePreprocessor,
-    area_weights,
     evaluate_catch_rate,
     make_catcher,
     make_catcher_observer,
@@ -50,8 +49,7 @@ def test_preprocess_is_gray_area_average(width, height):
     frame, _ = env.reset(seed=3)
     for _ in range(25):
         frame, *_ = env.step(1)
-    preprocess = FramePreprocessor(width, height, frame.shape)
-    small = preprocess(frame[None])[0]
+    small = CatcherObserver(env, width, height, 1).preprocess(frame[None])[0]
     assert small.shape == (height, width) and small.dtype == np.uint8
     expected = reference_preprocess(frame, width, height)
     assert np.abs(small.astype(float) - expected).max() <= 0.5 + 1e-3
@@ -114,38 +112,10 @@ def test_batch_matches_single_games():
             assert rewards[i] == reward and dones[i] == done
 
 
-def short_games(mode, games=3):
-    """A batch of games that are all truncated after 6 frames."""
-    vector = CatcherVectorEnv(games, max_episode_steps=6, autoreset_mode=mode)
+def test_next_step_restarts_the_stack_one_step_later():
+    vector = CatcherVectorEnv(3, max_episode_steps=6)
     observer = CatcherObserver(vector, 16, 16, 3)
     observer.reset(seed=0)
-    return vector, observer
-
-
-def test_same_step_restarts_the_stack_and_keeps_the_final_state():
-    vector, observer = short_games(AutoresetMode.SAME_STEP)
-    for _ in range(5):
-        before = observer.frames.copy()
-        states, _, dones, infos = observer.step(np.full(3, 2))
-        assert not dones.any()
-        np.testing.assert_array_equal(infos["final_state"], states)
-        np.testing.assert_array_equal(observer.frames[..., :-1], before[..., 1:])
-    before = observer.frames.copy()
-    states, _, dones, infos = observer.step(np.full(3, 2))
-    assert dones.all() and infos["truncated"].all() and not infos["terminated"].any()
-    final = infos["final_state"]
-    # The final state is the old stack shifted, with the last frame of the episode on top.
-    np.testing.assert_allclose(final[..., :-1], before[..., 1:] / 255, atol=1e-7)
-    last = observer.preprocess(np.stack(infos["final_obs"]))
-    np.testing.assert_allclose(final[..., -1], last / 255, atol=1e-7)
-    # The new episode's first frame fills the whole new stack.
-    for k in range(1, 3):
-        np.testing.assert_array_equal(states[..., k], states[..., 0])
-    np.testing.assert_array_equal(observer.latest, observer.preprocess(vector._frames))
-
-
-def test_next_step_restarts_the_stack_one_step_later():
-    vector, observer = short_games(AutoresetMode.NEXT_STEP)
     for _ in range(6):
         states, _, dones, _ = observer.step(np.full(3, 1))
     assert dones.all()
@@ -155,21 +125,6 @@ def test_next_step_restarts_the_stack_one_step_later():
     assert not dones.any() and not rewards.any()
     for k in range(1, 3):
         np.testing.assert_array_equal(states[..., k], states[..., 0])
-
-
-def test_disabled_mode_resets_only_the_masked_games():
-    vector, observer = short_games(AutoresetMode.DISABLED)
-    for _ in range(6):
-        states, _, dones, _ = observer.step(np.full(3, 0))
-    assert dones.all()
-    mask = np.array([True, False, True])
-    after = observer.reset(mask=mask)
-    np.testing.assert_array_equal(after[1], states[1])
-    for i in (0, 2):
-        for k in range(1, 3):
-            np.testing.assert_array_equal(after[i, ..., k], after[i, ..., 0])
-    with pytest.raises(ValueError):
-        CatcherObserver(Catcher(), 40, 40, 4).reset(mask=mask)
 
 
 def test_transform_pushes_a_batch_of_raw_frames():
@@ -191,77 +146,6 @@ def test_rejects_bad_sizes(bad):
         CatcherObserver(Catcher(), bad, 40, 4)
 
 
-def test_frame_skip_repeats_the_action_and_sums_the_rewards():
-    plain = CatcherObserver(gym.make("Catcher-v0"), 32, 32, 2)
-    skipping = CatcherObserver(gym.make("Catcher-v0"), 32, 32, 2, frame_skip=3)
-    plain.reset(seed=4)
-    skipping.reset(seed=4)
-    rng = np.random.default_rng(1)
-    caught = 0
-    for _ in range(60):
-        action = int(rng.integers(3))
-        total = 0.0
-        for _ in range(3):
-            state, reward, done, info = plain.step(action)
-            total += reward
-        skipped, skipped_reward, skipped_done, skipped_info = skipping.step(action)
-        assert skipped_reward == total and skipped_done == done
-        assert skipped_info["caught"] == info["caught"]
-        # Only the frame the agent acts on is stacked: the older one is 3 frames back.
-        np.testing.assert_array_equal(skipped[..., -1], state[..., -1])
-        caught = info["caught"]
-        if done:
-            break
-    assert caught + info["missed"] > 0  # some fruit came down in the meantime
-
-
-def batch_and_singles(games, seed, frame_skip, **kwargs):
-    vector = CatcherVectorEnv(games, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)
-    batch = CatcherObserver(vector, 24, 24, 2, frame_skip=frame_skip)
-    singles = []
-    for i in range(games):
-        env = gym.make("Catcher-v0", max_episode_steps=vector.max_episode_steps, **kwargs)
-        singles.append(CatcherObserver(env, 24, 24, 2, frame_skip=frame_skip))
-        singles[-1].reset(seed=seed + i)
-    batch.reset(seed=seed)
-    return batch, singles
-
-
-def test_frame_skip_on_a_batch_ends_episodes_like_single_games():
-    # Two lives and random play: the games end at different steps, on any of the 3 frames.
-    games = 6
-    batch, singles = batch_and_singles(games, 20, 3, init_lives=2)
-    rng = np.random.default_rng(2)
-    open_games = np.ones(games, dtype=bool)
-    ended_at = {}
-    for step in range(1000):
-        actions = rng.integers(0, 3, games)
-        states, rewards, dones, infos = batch.step(actions)
-        for i in np.flatnonzero(open_games):
-            state, reward, done, info = singles[i].step(int(actions[i]))
-            assert rewards[i] == reward and dones[i] == done
-            np.testing.assert_array_equal(infos["final_state"][i], state)
-            np.testing.assert_array_equal(infos["final_frame"][i], singles[i].latest[0])
-            assert infos["final_info"]["missed"][i] == info["missed"]
-            assert infos["final_info"]["caught"][i] == info["caught"]
-            if done:
-                assert infos["terminated"][i] and reward <= -5.0
-                # The game is back, in a new episode: a fresh stack of one frame.
-                np.testing.assert_array_equal(states[i, ..., 0], states[i, ..., 1])
-                assert infos["missed"][i] == 0
-                open_games[i] = False
-                ended_at[i] = step
-        if not open_games.any():
-            break
-    assert not open_games.any() and len(set(ended_at.values())) > 1
-
-
-def test_frame_skip_needs_same_step_for_a_batch():
-    with pytest.raises(ValueError):
-        CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=2)
-    CatcherObserver(CatcherVectorEnv(2), 40, 40, 2, frame_skip=1)
-
-
 def expert(game):
     """Steer every paddle's centre under its fruit, braking early (see tests/envs)."""
     target = game.fruit_x + game.fruit_size / 2 - game.paddle_width / 2
@@ -273,9 +157,8 @@ def dodge(game):
     return np.where(game.fruit_x < game.width / 2, RIGHT, LEFT)
 
 
-@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-def test_evaluate_catch_rate_counts_each_game_once(mode):
-    env = make_catcher(24, 24, 2, num_games=4, autoreset_mode=mode, init_lives=1)
+def test_evaluate_catch_rate_counts_each_game_once():
+    env = make_catcher(24, 24, 2, num_games=4, init_lives=1)
     game = env.env.game
     rate, caught, missed = evaluate_catch_rate(lambda states: dodge(game), env, 8, seed=3)
     assert rate == 0.0 and caught.tolist() == [0] * 8 and missed.tolist() == [1] * 8
