@@ -16,7 +16,7 @@ from common import atomic_path, exit_with_error, new_run_dir, positive_int, save
 import numpy as np
 
 from DP.environment import DANGER, TREASURE
-from DP.vectorized_planner import load_maze
+from DP.maze_file import load_maze
 from envs.gridworld import DEFAULT_GRID, GridWorldEnv
 from IM.vectorized_planner import ValueIterationPlanner
 
