@@ -27,6 +27,20 @@
   // circles, or a maze may have no end at all).
   const MAX_WALK_STEPS = 500;
   const MAX_EPISODES = 10000;
+  // What to change when planning did not converge (the 422 answer's hint.code), in Japanese;
+  // the server's English sentence follows it.
+  const HINTS = {
+    gamma_close_to_1: (h) => `γ が 1 に近いと価値がなかなか落ち着きません。γ を ${h.safe_gamma} 以下に`
+      + 'してください（この報酬なら必ず収束します）',
+    positive_reward: (h) => 'γ = 1 では、通常セルのプラスの報酬を何度でも取れるので、価値が際限なく'
+      + `大きくなります。γ を ${h.safe_gamma} 以下にするか、その報酬をマイナスにしてください`,
+    never_ends: (h) => 'γ = 1 では、Treasure にも Danger にも行けないセルの価値が際限なく下がります。'
+      + `γ を ${h.safe_gamma} 以下にするか、どのセルからも Treasure か Danger に行けるようにしてください`,
+    random_policy: (h) => 'γ = 1 では、Policy Iteration が最初に評価するランダム方策の評価がなかなか'
+      + `終わりません。γ を ${h.safe_gamma} 以下にするか、Value Iteration を試してください`,
+    gamma_1: (h) => `γ を 1 より小さく（${h.safe_gamma} 以下に）してください`,
+    timeout: (h) => `計算が ${h.seconds} 秒を超えたので止めました。迷路を小さくするか、γ を下げてください`,
+  };
   const WARNINGS = {
     no_terminal: 'この迷路には Treasure も Danger もありません。エピソードが終わらないので、価値は報酬を'
       + '割り引きながら永遠に足し合わせたものになります',
@@ -50,6 +64,9 @@
     walk: $('walk'), walkMany: $('walk-many'), episodes: $('episodes'), seed: $('seed'),
     walkStatus: $('walk-status'), walkLog: $('walk-log'), walkSummary: $('walk-summary'),
     chart: $('chart'), chartTitle: $('chart-title'), cellInfo: $('cell-info'),
+    // Where a message about each control is shown (maze.js showMessage): right after these.
+    planBar: $('plan-bar'), walkControls: $('walk-controls'), fileButtons: $('file-buttons'),
+    editSlot: $('edit-bar-slot'), rewardRow: $('reward-row'), stepRewardRow: $('step-reward-row'),
   };
   const runButtons = [$('run-value'), $('run-policy')];
   const kindButtons = Array.from(document.querySelectorAll('button.kind'));
@@ -98,19 +115,20 @@
     return value;
   }
 
-  function rewardRefused() {
+  function rewardRefused(near) {
     showMessage(`報酬は −${REWARD_LIMIT} から ${REWARD_LIMIT} の数にしてください `
-      + `(a reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`);
+      + `(a reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`, 'error', near);
   }
 
   function setRewardOfSelection() {
     const value = readReward(els.reward);
     if (value === null) {
-      rewardRefused();
+      rewardRefused(els.rewardRow);
       return;
     }
     if (!editor.selected().some(([r, c]) => editor.grid[r][c] !== BLOCK)) {
-      showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info');
+      showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info',
+        els.rewardRow);
       return;
     }
     clearMessage();
@@ -122,7 +140,7 @@
   function stepRewardChanged() {
     const value = readReward(els.stepReward);
     if (value === null) {
-      rewardRefused();
+      rewardRefused(els.stepRewardRow);
       els.stepReward.value = String(editor.stepReward);
       return;
     }
@@ -132,11 +150,17 @@
 
   // ---------------------------------------------------------------- the grid
 
+  // Under the maze, the legend and the line that says which step is shown stay in the window.
+  const BELOW_GRID = 76;
+
   function cellSize(rows, columns) {
-    // The grid must fit the board's width (no sideways scrolling, on a phone too) and, on
-    // a wide screen, a comfortable height. Each cell takes its size plus a 2 px gap.
-    const width = Math.min(760, els.grid.parentElement.clientWidth - 8);
-    return window.Maze.fitCellSize(width, 680, rows, columns);
+    // The grid must fit the board's width (no sideways scrolling, on a phone too) and, on a
+    // wide screen, the window's height under the plan buttons and the playback, so that the
+    // maze and what acts on it are seen together. Each cell takes its size plus a 2 px gap.
+    const board = els.grid.parentElement;
+    const width = Math.min(760, board.clientWidth - 8);
+    const height = window.Maze.heightForBoard(board, BELOW_GRID);
+    return window.Maze.fitCellSize(width, height, rows, columns);
   }
 
   function applyCellSize() {
@@ -150,20 +174,20 @@
   function buildGrid() {
     stopWalk(true);
     const { rows, columns } = editor;
-    window.Maze.resetBoard(els.grid, rows, columns);
+    const rowElements = window.Maze.resetBoard(els.grid, rows, columns);
     applyCellSize();
     state.cells = [];
     for (let r = 0; r < rows; r += 1) {
       const line = [];
       for (let c = 0; c < columns; c += 1) {
-        const root = window.Maze.cellElement(r, c);
+        const root = window.Maze.cellElement(els.grid, r, c);
         const value = element('span', 'value');
         const label = element('span', 'label');
         // In the order up, down, left, right (the order of ACTIONS and of the bits).
         const arrows = ARROW_NAMES.map((name) => element('span', `arrow ${name}`));
         root.append(value, label, ...arrows);
         if (editor.isStart(r, c)) root.append(element('span', 'start', 'S'));
-        els.grid.append(root);
+        rowElements[r].append(root);
         line.push({ root, value, label, shown: {} });
       }
       state.cells.push(line);
@@ -213,6 +237,14 @@
     }
     if (shown.value !== valueText) cell.value.textContent = shown.value = valueText;
     if (shown.label !== labelText) cell.label.textContent = shown.label = labelText;
+    // What a screen reader says of the cell, and whether it is selected.
+    const what = kind !== ORDINARY || !valueText ? ''
+      : `${state.view === 'reward' ? '報酬 R' : '価値 V'} = ${valueText}`;
+    const name = window.Maze.cellName(editor, r, c, [what, window.Maze.arrowWords(bits)]
+      .filter(Boolean).join(', '));
+    if (shown.name !== name) cell.root.setAttribute('aria-label', shown.name = name);
+    const selected = editor.isSelected(r, c) ? 'true' : 'false';
+    if (shown.selected !== selected) cell.root.setAttribute('aria-selected', shown.selected = selected);
   }
 
   function render() {
@@ -220,6 +252,9 @@
     for (let r = 0; r < editor.rows; r += 1) {
       for (let c = 0; c < editor.columns; c += 1) paintCell(r, c, frame);
     }
+    const active = editor.activeCellId();
+    if (active) els.grid.setAttribute('aria-activedescendant', active);
+    else els.grid.removeAttribute('aria-activedescendant');
     renderLegend();
     renderPlayer();
     renderCellInfo();
@@ -247,17 +282,18 @@
     els.legendLow.textContent = formatValue(-state.scale);
     els.legendHigh.textContent = `+${formatValue(state.scale)}`;
     const what = state.view === 'reward' ? '報酬 R(s)' : '価値 V(s)';
-    els.legendNote.textContent = `色 = ${what}　矢印 = 方策（同点はすべて、長さ = 確率）`;
+    // The arrows are drawn only once there is a plan (in either view).
+    els.legendNote.textContent = state.result
+      ? `色 = ${what}　矢印 = 方策（同点はすべて、長さ = 確率）` : `色 = ${what}`;
   }
 
   // ---------------------------------------------------------------- editing
 
+  // The kind buttons wait for a selection. Block stays enabled on the start cell too: pressing
+  // it there says, next to the buttons, why the start cannot be a Block.
   function selectionChanged() {
     const cells = editor.selected();
-    const onlyStart = cells.length === 1 && editor.isStart(cells[0][0], cells[0][1]);
-    kindButtons.forEach((button) => {
-      button.disabled = cells.length === 0 || (onlyStart && Number(button.dataset.kind) === BLOCK);
-    });
+    kindButtons.forEach((button) => { button.disabled = cells.length === 0; });
     // The reward box shows the reward of the cell the selection started from.
     const at = editor.anchor;
     if (at && at[0] < editor.rows && at[1] < editor.columns && editor.grid[at[0]][at[1]] !== BLOCK) {
@@ -283,6 +319,10 @@
     state.frames = [];
     state.frame = 0;
     els.warning.hidden = true;
+    // The walks belonged to the old plan too.
+    els.walkSummary.textContent = '';
+    els.walkStatus.textContent = '';
+    els.walkLog.replaceChildren();
     updateScale();
     if (repaint) render();
   }
@@ -307,7 +347,7 @@
     const ok = (n) => Number.isInteger(n) && n >= MIN_SIDE && n <= MAX_SIDE;
     if (!ok(rows) || !ok(columns)) {
       showMessage(`行と列は ${MIN_SIDE} から ${MAX_SIDE} の整数にしてください `
-        + `(rows and columns must be whole numbers from ${MIN_SIDE} to ${MAX_SIDE}).`);
+        + `(rows and columns must be whole numbers from ${MIN_SIDE} to ${MAX_SIDE}).`, 'error', els.draw);
       return;
     }
     clearMessage();
@@ -348,14 +388,20 @@
     els.grid.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
+  // What the server said, Japanese first: a 422's hint in Japanese, then its English words.
   async function errorText(response) {
+    let body = null;
     try {
-      const body = await response.json();
-      if (body && typeof body.error === 'string') return body.error;
+      body = await response.json();
     } catch (error) {
       // Not JSON: fall back to the status text below.
     }
-    return response.statusText || 'unknown error';
+    const english = body && typeof body.error === 'string' ? body.error : (response.statusText || 'unknown error');
+    const hint = body && body.hint && HINTS[body.hint.code];
+    if (response.status === 422) {
+      return `計画が収束しませんでした (422)。${hint ? `${hint(body.hint)}。` : ''}（${english}）`;
+    }
+    return `サーバーがエラーを返しました (${response.status}): ${english}`;
   }
 
   async function run(plan, { live = false } = {}) {
@@ -382,10 +428,7 @@
         body: JSON.stringify(body),
         signal: controller.signal,
       });
-      if (!response.ok) {
-        const text = await errorText(response);
-        throw new Error(`サーバーがエラーを返しました (${response.status}): ${text}`);
-      }
+      if (!response.ok) throw new Error(await errorText(response));
       result = await response.json();
     } catch (error) {
       if (error.name === 'AbortError') return;
@@ -393,7 +436,7 @@
       const text = error instanceof TypeError
         ? `サーバーに接続できませんでした。python DP/run_server.py が動いているか確認してください (${error.message}).`
         : error.message;
-      showMessage(text);
+      showMessage(text, 'error', els.planBar);
       setStatus('計画できませんでした (planning failed).');
       return;
     } finally {
@@ -589,10 +632,26 @@
     };
   }
 
+  const SEED_MAX = 4294967295;
+
+  // The walks' seed: a whole number from 0 to 2^32 − 1, as on the learning page; null (and a
+  // message next to it) otherwise.
+  function readSeed() {
+    const text = els.seed.value.trim();
+    const seed = Number(text);
+    if (text === '' || !Number.isInteger(seed) || seed < 0 || seed > SEED_MAX) {
+      showMessage(`seed は 0 から ${SEED_MAX} の整数にしてください `
+        + `(the seed must be a whole number from 0 to ${SEED_MAX}).`, 'error', els.walkControls);
+      return null;
+    }
+    return seed;
+  }
+
   function walkRandom() {
     if (!state.rng) {
-      const seed = Number(els.seed.value);
-      state.rng = seededRandom(Number.isInteger(seed) && seed >= 0 ? seed : 0);
+      const seed = readSeed();
+      if (seed === null) return null;
+      state.rng = seededRandom(seed);
     }
     return state.rng;
   }
@@ -700,10 +759,12 @@
 
   function walkOnce() {
     if (!state.result) return;
+    const random = walkRandom();
+    if (!random) return;
+    clearMessage();
     stopPlayback();
     stopWalk(true);
     const frame = state.frames[state.frame];
-    const random = walkRandom();
     const gamma = state.result.gamma;
     const agent = element('span', 'agent');
     agent.setAttribute('aria-hidden', 'true');
@@ -751,12 +812,14 @@
     if (!state.result) return;
     const n = Number(els.episodes.value);
     if (!Number.isInteger(n) || n < 1 || n > MAX_EPISODES) {
-      showMessage(`N は 1 から ${MAX_EPISODES} の整数にしてください (N must be 1 to ${MAX_EPISODES}).`);
+      showMessage(`N は 1 から ${MAX_EPISODES} の整数にしてください (N must be 1 to ${MAX_EPISODES}).`,
+        'error', els.walkControls);
       return;
     }
+    const random = walkRandom();
+    if (!random) return;
     clearMessage();
     const frame = state.frames[state.frame];
-    const random = walkRandom();
     const returns = [];
     const ends = new Map();
     for (let i = 0; i < n; i += 1) {
@@ -845,6 +908,7 @@
     els.chartTitle.textContent = policy
       ? 'max |ΔV| per evaluation sweep, improvements marked'
       : 'max |ΔV| per iteration';
+    delete els.chart.dataset.labels;
     if (!result || frames.length < 2) {
       ctx.fillText('計画すると、反復ごとの max|ΔV| をここに描きます。', 12, height / 2);
       return;
@@ -898,11 +962,12 @@
   }
 
   // Policy Iteration's improvements: a vertical line, with how many cells changed their
-  // action (where the label has room: late improvements come close together).
+  // action. Late improvements come close together, so labels are placed from the last one
+  // ("stable", which always shows) leftwards, each only where it clears the one after it.
   function drawImprovements({ ctx, right, top, bottom, x }, frames) {
     ctx.strokeStyle = '#7c3aed';
     ctx.fillStyle = '#7c3aed';
-    let labelEnd = -Infinity;
+    const labels = [];
     frames.forEach((f, i) => {
       if (f.kind !== 'improvement') return;
       ctx.globalAlpha = i === state.frame ? 1 : 0.55;
@@ -910,15 +975,21 @@
       ctx.moveTo(x(i), top);
       ctx.lineTo(x(i), bottom);
       ctx.stroke();
-      const label = f.changed === 0 ? 'stable' : `Δπ ${f.changed}`;
-      const size = ctx.measureText(label).width;
-      const at = Math.min(x(i) + 2, right - size); // the last one stays inside the chart
-      if (at > labelEnd + 4 || f.changed === 0) {
-        ctx.fillText(label, at, top + 8);
-        labelEnd = at + size;
-      }
+      const text = f.changed === 0 ? 'stable' : `Δπ ${f.changed}`;
+      labels.push({ text, i, width: ctx.measureText(text).width });
+    });
+    const placed = [];
+    let limit = right; // the next label to the right starts here
+    labels.reverse().forEach((label) => {
+      const at = Math.min(x(label.i) + 2, limit - label.width);
+      if (at < x(label.i) - label.width) return; // too far from its line: leave it out
+      ctx.globalAlpha = label.i === state.frame ? 1 : 0.55;
+      ctx.fillText(label.text, at, top + 8);
+      placed.push([Math.round(at), Math.round(at + label.width), label.text]);
+      limit = at - 4;
     });
     ctx.globalAlpha = 1;
+    els.chart.dataset.labels = JSON.stringify(placed.reverse());
   }
 
   // The line of log10 max |ΔV|, and a dot on the step shown.
@@ -958,7 +1029,8 @@
     });
     window.Maze.download(text, 'maze.json');
     showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads): '
-      + 'python DP/vectorized_planner.py --grid ~/Downloads/maze.json でも解けます。', 'info');
+      + 'python DP/vectorized_planner.py --grid ~/Downloads/maze.json でも解けます。', 'info',
+    els.fileButtons);
   }
 
   // The same checks as the server's (maze.js), within this page's bounds.
@@ -980,7 +1052,7 @@
       setStatus(`${file.name} を読み込みました (${editor.rows} × ${editor.columns}).`);
       if (els.live.checked && state.lastPlan) scheduleLiveRun();
     } catch (error) {
-      showMessage(`${file.name} を読み込めませんでした: ${error.message}`);
+      showMessage(`${file.name} を読み込めませんでした: ${error.message}`, 'error', els.fileButtons);
     } finally {
       els.loadFile.value = '';
     }
@@ -1008,7 +1080,7 @@
         render();
       },
       onHover: hoverChanged,
-      onRefused: (text) => showMessage(text, 'info'),
+      onRefused: (text) => showMessage(text, 'info', els.editSlot),
     });
 
     els.draw.addEventListener('click', drawNewGrid);
@@ -1058,7 +1130,10 @@
 
     els.walk.addEventListener('click', walkOnce);
     els.walkMany.addEventListener('click', walkMany);
-    els.seed.addEventListener('change', () => { state.rng = null; });
+    els.seed.addEventListener('change', () => {
+      state.rng = null;
+      if (readSeed() !== null) clearMessage();
+    });
 
     window.Maze.wireFileButtons(saveMaze, loadMaze, clearMessage);
     window.Maze.onResize(() => {

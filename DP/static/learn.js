@@ -6,7 +6,9 @@
  *
  * Plain JavaScript, no libraries, no build step. The maze editor and the maze JSON are those
  * of maze.js (the same rules and file as the Day2 page). Two learners can run side by side:
- * each has a socket of its own and gets the same maze, settings and seed.
+ * each has a socket of its own, its own settings (ε, α, λ, episodes...), the same maze and seed.
+ * While they learn, ε, α, λ and the maze (same size) change from the next episode on ("tune"
+ * and "maze"); the learners keep their Q tables. A new size or γ starts them again.
  */
 (() => {
   'use strict';
@@ -36,16 +38,36 @@
     [0, 0, -1, 0, 9, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, -1, 0],
     [0, 0, 0, 0, 9, 0, 0, 0, 0, 0], [0, 0, 0, 0, 9, 0, 0, 0, 0, 0],
   ];
+  // An example sets the maze and, for the learners, what differs from their defaults: the
+  // cliff's ε = 0.3 (for whichever learner is chosen while it is on screen), the rooms' episodes
+  // (at least 1000, more where the learner's default is more).
   const PRESETS = {
-    sample: { grid: SAMPLE, prob: 0.8 },
-    cliff: { grid: CLIFF, prob: 1, epsilon: 0.3, learners: ['q_learning', 'sarsa'] },
-    rooms: { grid: ROOMS, prob: 0.8, episodes: 1000 },
+    sample: { grid: SAMPLE, prob: 0.8, settings: {} },
+    cliff: { grid: CLIFF, prob: 1, settings: { epsilon: 0.3 }, learners: ['q_learning', 'sarsa'] },
+    rooms: { grid: ROOMS, prob: 0.8, settings: { episodes: 1000 } },
   };
   const STATUS_TEXT = {
     idle: '接続中…', starting: '準備中 (starting)', paused: '一時停止中 (paused)',
     running: '学習中 (running)', done: '完了 (done)', stopped: '停止 (stopped)',
-    failed: 'エラーで停止 (failed)',
+    failed: 'エラーで停止 (failed)', lost: '接続が切れました (disconnected)',
   };
+  // Each learner's settings: the input's id prefix, the learner's default in the catalogue,
+  // whether it may change while the learner runs ("tune"), and the check of a typed value.
+  const SETTINGS = {
+    epsilon: { id: 'epsilon', live: true, uses: (info) => info.uses_epsilon, low: 0, high: 1,
+      words: 'ε は 0 から 1 (epsilon from 0 to 1)' },
+    learning_rate: { id: 'learning-rate', live: true, uses: (info) => info.uses_learning_rate,
+      low: 0, high: 1, above: true, words: '学習率は 0 より大きく 1 以下 (learning rate in (0, 1])' },
+    lambda: { id: 'lambda', live: true, uses: (info) => info.lambda !== null, low: 0, high: 1,
+      words: 'λ は 0 から 1 (lambda from 0 to 1)' },
+    planning_steps: { id: 'planning-steps', live: false, uses: (info) => info.planning_steps !== null,
+      low: 0, high: Number(page.maxPlanningSteps) || 200, integer: true,
+      words: '計画ステップは 0 以上の整数 (planning steps)' },
+    episodes: { id: 'episodes', live: false, uses: () => true, low: 1, high: MAX_EPISODES,
+      integer: true, words: `エピソード数は 1 から ${MAX_EPISODES} の整数 (episodes)` },
+  };
+  const SETTING_NAMES = { epsilon: 'ε', learning_rate: 'α', lambda: 'λ', planning_steps: '計画ステップ',
+    episodes: 'エピソード数' };
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -53,9 +75,12 @@
     reward: $('reward'), setReward: $('set-reward'), stepReward: $('step-reward'),
     prob: $('prob'), probOut: $('prob-out'), gamma: $('gamma'), gammaOut: $('gamma-out'),
     learnerA: $('learner-a'), learnerB: $('learner-b'), compare: $('compare'),
-    epsilon: $('epsilon'), learningRate: $('learning-rate'), episodes: $('episodes'),
+    settings: $('settings'), settingsNote: $('settings-note'), changeNote: $('change-note'),
     seed: $('seed'), learnerNote: $('learner-note'),
     loadFile: $('load-file'), message: $('message'),
+    // Where a message about each control is shown (maze.js showMessage): right after these.
+    controls: $('learn-controls'), fileButtons: $('file-buttons'), editSlot: $('edit-bar-slot'),
+    rewardRow: $('reward-row'), stepRewardRow: $('step-reward-row'),
     status: $('status'), start: $('start'), pause: $('pause'), step: $('step'),
     reset: $('reset'), speed: $('speed'),
     showArrows: $('show-arrows'), showPath: $('show-path'), showRoute: $('show-route'),
@@ -65,6 +90,9 @@
     chart: $('chart'), gapChart: $('gap-chart'), cellInfo: $('cell-info'),
   };
   const kindButtons = Array.from(document.querySelectorAll('button.kind'));
+  // inputs.a.epsilon is A's ε input, and so on.
+  const inputs = Object.fromEntries(['a', 'b'].map((key) => [key, Object.fromEntries(
+    Object.entries(SETTINGS).map(([name, setting]) => [name, $(`${setting.id}-${key}`)]))]));
 
   const state = {
     editor: null,
@@ -74,6 +102,8 @@
     hover: null,
     renderPending: false,
     chartSizes: new Map(),
+    lost: false,      // the server went away: say so until a new socket is ready
+    preset: null,     // the example on screen (its settings apply to any learner chosen)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -132,6 +162,7 @@
       this.visits = null;
       this.path = null;      // the states of the last episode
       this.route = null;     // the greedy route from the start
+      this.changes = [];     // [episode, what] of every change applied while learning
       this.reaches = false;
       this.freshPath = false;
       this.freshRoute = false;
@@ -156,10 +187,16 @@
         if (this.socket !== socket) return; // closed on purpose
         this.socket = null;
         this.ready = false;
-        this.status = 'stopped';
-        if (event.code !== 1013 && event.code !== 1000) {
-          showMessage(`サーバーとの接続が切れました (${event.code})。python DP/run_server.py が動いているか確かめて、`
-            + 'ページを読み込み直してください (the connection to the server was lost: reload the page).');
+        this.queue = [];
+        if (event.code === 1013 || event.code === 1000) {
+          this.status = 'stopped'; // the server was full, or the page's time was up: said already
+        } else {
+          // The server stopped (1001) or went away (1006): say so where the controls are.
+          this.status = 'lost';
+          state.lost = true;
+          showMessage(`サーバーとの接続が切れました (${event.code})。python DP/run_server.py が動いているか`
+            + '確かめてから「学習スタート」を押すと、つなぎ直します (the connection to the server was lost: '
+            + 'start the server, then press start to connect again).', 'error', els.controls);
         }
         scheduleRender();
       });
@@ -183,6 +220,10 @@
     receive(message) {
       if (message.type === 'ready') {
         this.ready = true;
+        if (state.lost && activeRuns().every((run) => run.ready || run.socket === null)) {
+          state.lost = false;
+          clearMessage();
+        }
         state.catalogue = message.learners;
         this.queue.splice(0).forEach((command) => this.socket.send(JSON.stringify(command)));
         socketReady();
@@ -192,10 +233,13 @@
         this.status = 'starting';
         // Before the first episode every value is 0: the gap is the mean |V*| itself.
         if (message.reference) this.gaps.push([0, initialGap(message.reference)]);
+      } else if (message.type === 'changed') {
+        this.changed(message);
       } else if (message.type === 'progress') {
         this.progress(message);
       } else if (message.type === 'error') {
-        showMessage(`${this.label}: ${message.error} (${message.status})`);
+        showMessage(`${this.label}: サーバーが受け付けませんでした (${message.status}): ${message.error}`,
+          'error', els.controls);
       }
       scheduleRender();
     }
@@ -220,6 +264,24 @@
         this.reaches = message.route_reaches_treasure;
       }
       if (message.gap !== undefined) this.gaps.push([this.episode, message.gap]);
+    }
+
+    // A change took effect from `message.episode` on: mark it, and say so.
+    changed(message) {
+      const words = Object.entries(message.settings).map(([name, value]) => `${SETTING_NAMES[name]} = ${value}`);
+      if (message.maze) {
+        words.push('迷路');
+        if (this.started) this.started.reference = message.reference;
+      }
+      this.changes.push([message.episode, words.join('、')]);
+      const note = `${this.label}: エピソード ${message.episode} から ${words.join('、')} を使っています `
+        + `(from episode ${message.episode}).`;
+      (message.maze ? els.changeNote : els.settingsNote).textContent = note;
+    }
+
+    // Whether a change may still take effect: the learner is there, with episodes to come.
+    get changeable() {
+      return this.learning && Boolean(this.started) && this.episode < this.started.settings.episodes;
     }
 
     get active() { return this.status === 'running' || this.status === 'starting'; }
@@ -252,12 +314,12 @@
 
     build(rows, columns) {
       const grid = this.element;
-      M.resetBoard(grid, rows, columns);
+      const rowElements = M.resetBoard(grid, rows, columns);
       this.cells = [];
       for (let r = 0; r < rows; r += 1) {
         const line = [];
         for (let c = 0; c < columns; c += 1) {
-          const root = M.cellElement(r, c);
+          const root = M.cellElement(grid, r, c);
           const tris = svgElement('svg', { class: 'tris', viewBox: '0 0 1 1', preserveAspectRatio: 'none',
             'aria-hidden': 'true' });
           const triangles = TRIANGLES.map((points, a) => {
@@ -271,7 +333,7 @@
           const visits = element('span', 'visits');
           root.append(tris, value, label, ...arrows, visits);
           if (r === rows - 1 && c === 0) root.append(element('span', 'start', 'S'));
-          grid.append(root);
+          rowElements[r].append(root);
           line.push({ root, triangles, value, label, visits, shown: { fills: [] } });
         }
         this.cells.push(line);
@@ -328,10 +390,13 @@
         return;
       }
       const duration = Math.min(2000, 800 / Math.max(1, speed()));
-      const begin = performance.now();
+      // The clock starts at the first frame's own timestamp: a frame's timestamp may be
+      // earlier than performance.now() read here, and the walk must never be empty.
+      let begin = null;
       const frame = (now) => {
+        if (begin === null) begin = now;
         const k = Math.min(points.length, 1 + Math.floor(((now - begin) / duration) * points.length));
-        show(k);
+        show(Math.max(1, k));
         this.animation = k < points.length ? window.requestAnimationFrame(frame) : null;
       };
       this.animation = window.requestAnimationFrame(frame);
@@ -352,6 +417,7 @@
       const { kind, classes, value: valueText, label: labelText } = M.cellLook(editor, r, c);
       let visitsText = '';
       let fills = null;
+      const words = []; // what a screen reader hears besides the cell's place and kind
       if (kind === M.ORDINARY) {
         classes.push('acting');
         const q = run && run.q ? run.q[r][c] : null;
@@ -359,10 +425,14 @@
         if (run && run.visits) visitsText = compactCount(visits);
         if (q && visits > 0) {
           fills = preferences ? policyFills(q) : q.map((v) => M.colourOf(v, scale).css);
-          greedyActions(q).forEach((a) => classes.push(`go-${ARROW_NAMES[a]}`));
+          const best = greedyActions(q);
+          best.forEach((a) => classes.push(`go-${ARROW_NAMES[a]}`));
+          if (!preferences) words.push(`max Q = ${M.formatValue(Math.max(...q))}`);
+          words.push(M.arrowWords(best.reduce((bits, a) => bits | (1 << a), 0), 'greedy'));
         } else {
           classes.push('unvisited');
         }
+        if (run && run.visits) words.push(`訪問 ${visits} 回`);
       }
       classes.push(...editor.cellClasses(r, c, selection));
       const shown = cell.shown;
@@ -371,6 +441,10 @@
       if (shown.value !== valueText) cell.value.textContent = shown.value = valueText;
       if (shown.label !== labelText) cell.label.textContent = shown.label = labelText;
       if (shown.visits !== visitsText) cell.visits.textContent = shown.visits = visitsText;
+      const name = M.cellName(editor, r, c, words.filter(Boolean).join(', '));
+      if (shown.name !== name) cell.root.setAttribute('aria-label', shown.name = name);
+      const chosen = selection && editor.isSelected(r, c) ? 'true' : 'false';
+      if (shown.selected !== chosen) cell.root.setAttribute('aria-selected', shown.selected = chosen);
       cell.triangles.forEach((tri, a) => {
         const fill = fills ? fills[a] : '';
         if (shown.fills[a] !== fill) {
@@ -406,12 +480,17 @@
 
   // ---------------------------------------------------------------- drawing
 
+  // Under the maze, the legend stays in the window.
+  const BELOW_GRID = 44;
+
   function cellSize(rows, columns) {
     // Each board must fit its share of the stage's width (no sideways scrolling, on a phone
-    // too) and, on a wide screen, a comfortable height. A cell is its size plus a 2 px gap.
+    // too) and, on a wide screen, the window's height under the controls, so that the maze
+    // and the buttons that steer the learning are seen together. A cell is its size plus 2 px.
     const two = state.compare && window.innerWidth > 760;
     const width = Math.min(760, (els.boards.clientWidth - (two ? 12 : 0)) / (two ? 2 : 1) - 8);
-    return M.fitCellSize(width, 560, rows, columns);
+    const height = M.heightForBoard(boards.a.element.parentElement, BELOW_GRID);
+    return M.fitCellSize(width, height, rows, columns);
   }
 
   function applyCellSize() {
@@ -475,6 +554,9 @@
       grid.classList.toggle('no-route', !els.showRoute.checked);
       grid.classList.toggle('show-visits', els.showVisits.checked);
     });
+    const active = editor.activeCellId();
+    if (active) boards.a.element.setAttribute('aria-activedescendant', active);
+    else boards.a.element.removeAttribute('aria-activedescendant');
     renderLegend(scale);
     renderStatus();
     renderButtons();
@@ -512,12 +594,23 @@
     if (run.gaps.length) {
       parts.push([` · |V − V*| ${M.formatValue(run.gaps[run.gaps.length - 1][1])}`, false]);
     }
-    if (run.route && run.episode > 0) {
-      parts.push([run.reaches ? ` · greedy: Treasure まで ${run.route.length - 1} 手`
-        : ' · greedy: まだ Treasure に着かない', false]);
-    }
+    if (run.route && run.episode > 0) parts.push([routeWords(run), false]);
     parts.push([` · ${STATUS_TEXT[run.status] || run.status}`, false]);
     return parts;
+  }
+
+  // Where the greedy route from S ends: the Treasure, or (the rewards may have been changed)
+  // another cell that ends the episode, or nowhere yet (it goes round in circles).
+  function routeWords(run) {
+    const moves = run.route.length - 1;
+    if (run.reaches) return ` · greedy: Treasure まで ${moves} 手`;
+    const end = run.route[moves];
+    const [r, c] = [Math.floor(end / state.editor.columns), end % state.editor.columns];
+    const kind = state.editor.grid[r] && state.editor.grid[r][c];
+    if (kind === M.DANGER) {
+      return ` · greedy: Danger（報酬 ${M.formatReward(state.editor.rewards[r][c])}）まで ${moves} 手`;
+    }
+    return ' · greedy: まだ Treasure に着かない';
   }
 
   function renderStatus() {
@@ -530,7 +623,10 @@
         bold ? element('b', '', text) : document.createTextNode(text))));
     });
     const learning = activeRuns().filter((run) => run.learning);
-    if (!runs.a.ready) {
+    if (state.lost) {
+      els.status.textContent = 'サーバーとの接続が切れました (disconnected)。サーバーを起動してから'
+        + '「学習スタート」でつなぎ直せます。';
+    } else if (!runs.a.ready) {
       els.status.textContent = 'サーバーに接続しています… (connecting)';
     } else if (learning.some((run) => run.status === 'running')) {
       els.status.textContent = state.compare
@@ -547,18 +643,30 @@
     const ready = activeRuns().every((run) => run.ready);
     const learning = activeRuns().filter((run) => run.learning);
     const running = learning.some((run) => run.status === 'running');
-    els.start.disabled = !runs.a.ready;
+    // After a lost connection, start connects again.
+    els.start.disabled = !runs.a.ready && !state.lost;
     els.pause.disabled = !ready || learning.length === 0;
     els.pause.firstChild.textContent = running ? '一時停止 ' : '再開 ';
     els.pause.lastElementChild.textContent = running ? 'pause' : 'resume';
     els.pause.dataset.action = running ? 'pause' : 'resume';
     els.step.disabled = !ready || learning.length === 0;
-    const uses = (setting) => activeRuns().some((run) => {
-      const info = state.catalogue && state.catalogue[learnerOf(run.key)];
-      return !info || info[setting];
+    renderSettings();
+  }
+
+  // Each learner's column of settings: a setting it does not have is disabled, and a row no
+  // learner on screen has (λ, planning steps) is hidden.
+  function renderSettings() {
+    els.settings.classList.toggle('one', !state.compare);
+    Object.entries(SETTINGS).forEach(([name, setting]) => {
+      let anyone = false;
+      ['a', 'b'].forEach((key) => {
+        const info = state.catalogue && state.catalogue[learnerOf(key)];
+        const has = !info || setting.uses(info);
+        inputs[key][name].disabled = !has;
+        if (has && (key === 'a' || state.compare)) anyone = true;
+      });
+      els.settings.querySelector(`tr[data-setting="${name}"]`).hidden = !anyone;
     });
-    els.epsilon.disabled = !uses('uses_epsilon');
-    els.learningRate.disabled = !uses('uses_learning_rate');
   }
 
   function renderCellInfo() {
@@ -643,6 +751,10 @@
     const { ctx, left, right, height } = frame;
     const shown = activeRuns().filter((run) => run.rewards.length);
     els.chart.dataset.points = String(shown.reduce((n, run) => n + run.rewards.length, 0));
+    // How A's episodes ended (t, d, l: Treasure, Danger, the step limit) and from which
+    // episodes its changes applied: what the chart shows, in words a test can read.
+    els.chart.dataset.ends = runs.a.ends.map((end) => end[0]).join('');
+    els.chart.dataset.changes = JSON.stringify(runs.a.changes);
     if (!shown.length) {
       ctx.fillText('学習を始めると、エピソードごとの報酬（合計）をここに描きます。', 12, height / 2);
       return;
@@ -661,6 +773,17 @@
     const x = (i) => left + ((right - left) * (i + 0.5)) / n;
     shown.forEach((run, k) => {
       const colour = RUN_COLOURS[run.key];
+      // A dotted line where a change took effect (ε, α, λ or the maze), before that episode.
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([3, 3]);
+      run.changes.forEach(([episode]) => {
+        ctx.beginPath();
+        ctx.moveTo(x(episode - 1) - 0.5, frame.top);
+        ctx.lineTo(x(episode - 1) - 0.5, frame.bottom);
+        ctx.stroke();
+      });
+      ctx.setLineDash([]);
       // Every episode, faint: how much one episode's reward varies.
       ctx.globalAlpha = 0.22;
       ctx.fillStyle = colour;
@@ -708,50 +831,91 @@
 
   const learnerOf = (key) => (key === 'a' ? els.learnerA.value : els.learnerB.value);
   const speed = () => Number(els.speed.value);
+  const catalogueOf = (key) => (state.catalogue ? state.catalogue[learnerOf(key)] : null);
 
-  function readSettings() {
-    const epsilon = readNumber(els.epsilon, 0, 1);
-    const learningRate = readNumber(els.learningRate, 0, 1);
-    const episodes = readNumber(els.episodes, 1, MAX_EPISODES, true);
-    const seed = readNumber(els.seed, 0, 4294967295, true);
-    const problems = [];
-    if (epsilon === null) problems.push('ε は 0 から 1 (epsilon from 0 to 1)');
-    if (learningRate === null || learningRate === 0) problems.push('学習率は 0 より大きく 1 以下 (learning rate in (0, 1])');
-    if (episodes === null) problems.push(`エピソード数は 1 から ${MAX_EPISODES} の整数 (episodes)`);
-    if (seed === null) problems.push('seed は 0 以上の整数');
-    if (problems.length) {
-      showMessage(`設定を直してください: ${problems.join('、')}.`);
-      return null;
-    }
-    return { epsilon, learning_rate: learningRate, episodes, seed };
+  // One setting of learner `key` as typed, checked; null when it is not a valid value.
+  function readSetting(key, name) {
+    const setting = SETTINGS[name];
+    const value = readNumber(inputs[key][name], setting.low, setting.high, setting.integer);
+    return value === null || (setting.above && value === setting.low) ? null : value;
   }
 
-  // A fresh learner on each board, with the maze and settings on screen. The page's reset
-  // is the same, paused: it also takes settings changed since the last start.
-  function startLearning(paused) {
-    const settings = readSettings();
-    if (!settings) return;
+  function settingsRefused(problems) {
+    showMessage(`設定を直してください: ${problems.join('、')}.`, 'error', els.settings);
+  }
+
+  // What learner `key` starts with: every setting it has, as typed (before the server has
+  // listed the learners, only those every learner takes). `problems` collects what is wrong.
+  function startSettings(key, problems) {
+    const info = catalogueOf(key);
+    const values = {};
+    Object.entries(SETTINGS).forEach(([name, setting]) => {
+      const has = info ? setting.uses(info) : !['lambda', 'planning_steps'].includes(name);
+      if (!has) return;
+      const value = readSetting(key, name);
+      if (value === null) problems.push(`${runOf(key).label}: ${setting.words}`);
+      else values[name] = value;
+    });
+    return values;
+  }
+
+  const runOf = (key) => runs[key];
+
+  // A fresh learner on each board, with the maze and each learner's settings on screen; the
+  // page's reset is the same, paused. `note` says why, next to the boards.
+  function startLearning(paused, note = '') {
+    const problems = [];
+    const settings = Object.fromEntries(activeRuns().map((r) => [r.key, startSettings(r.key, problems)]));
+    const seed = readNumber(els.seed, 0, 4294967295, true);
+    if (seed === null) problems.push('seed は 0 から 4294967295 の整数 (seed)');
+    if (problems.length) {
+      settingsRefused(problems);
+      return;
+    }
     clearMessage();
     const editor = state.editor;
-    activeRuns().forEach((run) => {
-      run.send({
-        type: 'start', learner: learnerOf(run.key), grid: editor.grid, rewards: editor.rewards,
-        prob: readSlider(els.prob), gamma: readSlider(els.gamma), ...settings,
+    activeRuns().forEach((r) => {
+      r.send({
+        type: 'start', learner: learnerOf(r.key), grid: editor.grid, rewards: editor.rewards,
+        prob: readSlider(els.prob), gamma: readSlider(els.gamma), ...settings[r.key], seed,
         speed: speed(), paused,
       });
     });
+    els.changeNote.textContent = note;
+    els.settingsNote.textContent = '';
   }
 
   function control(type) {
-    activeRuns().forEach((run) => run.send({ type }));
+    activeRuns().forEach((r) => r.send({ type }));
   }
 
-  // The maze or its parameters changed: what was learned belongs to the old one, so every
-  // learner starts again on the new maze, paused.
-  function mazeChanged() {
-    activeRuns().forEach((run) => run.clear());
+  // Something the learners cannot go on with (another size, γ, another learner): every
+  // learner starts again on the maze on screen, paused, and the page says why.
+  function restart(note) {
+    activeRuns().forEach((r) => r.clear());
     buildBoardsIfResized();
-    startLearning(true);
+    startLearning(true, note);
+    scheduleRender();
+  }
+
+  // The maze changed under the learners (cells, rewards or move probability; the same size).
+  // Learners that have begun go on from their next episode with what they have learned, and
+  // find their way in the new maze (as in reinforcejs); learners that have not begun, or
+  // have finished, start again on it.
+  function mazeChanged() {
+    const editor = state.editor;
+    const going = activeRuns().every((r) => r.changeable && r.episode > 0 && r.fits(editor));
+    if (!going) {
+      const finished = activeRuns().some((r) => r.status === 'done');
+      restart(finished ? '学習は終わっていたので、新しい迷路で最初から学びます（一時停止中）'
+        + '(the learners start again on the new maze, paused).' : '');
+      return;
+    }
+    activeRuns().forEach((r) => r.send({
+      type: 'maze', grid: editor.grid, rewards: editor.rewards, prob: readSlider(els.prob),
+    }));
+    els.changeNote.textContent = '迷路の変更は次のエピソードから効きます。エージェントは学んだ Q のまま、'
+      + '新しい迷路で道を探し直します (the learners keep their Q and meet the new maze at their next episode).';
     scheduleRender();
   }
 
@@ -760,7 +924,43 @@
     if (cells.length !== state.editor.rows || cells[0].length !== state.editor.columns) buildBoards();
   }
 
-  function setCompare(on, restart = true) {
+  // A setting typed for learner `key`: ε, α and λ go to a running learner at once and take
+  // effect from its next episode; the others wait for the next start.
+  function settingChanged(key, name) {
+    const setting = SETTINGS[name];
+    const value = readSetting(key, name);
+    if (value === null) {
+      settingsRefused([`${runOf(key).label}: ${setting.words}`]);
+      return;
+    }
+    clearMessage();
+    const who = state.compare ? `${runOf(key).label} の ` : '';
+    const what = `${who}${SETTING_NAMES[name]} = ${value}`;
+    const shown = key === 'a' || state.compare;
+    if (setting.live && shown && runOf(key).changeable) {
+      runOf(key).send({ type: 'tune', [name]: value });
+      els.settingsNote.textContent = `${what} は次のエピソードから使われます (from the next episode).`;
+    } else {
+      els.settingsNote.textContent = `${what} は次の「学習スタート」か「リセット」から使われます `
+        + '(at the next start).';
+    }
+  }
+
+  // Learner `key`'s settings become its learner's defaults, with what the example on screen
+  // sets (the cliff's ε = 0.3, the rooms' 1000 episodes at least).
+  function useDefaults(key) {
+    const info = catalogueOf(key);
+    if (!info) return;
+    const example = state.preset ? PRESETS[state.preset].settings : {};
+    const fields = inputs[key];
+    fields.epsilon.value = String(example.epsilon !== undefined ? example.epsilon : info.epsilon);
+    fields.learning_rate.value = String(info.learning_rate);
+    if (info.lambda !== null) fields.lambda.value = String(info.lambda);
+    if (info.planning_steps !== null) fields.planning_steps.value = String(info.planning_steps);
+    fields.episodes.value = String(Math.max(info.episodes, example.episodes || 0));
+  }
+
+  function setCompare(on, restartNow = true) {
     state.compare = on;
     els.compare.checked = on;
     els.learnerB.disabled = !on;
@@ -768,7 +968,7 @@
     els.boards.classList.toggle('two', on);
     if (on) {
       runs.b.connect();
-      if (restart) startLearning(true);
+      if (restartNow) restart('2 つのエージェントを同じ迷路・同じ seed で、最初から学ばせます（一時停止中）。');
     } else {
       runs.b.disconnect();
     }
@@ -776,27 +976,23 @@
     scheduleRender();
   }
 
-  function learnerChanged() {
-    const info = state.catalogue && state.catalogue[els.learnerA.value];
-    if (info) {
-      els.episodes.value = String(info.episodes);
-      els.epsilon.value = String(info.epsilon);
-      els.learningRate.value = String(info.learning_rate);
-    }
+  function learnerChanged(key) {
+    useDefaults(key);
     describeLearners();
-    startLearning(true);
-    scheduleRender();
+    const info = catalogueOf(key);
+    restart(`${runOf(key).label} を ${info ? info.title : learnerOf(key)} にしたので、最初から学びます`
+      + '（一時停止中）(a new learner starts, paused).');
   }
 
   function describeLearners() {
-    const notes = activeRuns().map((run) => {
-      const info = state.catalogue && state.catalogue[learnerOf(run.key)];
+    const notes = activeRuns().map((r) => {
+      const info = catalogueOf(r.key);
       if (!info) return '';
       const unused = [];
       if (!info.uses_epsilon) unused.push('ε（softmax で探索）');
       if (!info.uses_learning_rate) unused.push('学習率（1/N の平均）');
       const note = unused.length ? `: ${unused.join('、')} は使いません` : '';
-      return `${run.label} = ${info.file}${note}`;
+      return `${r.label} = ${info.file}${note}`;
     }).filter(Boolean);
     els.learnerNote.textContent = notes.join('。 ');
   }
@@ -804,6 +1000,7 @@
   function applyPreset(name) {
     const preset = PRESETS[name];
     if (!preset) return;
+    state.preset = name;
     state.editor.setMaze(preset.grid, null, M.DEFAULT_STEP_REWARD);
     els.stepReward.value = String(M.DEFAULT_STEP_REWARD);
     els.prob.value = String(preset.prob);
@@ -811,14 +1008,14 @@
     if (preset.learners) {
       [els.learnerA.value, els.learnerB.value] = preset.learners;
     }
-    const info = state.catalogue && state.catalogue[els.learnerA.value];
-    els.epsilon.value = String(preset.epsilon !== undefined ? preset.epsilon : (info ? info.epsilon : 0.1));
-    els.episodes.value = String(preset.episodes || (info ? info.episodes : 500));
+    useDefaults('a');
+    useDefaults('b');
     els.seed.value = '0';
     buildBoards();
     if (preset.learners && !state.compare) setCompare(true, false);
     describeLearners();
-    mazeChanged();
+    const title = els.preset.selectedOptions[0].textContent;
+    restart(`例「${title}」で最初から学びます（一時停止中）。`);
     els.preset.value = '';
   }
 
@@ -828,13 +1025,14 @@
     const ok = (n) => Number.isInteger(n) && n >= M.MIN_SIDE && n <= MAX_SIDE;
     if (!ok(rows) || !ok(columns)) {
       showMessage(`行と列は ${M.MIN_SIDE} から ${MAX_SIDE} の整数にしてください `
-        + `(rows and columns must be whole numbers from ${M.MIN_SIDE} to ${MAX_SIDE}).`);
+        + `(rows and columns must be whole numbers from ${M.MIN_SIDE} to ${MAX_SIDE}).`, 'error', els.draw);
       return;
     }
     clearMessage();
+    state.preset = null;
     state.editor.setMaze(Array.from({ length: rows }, () => new Array(columns).fill(M.ORDINARY)), null);
     buildBoards();
-    mazeChanged();
+    restart(`${rows} × ${columns} の新しい迷路で最初から学びます（一時停止中）(a new maze).`);
   }
 
   function showParameters() {
@@ -842,11 +1040,11 @@
     els.gammaOut.textContent = readSlider(els.gamma).toFixed(2);
   }
 
-  function readRewardInput(input) {
+  function readRewardInput(input, near) {
     const value = readNumber(input, -REWARD_LIMIT, REWARD_LIMIT);
     if (value === null) {
       showMessage(`報酬は −${REWARD_LIMIT} から ${REWARD_LIMIT} の数にしてください `
-        + `(a reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`);
+        + `(a reward must be a number from −${REWARD_LIMIT} to ${REWARD_LIMIT}).`, 'error', near);
     }
     return value;
   }
@@ -858,13 +1056,15 @@
       gamma: readSlider(els.gamma),
       withRewards: editor.anyCustom() || editor.stepReward !== M.DEFAULT_STEP_REWARD,
     }), 'maze.json');
-    showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads).', 'info');
+    showMessage('maze.json をダウンロードフォルダーに保存しました (saved to Downloads).', 'info',
+      els.fileButtons);
   }
 
   async function loadMaze(file) {
     try {
       const maze = M.parseMaze(await file.text(), MAX_SIDE, REWARD_LIMIT);
       const step = maze.rewards ? M.commonOrdinaryReward(maze.grid, maze.rewards) : M.DEFAULT_STEP_REWARD;
+      state.preset = null;
       state.editor.setMaze(maze.grid, maze.rewards, step);
       els.stepReward.value = String(step);
       if (maze.prob !== null) els.prob.value = String(maze.prob);
@@ -872,9 +1072,9 @@
       showParameters();
       buildBoards();
       clearMessage();
-      mazeChanged();
+      restart(`${file.name} の迷路で最初から学びます（一時停止中）(loaded).`);
     } catch (error) {
-      showMessage(`${file.name} を読み込めませんでした: ${error.message}`);
+      showMessage(`${file.name} を読み込めませんでした: ${error.message}`, 'error', els.fileButtons);
     } finally {
       els.loadFile.value = '';
     }
@@ -882,6 +1082,8 @@
 
   function socketReady() {
     if (runs.a.ready && document.body.dataset.ready !== 'true') {
+      useDefaults('a');
+      useDefaults('b');
       describeLearners();
       document.body.dataset.ready = 'true';
     }
@@ -910,7 +1112,7 @@
         state.hover = at;
         scheduleRender();
       },
-      onRefused: (text) => showMessage(text, 'info'),
+      onRefused: (text) => showMessage(text, 'info', els.editSlot),
     });
     boards.b.element.addEventListener('pointermove', (event) => {
       const cell = event.target.closest ? event.target.closest('[data-row]') : null;
@@ -924,36 +1126,42 @@
       state.editor.setKind(Number(button.dataset.kind));
     }));
     els.setReward.addEventListener('click', () => {
-      const value = readRewardInput(els.reward);
+      const value = readRewardInput(els.reward, els.rewardRow);
       if (value !== null && !state.editor.setReward(value)) {
-        showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info');
+        showMessage('報酬を設定するセル（Block 以外）を選んでください (select a cell first).', 'info',
+          els.rewardRow);
       }
     });
     els.stepReward.addEventListener('change', () => {
-      const value = readRewardInput(els.stepReward);
+      const value = readRewardInput(els.stepReward, els.stepRewardRow);
       if (value === null) els.stepReward.value = String(state.editor.stepReward);
       else state.editor.setStepReward(value);
     });
     els.prob.addEventListener('input', showParameters);
     els.gamma.addEventListener('input', showParameters);
     els.prob.addEventListener('change', mazeChanged);
-    els.gamma.addEventListener('change', mazeChanged);
+    els.gamma.addEventListener('change', () => restart('割引率 γ を変えたので、最初から学び直します'
+      + '（一時停止中）(γ changed: the learners start again, paused).'));
 
-    els.learnerA.addEventListener('change', learnerChanged);
-    els.learnerB.addEventListener('change', () => {
-      describeLearners();
-      startLearning(true);
-    });
+    els.learnerA.addEventListener('change', () => learnerChanged('a'));
+    els.learnerB.addEventListener('change', () => learnerChanged('b'));
     els.compare.addEventListener('change', () => {
+      if (els.compare.checked) useDefaults('b');
       setCompare(els.compare.checked);
       describeLearners();
     });
+    ['a', 'b'].forEach((key) => Object.keys(SETTINGS).forEach((name) => {
+      inputs[key][name].addEventListener('change', () => settingChanged(key, name));
+    }));
     els.start.addEventListener('click', () => startLearning(false));
     els.pause.addEventListener('click', () => control(els.pause.dataset.action || 'pause'));
     els.step.addEventListener('click', () => control('step'));
-    els.reset.addEventListener('click', () => startLearning(true));
+    els.reset.addEventListener('click', () => startLearning(true, 'リセットしました。最初から学びます'
+      + '（一時停止中）(reset).'));
     els.speed.addEventListener('change', () => {
-      activeRuns().forEach((run) => run.send({ type: 'speed', speed: speed() }));
+      activeRuns().forEach((r) => r.send({ type: 'speed', speed: speed() }));
+      const choice = els.speed.selectedOptions[0].textContent;
+      els.changeNote.textContent = `速度を ${choice} にしました。すぐに効きます (the speed applies at once).`;
     });
     [els.showArrows, els.showPath, els.showRoute, els.showVisits].forEach((input) => {
       input.addEventListener('change', scheduleRender);
@@ -963,7 +1171,7 @@
     M.onResize(() => {
       applyCellSize();
       state.chartSizes.clear();
-      activeRuns().forEach((run) => { run.freshPath = true; });
+      activeRuns().forEach((r) => { r.freshPath = true; });
       scheduleRender();
     });
 

@@ -164,20 +164,35 @@
     return node;
   }
 
-  // The page's message box (#message, #message-text): 'error' or 'info'.
-  function showMessage(text, kind = 'error') {
+  // The page's message box (#message, #message-text): 'error' or 'info'. It is shown where
+  // the eye is: right after `near`, the control that caused it (default: where it is now),
+  // and scrolled into view if it is not.
+  function showMessage(text, kind = 'error', near = null) {
     const box = document.getElementById('message');
     document.getElementById('message-text').textContent = text;
     box.className = `message ${kind}`;
+    if (near && near.nextElementSibling !== box) near.after(box);
     box.hidden = false;
+    const rect = box.getBoundingClientRect();
+    if (rect.top < 0 || rect.bottom > window.innerHeight) {
+      box.scrollIntoView({ block: 'nearest' });
+    }
   }
 
   // The cell size (px) for a board `width` px wide and, on a wide screen, `height` px high.
   // Each cell takes its size plus a 2 px gap; no sideways scrolling, on a phone too.
   function fitCellSize(width, height, rows, columns) {
     const byWidth = Math.floor((width - 4 - 2 * (columns - 1)) / columns);
-    const byHeight = window.innerWidth > 760 ? Math.floor((height - 2 * (rows - 1)) / rows) : 84;
+    const byHeight = window.innerWidth > 760 ? Math.floor((height - 4 - 2 * (rows - 1)) / rows) : 84;
     return Math.min(84, Math.max(10, Math.min(byWidth, byHeight)));
+  }
+
+  // The height (px) a maze may take on a wide screen so that it and the controls above it fit
+  // the window together: from the board's top in the page to the window's bottom, less
+  // `below` px for what must stay visible under it (the legend), and never under 240 px.
+  function heightForBoard(board, below) {
+    const top = board.getBoundingClientRect().top + window.scrollY;
+    return Math.max(240, window.innerHeight - top - below);
   }
 
   // Cell sizes (px) below which the kind label, then the numbers, no longer fit.
@@ -210,21 +225,57 @@
     });
   }
 
-  // An empty board (the element of a maze's cells) for a maze of rows x columns.
+  // An empty board (the element of a maze's cells) for a maze of rows x columns, and its
+  // rows: a screen reader walks the maze row by row, cell by cell (role grid > row >
+  // gridcell). The rows take no room (display: contents); the board lays out the cells.
   function resetBoard(board, rows, columns) {
     board.replaceChildren();
     board.style.setProperty('--columns', String(columns));
     board.setAttribute('aria-rowcount', String(rows));
     board.setAttribute('aria-colcount', String(columns));
+    return Array.from({ length: rows }, (_, r) => {
+      const row = element('div', 'grid-row');
+      row.setAttribute('role', 'row');
+      row.setAttribute('aria-rowindex', String(r + 1));
+      board.append(row);
+      return row;
+    });
   }
 
-  // The element of cell (r, c); the editor finds it by its data-row and data-column.
-  function cellElement(r, c) {
+  // The element of cell (r, c) of `board`; the editor finds it by its data-row and
+  // data-column, a screen reader by its id (the board's aria-activedescendant).
+  function cellElement(board, r, c) {
     const root = element('div', 'cell');
+    root.id = `${board.id}-${r}-${c}`;
     root.dataset.row = String(r);
     root.dataset.column = String(c);
     root.setAttribute('role', 'gridcell');
+    root.setAttribute('aria-colindex', String(c + 1));
+    root.setAttribute('aria-selected', 'false');
     return root;
+  }
+
+  // What a screen reader says of a cell: where it is, what it is, and the page's `more`
+  // (its value, the arrows), Japanese first: "行 2, 列 0: 通路 Ordinary・スタート, V = 0.37".
+  const KIND_NAMES = new Map([
+    [ORDINARY, '通路 Ordinary'], [TREASURE, 'Treasure'], [DANGER, 'Danger'], [BLOCK, 'Block（壁）'],
+  ]);
+  const DIRECTIONS = ['↑ 上 up', '↓ 下 down', '← 左 left', '→ 右 right'];
+
+  function cellName(editor, r, c, more) {
+    const kind = editor.grid[r][c];
+    let name = `行 ${r}, 列 ${c}: ${KIND_NAMES.get(kind)}${editor.isStart(r, c) ? '・スタート S' : ''}`;
+    if (kind === TREASURE || kind === DANGER) name += `, 報酬 ${formatReward(editor.rewards[r][c])}`;
+    else if (kind === ORDINARY && editor.isCustom(r, c)) {
+      name += `, 報酬 ${formatReward(editor.rewards[r][c])}`;
+    }
+    return more ? `${name}, ${more}` : name;
+  }
+
+  // "方策 ↑ 上 up, → 右 right" for the actions whose bits are set (up, down, left, right).
+  function arrowWords(bits, what = '方策') {
+    const names = DIRECTIONS.filter((_, a) => bits & (1 << a));
+    return names.length ? `${what} ${names.join(', ')}` : '';
   }
 
   // What both pages show of cell (r, c) before their own layer: { kind, reward, classes
@@ -316,6 +367,14 @@
         : this.grid.map((row) => row.map((kind) => defaultReward(kind, stepReward)));
       this.selection = new Set([`${this.rows - 1},0`]);
       this.anchor = [this.rows - 1, 0];
+    }
+
+    // The cell a screen reader is on: the selection's anchor, announced through the board's
+    // aria-activedescendant (the board keeps the keyboard focus, the cells do not).
+    activeCellId() {
+      const at = this.anchor;
+      if (!at || at[0] >= this.rows || at[1] >= this.columns) return null;
+      return `${this.element.id}-${at[0]}-${at[1]}`;
     }
 
     // The classes the maze and the selection give cell (r, c).
@@ -466,6 +525,6 @@
     formatValue, formatReward, colourOf, defaultReward,
     parseMaze, mazeText, commonOrdinaryReward, download, Editor,
     element, showMessage, fitCellSize, applyCellSize, TINY_CELL, wireFileButtons, onResize,
-    prepareCanvas, resetBoard, cellElement, cellLook,
+    prepareCanvas, resetBoard, cellElement, cellLook, cellName, arrowWords, heightForBoard,
   });
 })();

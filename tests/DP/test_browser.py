@@ -106,8 +106,12 @@ def assert_greener_where_higher(shown, values):
 
 def test_value_iteration_colours_cells_and_draws_greedy_arrows(page):
     draw(page, 4, 5)
-    # The start cell is selected after drawing, and it cannot become a block.
-    expect(page.locator("button.kind.block")).to_be_disabled()
+    # The start cell is selected after drawing. It cannot become a block: the button stays
+    # enabled, and pressing it says why, next to the buttons.
+    expect(page.locator("button.kind.block")).to_be_enabled()
+    page.click("button.kind.block")
+    expect(page.locator("#message")).to_contain_text("スタート（左下）は Block にできません")
+    expect(cell(page, 3, 0)).not_to_have_class(re.compile(r"\bblock\b"))
     set_cell(page, 0, 4, "treasure")
     set_cell(page, 1, 2, "block")
     grid = [[0, 0, 0, 0, 1], [0, 0, 9, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]

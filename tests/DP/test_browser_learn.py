@@ -140,7 +140,7 @@ def test_the_comparison_shows_q_learning_and_sarsa_on_the_cliff(open_page):
     expect(page.locator("#box-b")).to_be_visible()
     expect(page.locator("#title-a")).to_contain_text("Q-learning")
     expect(page.locator("#title-b")).to_contain_text("SARSA")
-    assert page.input_value("#epsilon") == "0.3"
+    assert page.input_value("#epsilon-a") == "0.3"
     expect(page.locator("#status-b")).to_contain_text("一時停止中", timeout=WAIT_MS)
     page.select_option("#speed", "0")
     page.click("#start")
@@ -189,9 +189,9 @@ def test_editing_the_maze_starts_learning_again(open_page):
 def test_actor_critic_shows_its_policy(open_page):
     page = open_page()
     page.select_option("#learner-a", "actor_critic")
-    expect(page.locator("#episodes")).to_have_value("3000")
-    expect(page.locator("#epsilon")).to_be_disabled()
-    page.fill("#episodes", "300")
+    expect(page.locator("#episodes-a")).to_have_value("3000")
+    expect(page.locator("#epsilon-a")).to_be_disabled()
+    page.fill("#episodes-a", "300")
     page.select_option("#speed", "0")
     page.click("#start")
     expect(page.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
