@@ -1,23 +1,20 @@
 """Day6: evolution strategies, which learn a policy's weights by trial and selection, no gradient.
 
-Each epoch draws noises ε_i ~ N(0, 1) shaped like the weights θ, lets each member θ + σε_i
-play Catcher, standardizes the rewards to z_i and moves θ ← θ + α / (nσ) Σ z_i ε_i
-(``EvolutionalTrainer.update``), a Monte Carlo estimate of the reward's gradient. The members
-play in parallel on every core (joblib); ``EV/dask_parallel.py`` runs this on a Dask cluster.
+Each epoch, members θ + σε_i (noises ε_i ~ N(0, I)) play Catcher in parallel, and θ moves
+towards the noises of the members that did better (``es_update``, a Monte Carlo estimate of
+the reward's gradient). ``EV/dask_parallel.py`` plays the members on a Dask cluster.
 
     python EV/evolution.py                      # train, evaluate, save, plot (outputs/EV/)
     python EV/evolution.py --play [--headless]  # watch the newest agent play (or write a GIF)
 
-Changes from the book (the reasons and the measurements: doc/day6.md):
+Changes from the book (why, and the measurements: doc/day6.md):
 - the network runs in NumPy (``EV/numpy_network.py``), not Keras, and is saved as ``.npz``;
-- a noise comes from a seed, a member sends back (reward, seed); all members play the same games;
-- a member plays its games as one batch and acts every 2nd frame; the script trains 400 epochs,
-  5 games a member, learning rate 0.2 (the classes keep the book's defaults).
+- a noise comes from a seed, and a member sends back (reward, seed); all play the same games;
+- a member plays its games as one batch, acting every 2nd frame; the step decays at the end.
 """
 
 import argparse
 import contextlib
-import csv
 import zipfile
 from pathlib import Path
 
@@ -30,14 +27,8 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from envs.catcher import (
-    GRAY_WEIGHTS,
-    MAX_EPISODE_STEPS,
-    CatcherVectorEnv,
-    area_weights,
-    catch_rate,
-    play_first_episodes,
-)
+from envs import catcher
+from envs.catcher import MAX_EPISODE_STEPS
 from EV.numpy_network import action_probabilities, glorot_weights, weight_shapes
 
 # The book's state: one 50×50 grayscale frame. The agent acts every FRAME_SKIP frames.
@@ -46,30 +37,20 @@ COUNTERS = ("lives", "caught", "missed")
 WEIGHT_NAMES = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")
 MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
 # The script's settings (doc/day6.md says why they differ from the book's).
-EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT = 400, 20, 0.5, 0.2, 5
+EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT, DECAY = 480, 20, 0.5, 0.2, 5, 0.25
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
 
 
 class EvolutionalAgent:
-    """The policy that evolution improves: the book's small convolutional network.
-
-    ``weights`` are laid out as Keras' ``get_weights()``; ``seed`` (not in the book) seeds
-    the sampling of the actions.
-    """
+    """The book's small convolutional network (``weights`` as Keras' ``get_weights()``)."""
 
     def __init__(self, actions, seed=None):
-        self.actions = list(actions)
-        self.weights = None
-        self.state_shape = None
-        self.rng = np.random.default_rng(seed)
+        self.actions, self.weights, self.state_shape = list(actions), None, None
+        self.rng = np.random.default_rng(seed)  # for the sampled actions (not in the book)
 
     def save(self, model_path):
-        if self.weights is None:
-            raise ValueError("the agent has no weights yet: call initialize() first")
         with common.atomic_path(model_path) as temporary, open(temporary, "wb") as file:
-            np.savez(file, actions=np.asarray(self.actions),
-                     state_shape=np.asarray(self.state_shape),
-                     **dict(zip(WEIGHT_NAMES, self.weights)))
+            np.savez(file, **dict(zip(WEIGHT_NAMES, self.weights)))
         print(f"Saved {model_path}")
         return model_path
 
@@ -78,19 +59,12 @@ class EvolutionalAgent:
         """The agent saved in ``model_path``; a ``ValueError`` says why a file is not one."""
         try:
             # allow_pickle=False: loading must never run code hidden in the file.
-            data = np.load(model_path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("a single array, not an .npz archive")
-            with data:
-                arrays = {name: data[name] for name in ("state_shape", *WEIGHT_NAMES)}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            with np.load(model_path, allow_pickle=False) as data:
+                weights = [data[name] for name in WEIGHT_NAMES]
+        except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as error:
             raise ValueError(f"not a saved agent ({type(error).__name__}: {error})") from None
-        state_shape = tuple(int(n) for n in np.ravel(arrays["state_shape"]))
-        if state_shape != env.observation_space.shape:
-            raise ValueError(f"it was trained on states of shape {state_shape}, "
-                             f"this game gives {env.observation_space.shape}")
         agent = cls(list(range(env.action_space.n)), seed=seed)
-        agent.initialize(np.zeros(state_shape), [arrays[name] for name in WEIGHT_NAMES])
+        agent.initialize(np.zeros(env.observation_space.shape), weights)  # checks the shapes
         return agent
 
     def initialize(self, state, weights=()):
@@ -114,29 +88,23 @@ class EvolutionalAgent:
         probabilities = action_probabilities(self.weights, state[None] if single else state)
         # Inverse-CDF sampling: the first action whose cumulative probability passes u.
         u = self.rng.random((probabilities.shape[0], 1))
-        chosen = (probabilities.cumsum(axis=1) < u).sum(axis=1)
-        chosen = np.minimum(chosen, len(self.actions) - 1)  # in case rounding left u above 1
+        chosen = (probabilities.cumsum(axis=1)[:, :-1] < u).sum(axis=1)  # never past the last
         actions = np.asarray(self.actions)[chosen]
         return actions[0].item() if single else actions
 
     def play(self, env, episode_count=5, render=True, frames=None):
-        """Play episodes of one game; with ``render_mode="rgb_array"`` each episode's screens
-        go to a list in ``frames`` (not in the book; for a GIF). Returns the rewards."""
-        mode = env.env.render_mode
-        record = render and mode == "rgb_array" and frames is not None
-        rewards = []
+        """Play episodes and return their rewards; ``frames`` collects the screens (GIF)."""
+        rewards, window = [], env.env.render_mode == "human"
         for _ in range(episode_count):
-            state = env.reset()
-            screens = [env.render()] if record else []
-            if frames is not None:
-                frames.append(screens)
-            done, episode_reward = False, 0.0
+            state, done, episode_reward = env.reset(), False, 0.0
+            if frames is not None:  # a screen per step; with a window, render() gives None
+                frames.append([env.render()])
             while not done:
                 state, reward, done, info = env.step(self.policy(state))
                 episode_reward += reward
-                if record:
-                    screens.append(env.render())
-                if mode == "human" and common.window_closed():
+                if frames is not None:
+                    frames[-1].append(env.render())
+                if window and common.window_closed():
                     print("The window was closed.")
                     return rewards
             rewards.append(episode_reward)
@@ -160,55 +128,42 @@ class EvolutionalAgent:
 
 class CatcherObserver:
     """The book's observer: Catcher's RGB screen → one small grayscale frame in [0, 1].
-
-    The book's arguments (its state is one frame whatever ``frame_count``); added:
-    ``num_games`` (a batch of games stepped together: every value gets a game axis),
-    ``frame_skip`` (frames an action is repeated for), ``max_step`` and ``render_mode``.
-    """
+    Added: ``num_games`` (a batch of games stepped together), ``frame_skip`` and others."""
 
     def __init__(self, width, height, frame_count, num_games=None, frame_skip=FRAME_SKIP,
                  max_step=MAX_EPISODE_STEPS, render_mode=None):
         if num_games is None:
-            self._env = gym.make("Catcher-v0", render_mode=render_mode,
-                                 max_episode_steps=max_step)
+            self.env = gym.make("Catcher-v0", render_mode=render_mode,
+                                max_episode_steps=max_step)
         else:
-            self._env = CatcherVectorEnv(num_games, max_episode_steps=max_step)
+            self.env = catcher.CatcherVectorEnv(num_games, max_episode_steps=max_step)
         self.width, self.height, self.frame_count = width, height, frame_count
         self.num_games, self.frame_skip = num_games, frame_skip
-        # The book shrinks the screen with Pillow; averaging each output pixel's area is
-        # exact, and two matrix products do it for a whole batch.
-        screen = getattr(self._env, "single_observation_space", self._env.observation_space)
-        self.rows = area_weights(screen.shape[0], height)
-        self.columns = np.ascontiguousarray(area_weights(screen.shape[1], width).T)
-
-    @property
-    def env(self):
-        return self._env
+        # Shrinking averages each output pixel's area (the book: Pillow), as matrix products.
+        screen = getattr(self.env, "single_observation_space", self.env.observation_space)
+        self.rows = catcher.area_weights(screen.shape[0], height)
+        self.columns = np.ascontiguousarray(catcher.area_weights(screen.shape[1], width).T)
 
     @property
     def action_space(self):
-        return getattr(self._env, "single_action_space", self._env.action_space)
+        return getattr(self.env, "single_action_space", self.env.action_space)
 
     @property
     def observation_space(self):
         return spaces.Box(0.0, 1.0, (self.height, self.width, 1), dtype=np.float32)
 
     def reset(self, seed=None):
-        return self.transform(self._env.reset(seed=seed)[0])
+        return self.transform(self.env.reset(seed=seed)[0])
 
     def render(self):
-        # A window ("human") draws itself at every step; "rgb_array" returns the screen.
-        return self._env.render() if self._env.render_mode == "rgb_array" else None
+        return self.env.render()  # the screen with "rgb_array"; a window draws itself
 
     def step(self, action):
         """Play ``action`` for ``frame_skip`` frames; return the book's (state, reward, done, info).
-
-        A game of a batch that ends restarts at its next frame with reward 0 (gymnasium's
-        default): ``info["final_info"]`` keeps its counters at the frame it ended.
-        """
+        A game of a batch that ends restarts; ``info["final_info"]`` keeps its last counters."""
         reward, done, final = 0.0, False, None
         for _ in range(self.frame_skip):
-            frame, frame_reward, terminated, truncated, info = self._env.step(action)
+            frame, frame_reward, terminated, truncated, info = self.env.step(action)
             reward = reward + frame_reward
             if self.num_games is None:  # one game: stop at its end
                 done = terminated or truncated
@@ -223,57 +178,81 @@ class CatcherObserver:
         return self.transform(frame), reward, done, info
 
     def close(self):
-        self._env.close()
+        self.env.close()
 
     def transform(self, state):
         """RGB screens (one, or a batch) → gray, shrunk to height × width, in [0, 1]."""
-        gray = np.asarray(state, dtype=np.float32) @ GRAY_WEIGHTS
+        gray = np.asarray(state, dtype=np.float32) @ catcher.GRAY_WEIGHTS
         small = np.rint(self.rows @ gray @ self.columns).astype(np.uint8)  # an 8-bit image
         return (small.astype(np.float32) * np.float32(1 / 255))[..., np.newaxis]
 
 
-class EvolutionalTrainer:
-    """Evolve an ``EvolutionalAgent`` for Catcher with a population of perturbed copies.
+def es_update(theta, noises, rewards, sigma, learning_rate):
+    """One step of the evolution strategy on a flat vector ``theta``, where member i played
+    θ + σ·``noises[i]`` and earned ``rewards[i]``: the book's update, returning the new θ."""
+    rewards = np.asarray(rewards, dtype=float)
+    if rewards.std() == 0:
+        return theta  # every member did equally well: no direction to move in
+    # What counts is how much better than the rest a member did, not Catcher's scale.
+    normalized = (rewards - rewards.mean()) / rewards.std()
+    # The noises, each weighted by how well its member did: a Monte Carlo estimate of the
+    # gradient of the expected reward at θ (the 1/σ undoes the noise's scale).
+    gradient = normalized @ noises / (len(rewards) * sigma)
+    return (theta + learning_rate * gradient).astype(np.float32)
 
-    The book's arguments and defaults; added: ``n_jobs`` (members played at once, joblib's
-    meaning), ``seed`` (every random number of a run derives from it) and ``parallel`` (what
-    plays the members instead of joblib, such as ``EV.dask_parallel.DaskParallel``).
-    """
+
+def flatten(weights):
+    return np.concatenate([np.ravel(w) for w in weights])
+
+
+def unflatten(theta, like):
+    ends = np.cumsum([np.size(w) for w in like])[:-1]
+    return [part.reshape(np.shape(w)).astype(np.float32)
+            for part, w in zip(np.split(theta, ends), like)]
+
+
+def make_noise(weights, seed):
+    """One member's noise ε: a standard normal vector as long as θ, drawn from ``seed``."""
+    size = sum(np.size(w) for w in weights)
+    return np.random.default_rng(seed).standard_normal(size, dtype=np.float32)
+
+
+def derived_seed(*numbers):
+    """A seed for (run seed, epoch, member ...), or a fresh one: independent streams."""
+    return int(np.random.SeedSequence(numbers or None).generate_state(1)[0])
+
+
+class EvolutionalTrainer:
+    """Evolve an ``EvolutionalAgent`` for Catcher. Added to the book's arguments: ``n_jobs``
+    (members played at once), ``seed`` (of every random number in a run), ``parallel`` (what
+    plays the members instead of joblib, such as ``EV.dask_parallel.DaskParallel``) and
+    ``decay`` (the share of the epochs, at the end, over which the step falls to 0)."""
 
     def __init__(self, population_size=20, sigma=0.5, learning_rate=0.1, report_interval=10,
-                 n_jobs=-1, seed=None, parallel=None):
+                 n_jobs=-1, seed=None, parallel=None, decay=0.0):
         if population_size < 2:
             raise ValueError("population_size must be at least 2 (rewards are standardized)")
-        self.population_size = int(population_size)
-        self.sigma = float(sigma)
-        self.learning_rate = float(learning_rate)
-        self.report_interval = int(report_interval)
-        self.n_jobs, self.seed, self.parallel = n_jobs, seed, parallel
-        self.weights = ()
-        self.mirrored, self.rank_shaping, self.adam, self.weight_decay = False, False, False, 0.0
-        self.optimizer_state = None
-        self.reward_log = []
-        self.interrupted = False
+        self.population_size, self.sigma = int(population_size), float(sigma)
+        self.learning_rate, self.report_interval = float(learning_rate), int(report_interval)
+        self.n_jobs, self.parallel, self.decay = n_jobs, parallel, float(decay)
+        self.seed = derived_seed() if seed is None else seed
+        self.weights, self.step_size = (), self.learning_rate
+        self.reward_log, self.interrupted = [], False
 
     def train(self, epoch=100, episode_per_agent=1, render=False):
-        """Evolve the weights for ``epoch`` epochs; return the agent with the final weights.
-
-        ``render`` is the book's, and unused there too: the members play without a window.
-        Ctrl-C drops the epoch in progress: the agent keeps the last finished epoch's weights,
-        and ``interrupted`` tells the caller.
-        """
-        base_seed = self.seed
-        if base_seed is None:
-            base_seed = int(np.random.SeedSequence().generate_state(1)[0])
-        agent = self.initial_agent(base_seed)
+        """Evolve the weights; Ctrl-C keeps the last finished epoch's (``render``: unused)."""
+        env = self.make_env()
+        agent = EvolutionalAgent(list(range(env.action_space.n)), seed=self.seed)
+        agent.initialize(env.reset(seed=self.seed))  # the book's network, freshly initialized
         self.weights, self.reward_log, self.interrupted = agent.weights, [], False
-        self.optimizer_state = None
         try:
             # One Parallel for all epochs: its workers stay up between epochs.
             with Parallel(self.n_jobs) if self.parallel is None else self.parallel as parallel:
                 for e in tqdm(range(epoch), desc="Evolution", unit="epoch"):
-                    results = self.play_population(parallel, base_seed, e, episode_per_agent)
-                    self.update(results)
+                    # The step falls linearly to 0 over the last epochs: the weights settle.
+                    left = (epoch - e) / (self.decay * epoch) if self.decay else 1.0
+                    self.step_size = self.learning_rate * min(1.0, left)
+                    self.update(self.play_population(parallel, e, episode_per_agent))
                     self.log()
         except KeyboardInterrupt:
             self.interrupted = True
@@ -287,50 +266,33 @@ class EvolutionalTrainer:
         return CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, num_games=num_games,
                                max_step=max_step)
 
-    def initial_agent(self, base_seed):
-        """The agent that evolution starts from: the book's network, freshly initialized."""
-        env = self.make_env()
-        agent = EvolutionalAgent(list(range(env.action_space.n)), seed=base_seed)
-        agent.initialize(env.reset(seed=base_seed))
-        return agent
-
-    def play_population(self, parallel, base_seed, epoch, episode_per_agent=1):
-        """Play every member of one epoch; return their ``(reward, seed, sign)`` in order."""
+    def play_population(self, parallel, epoch, episode_per_agent=1):
+        """Play every member of one epoch; return their ``(reward, seed)`` in member order."""
         # Every member plays the same games: their rewards differ by their weights, not by luck.
-        game_seed = epoch_game_seed(base_seed, epoch)
-        # Mirrored sampling: members 2k and 2k + 1 play θ + σε and θ − σε with the same ε.
-        pairs = 2 if self.mirrored else 1
         run_agent = delayed(type(self).run_agent)
         return parallel(run_agent(episode_per_agent, self.weights, self.sigma,
-                                  seed=member_seed(base_seed, epoch, member // pairs),
-                                  sign=1 - 2 * (member % pairs), game_seed=game_seed)
+                                  seed=derived_seed(self.seed, epoch, member),
+                                  game_seed=derived_seed(self.seed, epoch, 2**32))
                         for member in range(self.population_size))
 
     @classmethod
     def run_agent(cls, episode_per_agent, base_weights, sigma, max_step=MAX_EPISODE_STEPS,
-                  seed=None, sign=1, game_seed=None):
-        """Play one member, θ + sign·σε with ε drawn from ``seed``; return
-        ``(mean reward, seed, sign)``: the trainer draws the very same noise again from them.
-        The games and the sampling of the actions come from ``game_seed``."""
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        theta = flatten(base_weights) + sign * sigma * make_noise(base_weights, seed)
+                  seed=None, game_seed=None):
+        """Play θ + σε, ε drawn from ``seed``: only the seed travels back with the reward."""
+        seed = derived_seed() if seed is None else seed
+        theta = flatten(base_weights) + sigma * make_noise(base_weights, seed)
         rewards, _, _ = play_games(unflatten(theta, base_weights), episode_per_agent,
                                    game_seed, max_step)
-        return float(rewards.mean()), seed, sign
+        return float(rewards.mean()), seed
 
     def update(self, agent_results):
-        """θ ← θ + learning_rate / (population_size · σ) · Σ_i s_i ε_i: each member's noise
-        ε_i (drawn again from its seed) weighted by how well it did (see ``es_update``)."""
-        rewards = np.array([reward for reward, _, _ in agent_results], dtype=float)
-        self.reward_log.append(rewards)
-        noises = np.array([sign * make_noise(self.weights, seed)
-                           for _, seed, sign in agent_results])
-        theta, self.optimizer_state = es_update(
-            flatten(self.weights), noises, rewards, self.sigma, self.learning_rate,
-            self.optimizer_state, rank_shaping=self.rank_shaping, adam=self.adam,
-            weight_decay=self.weight_decay)
+        """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i (``es_update``), where
+        z_i is member i's standardized reward and ε_i its noise, drawn again from its seed."""
+        rewards = np.array([reward for reward, _ in agent_results])
+        noises = np.array([make_noise(self.weights, seed) for _, seed in agent_results])
+        theta = es_update(flatten(self.weights), noises, rewards, self.sigma, self.step_size)
         self.weights = unflatten(theta, self.weights)
+        self.reward_log.append(rewards)
 
     def log(self):
         epoch = len(self.reward_log)
@@ -347,87 +309,21 @@ class EvolutionalTrainer:
             xlabel="エポック (epoch)", label="集団の平均報酬 (mean reward of the population)",
             best=True, show=show)
 
-    def save_reward_log(self, path):
-        """Every member's reward of every epoch, as a CSV file."""
-        with common.atomic_path(path) as temporary, open(temporary, "w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(["epoch", "member", "reward"])
-            for epoch, rewards in enumerate(self.reward_log, start=1):
-                writer.writerows((epoch, member, reward) for member, reward in enumerate(rewards))
-        print(f"Saved {path}")
-
-
-def es_update(theta, noises, rewards, sigma, learning_rate, state=None, *, rank_shaping=True,
-              adam=True, weight_decay=0.0):
-    """One step of the evolution strategy on a flat parameter vector ``theta``.
-
-    Member i played θ + σ·``noises[i]`` and got ``rewards[i]``. Returns ``(new θ, state)``;
-    hand ``state`` (Adam's running moments) back at the next step.
-    """
-    rewards = np.asarray(rewards, dtype=float)
-    n = len(rewards)
-    if rank_shaping:
-        # Centered ranks: only the order of the rewards counts, from −0.5 to +0.5 (ties share).
-        ordered = np.sort(rewards)
-        ranks = (np.searchsorted(ordered, rewards) + np.searchsorted(ordered, rewards, "right")
-                 - 1) / 2
-        shaped = ranks / (n - 1) - 0.5
-    else:  # the book: standardized rewards
-        std = rewards.std()
-        shaped = (rewards - rewards.mean()) / std if std > 0 else np.zeros(n)
-    # The Monte Carlo estimate of the gradient of the expected reward at θ.
-    gradient = shaped @ noises / (n * sigma) - weight_decay * theta
-    if not adam:
-        return (theta + learning_rate * gradient).astype(np.float32), state
-    m, v, t = state if state is not None else (np.zeros_like(theta), np.zeros_like(theta), 0)
-    m, v, t = 0.9 * m + 0.1 * gradient, 0.999 * v + 0.001 * gradient**2, t + 1
-    step = learning_rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-    return (theta + step).astype(np.float32), (m, v, t)
-
-
-def flatten(weights):
-    """The network's weight arrays as one flat vector θ."""
-    return np.concatenate([np.ravel(w) for w in weights])
-
-
-def unflatten(theta, like):
-    """A flat vector θ cut back into arrays shaped like ``like``."""
-    ends = np.cumsum([np.size(w) for w in like])
-    return [part.reshape(np.shape(w)).astype(np.float32)
-            for part, w in zip(np.split(theta, ends[:-1]), like)]
-
-
-def make_noise(weights, seed):
-    """One member's noise ε: a standard normal vector as long as θ, drawn from ``seed``."""
-    size = sum(np.size(w) for w in weights)
-    return np.random.default_rng(seed).standard_normal(size, dtype=np.float32)
-
-
-def member_seed(base_seed, epoch, member):
-    return int(np.random.SeedSequence((base_seed, epoch, member)).generate_state(1)[0])
-
-
-def epoch_game_seed(base_seed, epoch):
-    """The seed of the games that every member of ``epoch`` plays (the same for all)."""
-    return int(np.random.SeedSequence((base_seed, epoch, 2**32)).generate_state(1)[0])
-
 
 def play_games(weights, num_games, game_seed, max_step=MAX_EPISODE_STEPS):
-    """The network ``weights`` plays ``num_games`` games as a batch, each until its end:
-    ``(returns, caught, missed)``. The games and the actions' random numbers come from
-    ``game_seed``."""
+    """``(returns, caught, missed)`` of ``num_games`` games played as a batch, to their end."""
     # One worker, one core: NumPy's matrix library must not start threads of its own.
     with threadpool_limits(limits=1):
         env = EvolutionalTrainer.make_env(num_games, max_step)
         agent = EvolutionalAgent(list(range(env.action_space.n)), seed=game_seed)
         agent.initialize(np.zeros(env.observation_space.shape), weights)
-        return play_first_episodes(env, agent.policy, seed=game_seed)
+        return catcher.play_first_episodes(env, agent.policy, seed=game_seed)
 
 
 def evaluate(weights, num_games=EVALUATION_GAMES, seed=EVALUATION_SEED):
     """The share of the fruit that the network ``weights`` catches over ``num_games`` games."""
     _, caught, missed = play_games(weights, num_games, seed)
-    return catch_rate({"caught": caught.sum(), "missed": missed.sum()})
+    return catcher.catch_rate({"caught": caught.sum(), "missed": missed.sum()})
 
 
 def play_saved(model_path, episode_count, headless, seed):
@@ -452,65 +348,51 @@ def play_saved(model_path, episode_count, headless, seed):
     return rewards
 
 
-def population_size(text):
-    """``--population``: at least 2, because the rewards are standardized within it."""
-    value = common.positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be 2 or more, got {text}")
-    return value
-
-
-def worker_count(text):
-    """``--workers``: -1 (every core) or 1 or more."""
-    return -1 if text.strip() == "-1" else common.positive_int(text)
-
-
 def main(argv=None, parallel=None):
     """The script; ``parallel`` (not in the book) plays the members instead of joblib."""
     parser = argparse.ArgumentParser(
         description="Evolution strategy on Catcher (Day6): perturb a small convolutional "
                     "policy, play the perturbed copies in parallel, move towards the better.")
-    add = parser.add_argument
+    add, default = parser.add_argument, " (default: %(default)s)"
+    positive, number = common.positive_int, common.positive_float
     add("--play", action="store_true", help="let the newest trained agent play, not train")
     add("--model", metavar="PATH", help="with --play, the agent file (default: the newest)")
     add("--headless", action="store_true", help="with --play, no window: write a GIF")
-    add("--play-episodes", type=common.positive_int, default=5,
-        help="episodes of --play (default: 5)")
-    add("--epochs", type=common.positive_int, default=EPOCHS, help=f"epochs (default: {EPOCHS})")
-    add("--population", type=population_size, default=POPULATION,
-        help=f"agents per epoch, at least 2 (default: {POPULATION})")
-    add("--episodes-per-agent", type=common.positive_int, default=EPISODES_PER_AGENT,
-        help=f"games each agent plays per epoch, as a batch (default: {EPISODES_PER_AGENT})")
-    add("--sigma", type=common.positive_float, default=SIGMA,
-        help=f"scale of the noise added to the weights (default: {SIGMA})")
-    add("--learning-rate", type=common.positive_float, default=LEARNING_RATE,
-        help=f"step size of the weight update (default: {LEARNING_RATE})")
-    add("--report-interval", type=common.positive_int, default=10,
-        help="epochs between printed progress lines (default: 10)")
+    add("--play-episodes", type=positive, default=5, help="episodes of --play" + default)
+    add("--epochs", type=positive, default=EPOCHS, help="epochs of training" + default)
+    add("--population", type=positive, default=POPULATION, help="agents per epoch" + default)
+    add("--episodes-per-agent", type=positive, default=EPISODES_PER_AGENT,
+        help="games each agent plays per epoch, as a batch" + default)
+    add("--sigma", type=number, default=SIGMA, help="scale of the weights' noise" + default)
+    add("--learning-rate", type=number, default=LEARNING_RATE, help="step size" + default)
+    add("--decay", type=common.probability, default=DECAY,
+        help="share of the epochs, at the end, over which the step falls to 0" + default)
+    add("--report-interval", type=positive, default=10, help="epochs between reports" + default)
     add("--eval-episodes", type=common.non_negative_int, default=EVALUATION_GAMES,
-        help=f"games of the final catch rate, 0 for none (default: {EVALUATION_GAMES})")
-    add("--workers", type=worker_count, default=-1,
-        help="agents played at once (default -1: all cores)")
-    add("--seed", type=common.seed_value, default=0, help="random seed (default: 0)")
+        help="games of the final catch rate, 0 for none" + default)
+    add("--workers", type=positive, help="agents played at once (default: all cores)")
+    add("--seed", type=common.seed_value, default=0, help="random seed" + default)
     add("--no-show", action="store_true", help="do not open a plot window")
     args = parser.parse_args(argv)
+    if args.population < 2:
+        parser.error(f"--population must be 2 or more, got {args.population}")
 
     if args.play:
         model_path = common.find_model(__file__, MODEL_FILE, model=args.model,
                                        train_command=TRAIN_COMMAND)
         return play_saved(model_path, args.play_episodes, args.headless, args.seed)
 
-    common.set_seed(args.seed)
     trainer = EvolutionalTrainer(population_size=args.population, sigma=args.sigma,
                                  learning_rate=args.learning_rate,
-                                 report_interval=args.report_interval, n_jobs=args.workers,
-                                 seed=args.seed, parallel=parallel)
+                                 report_interval=args.report_interval, n_jobs=args.workers or -1,
+                                 seed=args.seed, parallel=parallel, decay=args.decay)
     run_dir = common.new_run_dir(__file__)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     epochs, rate = len(trainer.reward_log), None
     if epochs:  # also after Ctrl-C: keep what was learned
         agent.save(run_dir / MODEL_FILE)
-        trainer.save_reward_log(run_dir / "reward_log.csv")
+        common.save_runs_csv({"es": np.array(trainer.reward_log).T}, run_dir / "reward_log.csv",
+                             "method", "reward")
         trainer.plot_rewards(run_dir / "reward_history.png",
                              show=not args.no_show and not trainer.interrupted)
         if args.eval_episodes and not trainer.interrupted:
@@ -523,8 +405,7 @@ def main(argv=None, parallel=None):
 
 
 if __name__ == "__main__":
-    # Workers find the trainer by its module name; run as a file, this module is __main__,
-    # so hand over to the importable EV.evolution (which does not run main() again).
+    # Workers find the trainer by its module name: run as a file, hand over to EV.evolution.
     from EV.evolution import main as module_main
 
     module_main()

@@ -1,42 +1,30 @@
-"""Day6: the book's evolution-strategies network, computed in NumPy (the fast form).
+"""Day6: the book's evolution-strategies network in NumPy, the fast form of ``model.predict``.
 
-The book's ``EvolutionalAgent`` is a Keras model, Conv2D(3 filters, 5×5, stride 3, ReLU) →
-Flatten → Dense(softmax), and every worker calls ``model.predict`` on every frame. Importing
-TensorFlow costs each worker seconds and hundreds of megabytes, and ``predict`` tens of
-milliseconds a call. The same network in NumPy costs tens of microseconds a frame, from weights
-laid out as Keras' ``get_weights()``; ``EvolutionalAgent.keras_model()`` builds the book's form
-from them, and a test checks that both give the same probabilities.
+Conv2D(3 filters, 5×5, stride 3, ReLU) → Flatten → Dense(softmax), from weights laid out as
+Keras' ``get_weights()``: tens of microseconds a frame, and no TensorFlow in the workers.
+``EvolutionalAgent.keras_model()`` builds the book's form; a test checks both agree.
 """
 
 import functools
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 FILTERS, KERNEL_SIZE, STRIDE = 3, 5, 3
 
 
 @functools.lru_cache(maxsize=8)
 def patch_index(height, width, channels, kernel=KERNEL_SIZE, stride=STRIDE):
-    """Where each convolution window's pixels are in a flattened (height, width, channels)
-    state, in the order of Keras' kernel: one row per window. Gathering the windows into the
-    rows of a matrix ("im2col") turns the convolution into one matrix product."""
-    out_height = (height - kernel) // stride + 1
-    out_width = (width - kernel) // stride + 1
-    rows = np.arange(out_height)[:, None, None, None, None] * stride
-    rows = rows + np.arange(kernel)[None, None, :, None, None]
-    columns = np.arange(out_width)[None, :, None, None, None] * stride
-    columns = columns + np.arange(kernel)[None, None, None, :, None]
-    channel = np.arange(channels)[None, None, None, None, :]
-    index = (rows * width + columns) * channels + channel
-    return index.reshape(out_height * out_width, kernel * kernel * channels)
+    """Where each convolution window's pixels are in a flattened state, one row per window in
+    Keras' kernel order: gathered ("im2col"), the convolution is one matrix product."""
+    pixels = np.arange(height * width * channels).reshape(height, width, channels)
+    windows = sliding_window_view(pixels, (kernel, kernel), axis=(0, 1))[::stride, ::stride]
+    return windows.transpose(0, 1, 3, 4, 2).reshape(-1, kernel * kernel * channels)
 
 
 def action_probabilities(weights, states):
-    """The network's softmax output for a batch of states: (n, height, width, frames) → (n, A).
-
-    ``weights`` is ``[conv_kernel, conv_bias, dense_kernel, dense_bias]`` in Keras' layout;
-    the convolution has no padding ("valid"), and Flatten takes the feature maps row by row.
-    """
+    """The softmax output for a batch of states, (n, height, width, frames) → (n, actions);
+    no padding ("valid"), and Flatten takes the feature maps row by row, as Keras does."""
     conv_kernel, conv_bias, dense_kernel, dense_bias = weights
     states = np.asarray(states, dtype=np.float32)
     n, height, width, channels = states.shape
@@ -62,20 +50,14 @@ def weight_shapes(state_shape, num_actions):
 
 def glorot_weights(state_shape, num_actions, rng):
     """Fresh weights as Keras initializes the book's model: biases 0, the Dense layer Glorot
-    uniform, and the convolution Glorot *normal* (the book's choice): a normal cut at two
-    standard deviations, widened so that what remains has variance 2 / (fan_in + fan_out)."""
-    kernel_shape, bias_shape, dense_shape, dense_bias_shape = weight_shapes(state_shape,
-                                                                           num_actions)
-    fan_in = np.prod(kernel_shape[:3])  # a window: 5 × 5 × frames
-    fan_out = np.prod(kernel_shape[:2]) * FILTERS
-    # 0.8796... is the standard deviation of a unit normal truncated to [-2, 2].
+    uniform, the convolution Glorot normal (a normal cut at two standard deviations)."""
+    kernel_shape, bias_shape, dense_shape, bias2_shape = weight_shapes(state_shape, num_actions)
+    fan_in, fan_out = np.prod(kernel_shape[:3]), np.prod(kernel_shape[:2]) * FILTERS
+    # Widened by 1 / 0.8796..., the std of a unit normal cut at ±2: the variance stays 2 / fans.
     std = np.sqrt(2.0 / (fan_in + fan_out)) / 0.87962566103423978
     kernel = rng.standard_normal(kernel_shape)
-    outside = np.abs(kernel) > 2.0
-    while outside.any():  # redraw the values beyond two standard deviations
+    while (outside := np.abs(kernel) > 2.0).any():  # redraw beyond two standard deviations
         kernel[outside] = rng.standard_normal(np.count_nonzero(outside))
-        outside = np.abs(kernel) > 2.0
-    limit = np.sqrt(6.0 / sum(dense_shape))
-    dense = rng.uniform(-limit, limit, dense_shape)
-    weights = [kernel * std, np.zeros(bias_shape), dense, np.zeros(dense_bias_shape)]
+    dense = rng.uniform(-1.0, 1.0, dense_shape) * np.sqrt(6.0 / sum(dense_shape))
+    weights = [kernel * std, np.zeros(bias_shape), dense, np.zeros(bias2_shape)]
     return [w.astype(np.float32) for w in weights]

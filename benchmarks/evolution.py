@@ -1,16 +1,17 @@
 """Benchmark: does the evolution strategy learn Catcher, and does it use two cores (Day6)?
 
-1. Learning: trained with the script's defaults, the agent catches at least 90% of the fruit
-   over 100 evaluation games within 10 minutes of a 2-core CPU, or 1,020 CPU seconds (two
-   workers at the target speed-up). Printed beside a random policy's catch rate: the training
-   time, when the weights first caught 90% (checked afterwards, every ``--check-interval``
-   epochs) and the final catch rate.
+1. Learning: trained with the script's defaults, the agent catches 90% of the fruit over 100
+   evaluation games, and at least 92% at the end, within 10 minutes of a 2-core CPU, or 1,020
+   CPU seconds (two workers at the target speed-up). Printed beside a random policy's catch
+   rate: the epoch, time and CPU seconds when the weights first caught 90% (checked
+   afterwards, every ``--check-interval`` epochs) and the final catch rate.
 2. Speed: 2 workers play an epoch at least 1.7 times as fast as 1, with joblib and on a Dask
    ``LocalCluster`` (the fastest timed epoch of the initial network, whose games are shortest).
 
 How each figure is measured, and the latest ones: doc/day6.md. From the repository root:
 
     python benchmarks/evolution.py                  # everything (about 15 minutes)
+    python benchmarks/evolution.py --skip-speed --seed 1   # the learning alone, seed 1
     python benchmarks/evolution.py --skip-learning  # the speed alone
     python benchmarks/evolution.py --epochs 20 --speed-epochs 3 --skip-dask   # a quick look
 """
@@ -39,7 +40,7 @@ from EV import evolution  # noqa: E402
 from EV.dask_parallel import DaskParallel, local_cluster  # noqa: E402
 from EV.evolution import CatcherObserver, EvolutionalTrainer, evaluate  # noqa: E402
 
-TARGET_RATE = 0.9
+TARGET_RATE, FINAL_TARGET = 0.9, 0.92  # reached within the time; at the end of training
 TARGET_SECONDS = 10 * 60
 SPEEDUP_TARGET = 1.7
 TARGET_CPU_SECONDS = TARGET_SECONDS * SPEEDUP_TARGET
@@ -91,7 +92,7 @@ def learning(args):
           f"{args.episodes_per_agent} episodes, all cores); {load()} ...")
     trainer = TimedTrainer(population_size=args.population, sigma=args.sigma,
                            learning_rate=args.learning_rate, report_interval=args.epochs,
-                           seed=args.seed)
+                           seed=args.seed, decay=evolution.DECAY)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     seconds, cpu, _ = trainer.checkpoints[-1]
     print(f"  trained in {seconds:.0f} s ({cpu:.0f} CPU seconds in all processes); {load()}")
@@ -110,11 +111,13 @@ def learning(args):
     # On a busy machine the wall time says little: then the CPU seconds count. Two workers
     # at the target speed-up do TARGET_CPU_SECONDS of work in TARGET_SECONDS.
     in_time = seconds <= TARGET_SECONDS or cpu <= TARGET_CPU_SECONDS
-    verdict = "PASS" if final >= TARGET_RATE and in_time else "FAIL"
-    print(f"Learning: random policy {random_rate:.3f}; {TARGET_RATE:.0%} after {when}; "
+    verdict = "PASS" if reached and final >= FINAL_TARGET and in_time else "FAIL"
+    print(f"Learning, seed {args.seed}: random policy {random_rate:.3f}; "
+          f"{TARGET_RATE:.0%} first after {when}; "
           f"final catch rate {final:.3f} over {args.eval_episodes} games after {seconds:.0f} s "
-          f"({cpu:.0f} CPU s) of training (target >= {TARGET_RATE} within {TARGET_SECONDS} s, "
-          f"or {TARGET_CPU_SECONDS:.0f} CPU s): {verdict}")
+          f"({cpu:.0f} CPU s) of training (targets: {TARGET_RATE} reached and >= {FINAL_TARGET} "
+          f"at the end, within {TARGET_SECONDS} s or {TARGET_CPU_SECONDS:.0f} CPU s): "
+          f"{verdict}")
     return final
 
 
@@ -126,12 +129,12 @@ def fastest_epochs(trainer, parallels, epochs, first=1):
     warm-up epoch first starts the workers.
     """
     for parallel in parallels.values():
-        trainer.play_population(parallel, trainer.seed, 0, trainer.episodes)
+        trainer.play_population(parallel, 0, trainer.episodes)
     times = {name: [] for name in parallels}
     for epoch in range(first, first + epochs):
         for name, parallel in parallels.items():
             start = time.perf_counter()
-            trainer.play_population(parallel, trainer.seed, epoch, trainer.episodes)
+            trainer.play_population(parallel, epoch, trainer.episodes)
             times[name].append(time.perf_counter() - start)
     return {name: min(values) for name, values in times.items()}
 
@@ -147,8 +150,8 @@ def report_speed(name, seconds):
 
 def speed(args):
     """Seconds per epoch with 1 and with 2 workers, on joblib's processes and on Dask."""
-    trainer = EvolutionalTrainer(population_size=args.population, seed=args.seed)
-    trainer.weights = trainer.initial_agent(args.seed).weights
+    trainer = EvolutionalTrainer(population_size=args.population, n_jobs=1, seed=args.seed)
+    trainer.weights = trainer.train(epoch=0).weights  # the initial network
     trainer.episodes = args.episodes_per_agent
     print(f"Speed (one epoch of {args.population} agents x {args.episodes_per_agent} "
           f"episodes, best of {args.speed_epochs}); {load()}:")
@@ -181,7 +184,7 @@ def main(argv=None):
     )
     parser.add_argument("--epochs", type=positive_int, default=evolution.EPOCHS,
                         help=f"training epochs (default: {evolution.EPOCHS}, the script's)")
-    parser.add_argument("--population", type=evolution.population_size,
+    parser.add_argument("--population", type=positive_int,
                         default=evolution.POPULATION,
                         help=f"agents per epoch (default: {evolution.POPULATION})")
     parser.add_argument("--episodes-per-agent", type=positive_int,
@@ -197,6 +200,8 @@ def main(argv=None):
                         help="timed epochs for each worker count (default: 10)")
     parser.add_argument("--skip-learning", action="store_true",
                         help="measure only the speed, not the learning")
+    parser.add_argument("--skip-speed", action="store_true",
+                        help="measure only the learning, not the speed")
     parser.add_argument("--skip-dask", action="store_true",
                         help="measure the speed with joblib only, not on Dask")
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default: 0)")
@@ -205,7 +210,8 @@ def main(argv=None):
     args.check_interval = min(args.check_interval, args.epochs)
 
     # The speed first: it is short, and the most sensitive to other work starting meanwhile.
-    speed(args)
+    if not args.skip_speed:
+        speed(args)
     if not args.skip_learning:
         learning(args)
 

@@ -22,11 +22,11 @@ from EV.evolution import (
     CatcherObserver,
     EvolutionalAgent,
     EvolutionalTrainer,
+    derived_seed,
     es_update,
     evaluate,
     flatten,
     make_noise,
-    member_seed,
 )
 from EV.numpy_network import action_probabilities
 from tests.learning_margins import learning_seeds
@@ -57,66 +57,65 @@ def play_env(render_mode=None):
 # ------------------------------------------------------------------ the update, by hand
 
 
-def book_update(theta, noises, rewards, sigma, learning_rate):
-    """The book's update, written out: standardized rewards, one plain step."""
-    z = (rewards - rewards.mean()) / rewards.std()
-    return theta + learning_rate / (len(rewards) * sigma) * z @ noises
-
-
-def test_without_ranks_and_adam_the_update_is_the_books():
+def test_update_is_the_books_step_towards_the_better_noises():
     rng = np.random.default_rng(0)
     theta, noises = rng.standard_normal(6), rng.standard_normal((3, 6))
     rewards = np.array([1.0, 2.0, 6.0])
-    new, _ = es_update(theta, noises, rewards, 0.25, 0.3, rank_shaping=False, adam=False)
-    np.testing.assert_allclose(new, book_update(theta, noises, rewards, 0.25, 0.3), rtol=1e-6)
+    new = es_update(theta, noises, rewards, 0.25, 0.3)
+    # Rewards 1, 2, 6: mean 3, std sqrt(14/3); z = (-2, -1, 3) / sqrt(14/3).
+    z = np.array([-2.0, -1.0, 3.0]) / np.sqrt(14 / 3)
+    np.testing.assert_allclose(new, theta + 0.3 / (3 * 0.25) * z @ noises, rtol=1e-6)
     # The weights moved towards the noise of the best member (the only one above average).
     assert (new - theta) @ noises[2] > 0
+    # Only how much better a member did counts, not the scale of the rewards.
+    np.testing.assert_allclose(es_update(theta, noises, 10 * rewards - 7, 0.25, 0.3), new)
 
 
-def test_rank_shaping_ignores_the_scale_of_the_rewards():
-    rng = np.random.default_rng(1)
-    theta, noises = rng.standard_normal(5), rng.standard_normal((6, 5))
-    rewards = rng.normal(size=6)
-    first, _ = es_update(theta, noises, rewards, 0.5, 0.1)
-    # Any increasing transform keeps the order of the rewards, and so the update.
-    for transformed in (np.exp(3 * rewards), 100 * rewards - 7, rewards**3):
-        np.testing.assert_array_equal(es_update(theta, noises, transformed, 0.5, 0.1)[0], first)
-    assert not np.allclose(es_update(theta, noises, -rewards, 0.5, 0.1)[0], first)
-
-
-@pytest.mark.parametrize("options", [{}, {"rank_shaping": False, "adam": False}])
-def test_update_leaves_the_weights_alone_when_every_member_did_the_same(options):
+def test_update_leaves_the_weights_alone_when_every_member_did_the_same():
     theta = np.arange(4, dtype=np.float32)
     noises = np.random.default_rng(0).standard_normal((3, 4))
-    new, _ = es_update(theta, noises, [2.0, 2.0, 2.0], 0.5, 0.1, **options)
-    np.testing.assert_array_equal(new, theta)
+    np.testing.assert_array_equal(es_update(theta, noises, [2.0, 2.0, 2.0], 0.5, 0.1), theta)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_update_climbs_a_quadratic_to_its_top(seed):
     rng = np.random.default_rng(seed)
     top = rng.uniform(-2, 2, 10)
-    theta, state = np.zeros(10, dtype=np.float32), None
+    theta = np.zeros(10, dtype=np.float32)
     for _ in range(300):
-        half = rng.standard_normal((10, 10))
-        noises = np.concatenate([half, -half])  # mirrored
+        noises = rng.standard_normal((20, 10))
         rewards = [-np.sum((theta + 0.1 * noise - top) ** 2) for noise in noises]
-        theta, state = es_update(theta, noises, rewards, 0.1, 0.05, state)
-    assert np.abs(theta - top).max() < 0.1 < np.abs(top).max()
+        theta = es_update(theta, noises, rewards, 0.1, 0.01)
+    assert np.linalg.norm(theta - top) < 0.1 * np.linalg.norm(top)  # from 1.0 at the start
 
 
-def test_trainer_update_draws_each_members_noise_again_from_its_seed_and_sign():
-    trainer = EvolutionalTrainer(population_size=4, sigma=0.5, learning_rate=0.1)
-    trainer.rank_shaping = trainer.adam = True
+def test_trainer_update_draws_each_members_noise_again_from_its_seed():
+    trainer = EvolutionalTrainer(population_size=2, sigma=0.5, learning_rate=0.1)
     base = [np.zeros((2, 3), dtype=np.float32), np.ones(4, dtype=np.float32)]
     trainer.weights = [w.copy() for w in base]
-    results = [(-3.0, 11, 1), (5.0, 11, -1), (1.0, 12, 1), (0.0, 12, -1)]
-    trainer.update(results)
-    noises = np.array([sign * make_noise(base, seed) for _, seed, sign in results])
-    expected, _ = es_update(flatten(base), noises, [-3.0, 5.0, 1.0, 0.0], 0.5, 0.1)
-    np.testing.assert_array_equal(flatten(trainer.weights), expected)
+    trainer.update([(-3.0, 11), (5.0, 12)])
+    # Two rewards standardize to -1 and +1, so the step is 0.1 / (2 · 0.5) · (ε₁₂ − ε₁₁).
+    expected = flatten(base) + 0.1 * (make_noise(base, 12) - make_noise(base, 11))
+    np.testing.assert_allclose(flatten(trainer.weights), expected, rtol=1e-6, atol=1e-7)
     assert [np.shape(w) for w in trainer.weights] == [(2, 3), (4,)]
-    np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0, 1.0, 0.0])
+    np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0])
+
+
+class StepRecorder(EvolutionalTrainer):
+    def update(self, agent_results):
+        self.steps.append(self.step_size)
+        super().update(agent_results)
+
+
+def test_the_step_falls_linearly_over_the_last_share_of_the_epochs():
+    trainer = StepRecorder(population_size=2, learning_rate=0.2, n_jobs=1, seed=0, decay=0.5)
+    trainer.steps = []
+    trainer.train(epoch=4, episode_per_agent=1)
+    np.testing.assert_allclose(trainer.steps, [0.2, 0.2, 0.2, 0.1])
+    trainer = StepRecorder(population_size=2, learning_rate=0.2, n_jobs=1, seed=0)
+    trainer.steps = []
+    trainer.train(epoch=2, episode_per_agent=1)
+    assert trainer.steps == [0.2, 0.2]  # the book's constant step
 
 
 # ------------------------------------------------------------------ noise from seeds
@@ -126,8 +125,7 @@ def noise_in_a_worker(shapes, seed):
     return make_noise([np.zeros(shape) for shape in shapes], seed)
 
 
-def test_mirrored_members_play_exactly_antithetic_weights_drawn_again_from_the_seed(
-        monkeypatch):
+def test_a_noise_regenerated_from_its_seed_is_exactly_the_noise_a_worker_used(monkeypatch):
     base = fresh_agent().weights
     used = []
     original = EvolutionalAgent.initialize
@@ -137,30 +135,26 @@ def test_mirrored_members_play_exactly_antithetic_weights_drawn_again_from_the_s
         original(self, state, weights)
 
     monkeypatch.setattr(EvolutionalAgent, "initialize", spy)
-    trainer = EvolutionalTrainer(population_size=4, sigma=0.5)
-    trainer.weights, trainer.mirrored = base, True
+    trainer = EvolutionalTrainer(population_size=2, sigma=0.5, seed=0)
+    trainer.weights = base
     with Parallel(n_jobs=1) as parallel:
-        results = trainer.play_population(parallel, 0, 3)
-    (a, b), (c, d) = results[:2], results[2:]
-    assert a[1] == b[1] != c[1] == d[1] and [r[2] for r in results] == [1, -1, 1, -1]
-    assert all(isinstance(reward, float) for reward, _, _ in results)
-    # Member 2k + 1 plays θ − σε with the ε of member 2k (bit for bit), drawn from the seed.
-    theta, noise = flatten(base), make_noise(base, a[1])
-    np.testing.assert_array_equal(used[0], theta + np.float32(0.5) * noise)
-    np.testing.assert_array_equal(used[1], theta - np.float32(0.5) * noise)
-    np.testing.assert_allclose((used[0] + used[1]) / 2, theta, atol=1e-6)
+        (reward, seed), _ = trainer.play_population(parallel, 3)
+    assert seed == derived_seed(0, 3, 0) and isinstance(reward, float)
+    noise = make_noise(base, seed)
+    np.testing.assert_array_equal(used[0], flatten(base) + np.float32(0.5) * noise)  # bit for bit
 
     # Another process draws the very same numbers from the seed.
     (other,) = Parallel(n_jobs=1, backend="loky")([delayed(noise_in_a_worker)(
-        [w.shape for w in base], a[1])])
+        [w.shape for w in base], seed)])
     np.testing.assert_array_equal(noise, other)
-    assert not np.array_equal(make_noise(base, a[1] + 1), noise)
+    assert not np.array_equal(make_noise(base, seed + 1), noise)
 
 
 def test_member_seeds_differ_between_members_and_epochs():
-    seeds = {member_seed(0, epoch, member) for epoch in range(10) for member in range(20)}
+    seeds = {derived_seed(0, epoch, member) for epoch in range(10) for member in range(20)}
     assert len(seeds) == 200
-    assert member_seed(0, 1, 2) == member_seed(0, 1, 2) != member_seed(1, 1, 2)
+    assert derived_seed(0, 1, 2) == derived_seed(0, 1, 2) != derived_seed(1, 1, 2)
+    assert derived_seed() != derived_seed()  # no numbers: a fresh seed
 
 
 # ------------------------------------------------------------------ the network
@@ -263,8 +257,8 @@ def test_a_batch_plays_each_game_as_the_single_game_observer_does():
 def test_the_books_calls_work_as_printed(tmp_path, capsys):
     trainer = EvolutionalTrainer(population_size=2, n_jobs=1, seed=0)
     agent = trainer.train(epoch=1, episode_per_agent=1, render=False)
-    reward, seed, sign = EvolutionalTrainer.run_agent(1, agent.weights, 0.5)
-    assert isinstance(reward, float) and isinstance(seed, int) and sign == 1
+    reward, seed = EvolutionalTrainer.run_agent(1, agent.weights, 0.5)
+    assert isinstance(reward, float) and isinstance(seed, int)
     path = trainer.plot_rewards()
     assert path == output_dir(evolution.__file__) / "reward_history.png"
     assert path.stat().st_size > 0
@@ -313,7 +307,7 @@ class FlippedTrainer(EvolutionalTrainer):
     weights move towards the noise of the members that did worse than average."""
 
     def update(self, agent_results):
-        super().update([(-reward, seed, sign) for reward, seed, sign in agent_results])
+        super().update([(-reward, seed) for reward, seed in agent_results])
 
 
 @pytest.mark.slow  # about a minute of training on one core
@@ -323,7 +317,7 @@ def test_evolution_improves_clearly_over_its_initial_policy_and_a_flipped_update
         seed, margin):
     settings = {**LEARNING_SETTINGS, "report_interval": 1000, "n_jobs": 1, "seed": seed}
     trainer = EvolutionalTrainer(**settings)
-    initial = trainer.initial_agent(seed).weights
+    initial = EvolutionalTrainer(**settings).train(epoch=0).weights
     trained = trainer.train(epoch=LEARNING_EPOCHS, episode_per_agent=LEARNING_EPISODES)
     flipped = FlippedTrainer(**settings).train(epoch=LEARNING_EPOCHS,
                                                episode_per_agent=LEARNING_EPISODES)
@@ -380,15 +374,14 @@ def write_bad_files(folder):
         lambda p: p.write_bytes(good.save(folder / "whole.npz").read_bytes()[:200]))
     add("other.npz", "not a saved agent", lambda p: np.savez(p, something=np.zeros(3)))
     add("array.npy", "not a saved agent", lambda p: np.save(p, np.zeros(3)))
-    add("pickled.npz", "not a saved agent",
-        lambda p: np.savez(p, state_shape=np.array([{"x": 1}], dtype=object), **weights))
-    add("shape.npz", "trained on states of shape (50, 50, 5)",
-        lambda p: np.savez(p, state_shape=np.array([50, 50, 5]), **weights))
-    add("weights.npz", "do not fit", lambda p: np.savez(
-        p, state_shape=np.array(STATE_SHAPE), **{**weights, "dense_kernel": np.zeros((4, 3))}))
-    add("nan.npz", "finite", lambda p: np.savez(
-        p, state_shape=np.array(STATE_SHAPE),
-        **{**weights, "dense_bias": np.full(3, np.nan, dtype=np.float32)}))
+    add("pickled.npz", "not a saved agent", lambda p: np.savez(
+        p, **{**weights, "conv_bias": np.array([{"x": 1}], dtype=object)}))
+    add("frames.npz", "do not fit", lambda p: np.savez(  # trained on 5 stacked frames
+        p, **{**weights, "conv_kernel": np.zeros((5, 5, 5, 3), dtype=np.float32)}))
+    add("weights.npz", "do not fit",
+        lambda p: np.savez(p, **{**weights, "dense_kernel": np.zeros((4, 3))}))
+    add("nan.npz", "finite",
+        lambda p: np.savez(p, **{**weights, "dense_bias": np.full(3, np.nan, np.float32)}))
     return files
 
 
@@ -562,6 +555,7 @@ def test_a_bad_scheduler_address_is_one_clear_error(capsys):
     ["--epochs", "0"], ["--population", "1"], ["--population", "x"], ["--workers", "0"],
     ["--workers", "-2"], ["--sigma", "-1"], ["--sigma", "nan"], ["--learning-rate", "0"],
     ["--learning-rate", "inf"], ["--episodes-per-agent", "0"], ["--eval-episodes", "-1"],
+    ["--decay", "1.5"], ["--decay", "-0.1"], ["--workers", "-1"],
     ["--seed", "-1"], ["--seed", str(2**32)], ["--epochs", "many"], ["--play-episodes", "0"],
 ])
 def test_script_rejects_bad_arguments_in_one_sentence(argv, capsys):
