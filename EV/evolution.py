@@ -37,7 +37,7 @@ COUNTERS = ("lives", "caught", "missed")
 WEIGHT_NAMES = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")
 MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
 # The script's settings (doc/day6.md says why they differ from the book's).
-EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT, DECAY = 480, 20, 0.5, 0.2, 5, 0.25
+EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT, DECAY = 450, 20, 0.5, 0.3, 5, 0.25
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
 
 
