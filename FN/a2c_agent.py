@@ -517,14 +517,17 @@ def main(argv=None):
     if args.test:
         envs = args.envs or TEST_MODE_ENVS
         max_steps = args.steps or TEST_MODE_MAX_STEPS
-        print(f"Train on test mode (CartPole-v1, {envs} environments at once)")
+        print(f"テストモード (CartPole-v1) で、{envs} 個の環境を同時に進めて学習します "
+              "(train on test mode)")
         trainer, env = test_mode_run(args.seed, envs, args.render, log_dir=run_dir)
     else:
         if args.render:
-            print("--render draws nothing for a batch of Catcher games: use --play to watch.")
+            print("--render は Catcher のゲームの束を描けません。見るには --play を使います "
+                  "(--render draws nothing for a batch: use --play).")
         envs = args.envs or CATCHER_GAMES
         max_steps = args.steps or CATCHER_MAX_STEPS
-        print(f"Train on Catcher ({envs} games at once, 40x40 grayscale frames, 2 stacked)")
+        print(f"Catcher で {envs} ゲームを同時に進めて学習します。40x40 のグレースケール画像を "
+              "2 枚重ねて見ます (train on Catcher)")
         trainer, env = catcher_run(args.seed, envs, log_dir=run_dir)
     agent = trainer.train(env, args.episodes, test_mode=args.test,
                           render=args.render and args.test, max_steps=max_steps,

@@ -126,10 +126,12 @@ def report_catch_rates(trainer, target=0.9):
         return
     for (steps, rate), seconds in zip(evaluation.results, evaluation.times):
         if rate >= target:
-            print(f"The catch rate first reached {target:.0%} at step {steps}, after "
-                  f"{seconds:.0f} s of training (evaluations not counted).")
+            print(f"キャッチ率が初めて {target:.0%} に達したのはステップ {steps}、学習 "
+                  f"{seconds:.0f} 秒 (評価の時間は除く) の時点です (the catch rate first reached "
+                  f"{target:.0%} at step {steps}, after {seconds:.0f} s of training).")
             return
-    print(f"The catch rate did not reach {target:.0%}.")
+    print(f"キャッチ率は {target:.0%} に達しませんでした (the catch rate did not reach "
+          f"{target:.0%}).")
 
 
 def record_play(agent, env, path, max_frames=900, fps=30, greedy=False):
@@ -153,7 +155,8 @@ def play_catcher(agent_class, path, gif_path, seed=0, headless=False, episode_co
     """``--play`` on Catcher: the agent saved at ``path`` plays in a window, or, ``headless``
     or without a display, one game goes to the GIF ``gif_path`` (returned)."""
     if not headless and not display_available():
-        print("No display found: writing a GIF of one game instead of opening a window.")
+        print("画面がないので、ウィンドウの代わりに 1 ゲームを GIF に書きます "
+              "(no display: writing a GIF of one game).")
         headless = True
     env = make_catcher_observer(render_mode="rgb_array" if headless else "human")
     set_seed(seed, env.env)
@@ -163,5 +166,5 @@ def play_catcher(agent_class, path, gif_path, seed=0, headless=False, episode_co
         env.close()
         return rewards
     _, info = record_play(agent, env, gif_path, greedy=greedy)
-    print(f"Caught {info['caught']}, missed {info['missed']}.")
+    print(f"キャッチ {info['caught']}、ミス {info['missed']} (caught, missed).")
     return gif_path

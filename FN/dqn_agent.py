@@ -362,8 +362,9 @@ def main(argv=None):
                     play_catcher=None if args.test else play_catcher)
     run_dir = new_run_dir(__file__, kind=kind)
     max_steps = args.steps or (TEST_MODE_MAX_STEPS if args.test else CATCHER_MAX_STEPS)
-    print("Train on test mode (CartPole-v1)" if args.test
-          else "Train on Catcher (40x40 grayscale frames, 2 stacked)")
+    print("テストモード (CartPole-v1) で学習します (train on test mode)" if args.test
+          else "Catcher で学習します: 40x40 のグレースケール画像を 2 枚重ねて見ます "
+               "(train on Catcher: 40x40 grayscale frames, 2 stacked)")
     make_run = test_mode_run if args.test else catcher_run
     trainer, env = make_run(args.seed, max_steps, args.render, log_dir=run_dir)
     agent = trainer.train(env, args.episodes, initial_count=-1, test_mode=args.test,

@@ -227,14 +227,14 @@ class Trainer:
         reached or Ctrl-C), the best weights back and the logs flushed. Ctrl-C sets
         ``interrupted`` and ends the loop; the agent keeps what it learned, to be saved."""
         self.started_at = time.perf_counter()
-        bar = tqdm(total=total, desc=f"{self.trainer_name} training", unit=unit,
+        bar = tqdm(total=total, desc=f"{self.trainer_name} 学習中 (training)", unit=unit,
                    dynamic_ncols=True, leave=False)
         try:
             yield bar
         except KeyboardInterrupt:
             self.interrupted = True
-            tqdm.write(f"Training interrupted at step {self.total_steps}; "
-                       "keeping what has been learned.")
+            tqdm.write(f"ステップ {self.total_steps} で中断しました。学んだところまでを残します "
+                       "(interrupted: keeping what has been learned).")
         finally:
             bar.close()
             if self.evaluation is not None:
@@ -338,16 +338,17 @@ class Trainer:
             path = agent.save(self.logger.path_of(file_name))
             print(f"Saved {path}")
         else:
-            print("Training stopped before the model was built: nothing to save.")
+            print("モデルを作る前に学習が止まったので、保存するものはありません "
+                  "(nothing to save).")
         if self.reward_log:
             self.logger.plot("Rewards", self.reward_log, self.report_interval,
                              show=show and not self.interrupted)
-        print(f"TensorBoard logs: {self.logger.tensorboard_dir}")
+        print(f"TensorBoard のログ (logs): {self.logger.tensorboard_dir}")
         best = None
         if self.evaluation is not None and self.evaluation.results:
             steps, best = max(self.evaluation.results, key=lambda item: item[1])
-            print(f"Best evaluation: {best:.4g} over {self.evaluation.episode_count} episodes "
-                  f"(at step {steps}); {self.total_steps} steps in all.")
+            print(f"最良の評価 (best evaluation): {best:.4g} ({self.evaluation.episode_count} "
+                  f"エピソード、ステップ {steps})。全部で {self.total_steps} ステップ。")
         finish_training(self.logger.log_dir, self.interrupted,
                         model=file_name if path else None, steps=self.total_steps,
                         episodes=len(self.reward_log), best_evaluation=best)
@@ -415,15 +416,16 @@ class PeriodicEvaluation:
             self.best_weights = agent.model.get_weights() if self.keep_best else None
         if self.target is not None and score >= self.target and self.solved_at is None:
             self.solved_at = steps
-            tqdm.write(f"At step {steps}, the evaluation reached {score:.4g} "
-                       f"(target {self.target}): training stops.")
+            tqdm.write(f"ステップ {steps} で評価が {score:.4g} になり、目標 {self.target} に"
+                       "達したので学習を終えます (target reached: training stops).")
         return score
 
     def restore_best(self, agent):
         if self.best_weights is not None:
             agent.model.set_weights(self.best_weights)
             agent.refresh_forward()
-            tqdm.write(f"Kept the weights of the best evaluation ({self.best:.4g}).")
+            tqdm.write(f"最良の評価 ({self.best:.4g}) の重みを残しました (kept the best "
+                       "weights).")
 
 
 class Observer:
@@ -722,8 +724,8 @@ def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", gre
     file_name, command = run_mode(script_file, kind, suffix)
     path = find_model(script_file, file_name, model=args.model, kind=kind,
                       train_command=command)
-    print(f"Playing {path}" + (" greedily (the most probable action in each state, as the "
-                               "evaluations measure it)" if greedy else ""))
+    print(f"{path} をプレイします (playing)" + ("。評価と同じく、各状態で最も確率の高い行動を"
+                                              "選びます (greedy)" if greedy else ""))
     if play_catcher is not None:
         gif = output_dir(script_file) / f"{Path(script_file).stem}_play.gif"
         return play_catcher(agent_class, path, gif, seed=args.seed, headless=args.headless,

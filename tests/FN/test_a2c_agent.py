@@ -240,7 +240,7 @@ def test_main_trains_saves_and_plays_greedily(capsys, tmp_path, monkeypatch, run
     monkeypatch.setattr(a2c_agent, "gumbel_max", no_sampling)
     monkeypatch.setattr(np.random, "choice", no_sampling)
     rewards = a2c_agent.main(["--test", "--play"])
-    assert len(rewards) == 5 and "greedily" in capsys.readouterr().out
+    assert len(rewards) == 5 and "(greedy)" in capsys.readouterr().out
 
 
 def test_main_reports_a_missing_model_and_bad_arguments(tmp_path, monkeypatch, capsys):

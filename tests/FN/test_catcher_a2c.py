@@ -57,7 +57,7 @@ def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, cap
 
     gif = a2c_agent.main(["--play", "--headless"])
     assert gif == folder / "a2c_agent_play.gif" and gif.is_file()
-    assert "Caught" in capsys.readouterr().out
+    assert "(caught, missed)" in capsys.readouterr().out
 
 
 def test_evaluation_keeps_the_best_weights(tmp_path, read_scalars):

@@ -215,10 +215,10 @@ def test_report_catch_rates(capsys):
                                  results=[(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)])
     trainer = SimpleNamespace(evaluation=evaluation, total_steps=15_000)
     report_catch_rates(trainer)
-    assert "first reached 90% at step 10000, after 25 s" in capsys.readouterr().out
+    assert "初めて 90% に達したのはステップ 10000、学習 25 秒" in capsys.readouterr().out
     evaluation.results = [(5_000, 0.4)]
     report_catch_rates(trainer)
-    assert "did not reach 90%" in capsys.readouterr().out
+    assert "90% に達しませんでした" in capsys.readouterr().out
 
 
 # check_env recommends checking the unwrapped game; the wrapper is what is checked here.
