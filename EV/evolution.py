@@ -14,7 +14,6 @@ Changes from the book (why, and the measurements: doc/day6.md):
 """
 
 import argparse
-import contextlib
 import zipfile
 from pathlib import Path
 
@@ -58,8 +57,7 @@ class EvolutionalAgent:
     def load(cls, env, model_path, seed=None):
         """The agent saved in ``model_path``; a ``ValueError`` says why a file is not one."""
         try:
-            # allow_pickle=False: loading must never run code hidden in the file.
-            with np.load(model_path, allow_pickle=False) as data:
+            with np.load(model_path, allow_pickle=False) as data:  # never run a file's code
                 weights = [data[name] for name in WEIGHT_NAMES]
         except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as error:
             raise ValueError(f"not a saved agent ({type(error).__name__}: {error})") from None
@@ -73,10 +71,9 @@ class EvolutionalAgent:
         if len(weights) == 0:
             self.weights = glorot_weights(self.state_shape, len(self.actions), self.rng)
             return
-        expected = weight_shapes(self.state_shape, len(self.actions))
-        if [np.shape(w) for w in weights] != expected:
-            raise ValueError(f"weights of shapes {[np.shape(w) for w in weights]} do not fit, "
-                             f"expected {expected}")
+        shapes = [np.shape(w) for w in weights]
+        if shapes != weight_shapes(self.state_shape, len(self.actions)):
+            raise ValueError(f"weights of shapes {shapes} do not fit this network")
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError("the weights are not all finite numbers")
         self.weights = [np.array(w, dtype=np.float32) for w in weights]
@@ -127,8 +124,7 @@ class EvolutionalAgent:
 
 
 class CatcherObserver:
-    """The book's observer: Catcher's RGB screen → one small grayscale frame in [0, 1].
-    Added: ``num_games`` (a batch of games stepped together), ``frame_skip`` and others."""
+    """The book's observer, RGB screen → a 50×50 gray frame; added: ``num_games`` (a batch)."""
 
     def __init__(self, width, height, frame_count, num_games=None, frame_skip=FRAME_SKIP,
                  max_step=MAX_EPISODE_STEPS, render_mode=None):
@@ -165,20 +161,15 @@ class CatcherObserver:
         for _ in range(self.frame_skip):
             frame, frame_reward, terminated, truncated, info = self.env.step(action)
             reward = reward + frame_reward
-            if self.num_games is None:  # one game: stop at its end
-                done = terminated or truncated
-                if done:
-                    break
-            else:
+            if self.num_games is None and (terminated or truncated):  # one game: stop at its end
+                return self.transform(frame), reward, True, info
+            if self.num_games is not None:
                 final = {key: info[key] if final is None else
                          np.where(done, final[key], info[key]) for key in COUNTERS}
                 done = done | terminated | truncated
         if final is not None:
             info = {**final, "final_info": final}
         return self.transform(frame), reward, done, info
-
-    def close(self):
-        self.env.close()
 
     def transform(self, state):
         """RGB screens (one, or a batch) → gray, shrunk to height × width, in [0, 1]."""
@@ -223,21 +214,19 @@ def derived_seed(*numbers):
 
 
 class EvolutionalTrainer:
-    """Evolve an ``EvolutionalAgent`` for Catcher. Added to the book's arguments: ``n_jobs``
-    (members played at once), ``seed`` (of every random number in a run), ``parallel`` (what
-    plays the members instead of joblib, such as ``EV.dask_parallel.DaskParallel``) and
-    ``decay`` (the share of the epochs, at the end, over which the step falls to 0)."""
+    """Evolve an ``EvolutionalAgent`` for Catcher. Added: ``n_jobs``, ``seed`` (of a whole run),
+    ``parallel`` (plays the members instead of joblib, e.g. ``EV.dask_parallel.DaskParallel``)
+    and ``decay`` (the share of the epochs, at the end, over which the step falls to 0)."""
 
     def __init__(self, population_size=20, sigma=0.5, learning_rate=0.1, report_interval=10,
                  n_jobs=-1, seed=None, parallel=None, decay=0.0):
         if population_size < 2:
             raise ValueError("population_size must be at least 2 (rewards are standardized)")
         self.population_size, self.sigma = int(population_size), float(sigma)
-        self.learning_rate, self.report_interval = float(learning_rate), int(report_interval)
-        self.n_jobs, self.parallel, self.decay = n_jobs, parallel, float(decay)
-        self.seed = derived_seed() if seed is None else seed
-        self.weights, self.step_size = (), self.learning_rate
-        self.reward_log, self.interrupted = [], False
+        self.learning_rate = self.step_size = float(learning_rate)  # train() decays the step
+        self.report_interval, self.n_jobs, self.parallel = int(report_interval), n_jobs, parallel
+        self.decay, self.seed = float(decay), derived_seed() if seed is None else seed
+        self.weights, self.reward_log, self.interrupted = (), [], False
 
     def train(self, epoch=100, episode_per_agent=1, render=False):
         """Evolve the weights; Ctrl-C keeps the last finished epoch's (``render``: unused)."""
@@ -256,8 +245,7 @@ class EvolutionalTrainer:
                     self.log()
         except KeyboardInterrupt:
             self.interrupted = True
-            tqdm.write(f"Interrupted after {len(self.reward_log)} epochs: "
-                       "the agent keeps what it learned so far.")
+            tqdm.write(f"Interrupted after {len(self.reward_log)} epochs: the agent keeps them.")
         agent.weights = self.weights
         return agent
 
@@ -340,8 +328,8 @@ def play_saved(model_path, episode_count, headless, seed):
                                f"with `{TRAIN_COMMAND}`")
     env.reset(seed=seed)  # seeds the games; each episode then starts where the last ended
     frames = [] if headless else None
-    with contextlib.closing(env):
-        rewards = agent.play(env, episode_count=episode_count, render=True, frames=frames)
+    rewards = agent.play(env, episode_count=episode_count, render=True, frames=frames)
+    env.env.close()
     if frames:  # one screen per decision: FRAME_SKIP frames apart
         common.save_gif(frames[0], Path(model_path).with_suffix(".gif"),
                         env.env.metadata["render_fps"] / FRAME_SKIP)
@@ -397,8 +385,7 @@ def main(argv=None, parallel=None):
                              show=not args.no_show and not trainer.interrupted)
         if args.eval_episodes and not trainer.interrupted:
             rate = evaluate(agent.weights, args.eval_episodes)
-            print(f"The trained agent catches {rate:.1%} of the fruit over "
-                  f"{args.eval_episodes} games.")
+            print(f"Catch rate of the trained agent: {rate:.1%} over {args.eval_episodes} games.")
     common.finish_training(run_dir, interrupted=trainer.interrupted, epochs=epochs,
                            model=MODEL_FILE if epochs else None, catch_rate=rate)
     return trainer, agent

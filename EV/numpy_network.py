@@ -1,8 +1,7 @@
 """Day6: the book's evolution-strategies network in NumPy, the fast form of ``model.predict``.
 
-Conv2D(3 filters, 5×5, stride 3, ReLU) → Flatten → Dense(softmax), from weights laid out as
-Keras' ``get_weights()``: tens of microseconds a frame, and no TensorFlow in the workers.
-``EvolutionalAgent.keras_model()`` builds the book's form; a test checks both agree.
+Conv2D(3 filters, 5×5, stride 3, ReLU) → Flatten → Dense(softmax), weights as Keras lays them
+out: microseconds a frame, no TensorFlow. ``EvolutionalAgent.keras_model()`` is the book's form.
 """
 
 import functools
