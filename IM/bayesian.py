@@ -136,11 +136,12 @@ def main(argv=None):
     irl = BayesianIRL(env, eta=args.eta)
     estimated = irl.estimate([list(zip(states, actions)) for states, actions in demonstrations],
                              epoch=args.epoch, gamma=args.gamma, sample_size=args.sample_size)
-    print(f"Log posterior: {irl.log_posterior_history[0]:.2f} at the start, "
-          f"{irl.log_posterior_history[-1]:.2f} at the end")
+    print(f"対数事後確率 (log posterior): 始め {irl.log_posterior_history[0]:.2f}、"
+          f"終わり {irl.log_posterior_history[-1]:.2f}")
     print(np.array2string(estimated, precision=2, suppress_small=True))
     facts = report(env, estimated, args.gamma)
-    run_dir = save_results(__file__, env, estimated, args.gamma, "ベイズ逆強化学習 (Bayesian IRL)")
+    run_dir = save_results(__file__, env, estimated, args.gamma, "ベイズ逆強化学習 (Bayesian IRL)",
+                           demonstrations)
     finish_run(run_dir, **facts)
     show_plot(not args.no_show)
     return estimated

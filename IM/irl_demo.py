@@ -8,7 +8,8 @@ added, or a scale, changes no decision), so the guess is not compared number by 
 facts are checked instead (``judge``): the highest estimate is at or next to a Treasure; every
 Danger cell is below the median cell; the policy planned on the estimate walks from the start
 to a Treasure, as the teacher's does. The figure draws both rewards on one colour scale
-centred at zero, each with the policy planned on it.
+centred at zero, each with the policy planned on it, beside how often the teacher enters each
+cell.
 """
 
 from common import atomic_path, exit_with_error, new_run_dir, positive_int, save_figure, seed_value
@@ -142,55 +143,110 @@ def report(env, estimated, gamma):
 
     def where(s):
         row, column = env.state_to_coordinate(s)
-        return f"row {row}, column {column}"
+        return f"{row} 行 {column} 列"
 
     def yes(flag):
-        return "yes" if flag else "NO"
+        return "はい (yes)" if flag else "いいえ (NO)"
 
-    print(f"1. Highest estimate {estimated[facts['peak']]:.2f} at {where(facts['peak'])}: "
-          f"at or next to the Treasure? {yes(facts['peak_near_treasure'])}")
+    print(f"1. 推定した報酬の最大 (highest estimate) は {where(facts['peak'])} の "
+          f"{estimated[facts['peak']]:.2f}。宝 (Treasure) かその隣か: "
+          f"{yes(facts['peak_near_treasure'])}")
     if facts["dangers"]:
-        values = ", ".join(f"{estimated[s]:.2f} at {where(s)}" for s in facts["dangers"])
-        print(f"2. Danger estimated {values}; median of the cells {facts['median']:.2f}: "
-              f"below the median? {yes(facts['danger_below_median'])}")
+        values = "、".join(f"{where(s)} の {estimated[s]:.2f}" for s in facts["dangers"])
+        print(f"2. 危険 (Danger) の推定は {values}、マスの中央値 (median) は "
+              f"{facts['median']:.2f}。中央値より低いか: {yes(facts['danger_below_median'])}")
     else:
-        print("2. This maze has no Danger cell.")
+        print("2. この迷路には危険 (Danger) のマスがありません。")
     teacher = follow(env, greedy_policy(env, env.mdp.reward, TEACHER_GAMMA))
-    print(f"3. Following the policy planned on the estimate from the start: "
-          f"{len(facts['path']) - 1} moves, reaches the Treasure? "
-          f"{yes(facts['reaches_treasure'])} (the teacher's: {len(teacher) - 1} moves)")
+    print(f"3. 推定した報酬で計画した戦略でスタートから進むと {len(facts['path']) - 1} 手。"
+          f"宝に着くか (reaches the Treasure): {yes(facts['reaches_treasure'])} "
+          f"(教師の戦略は {len(teacher) - 1} 手)")
     return facts
 
 
-def plot_rewards(env, true_reward, estimated, gamma, title, path):
-    """True and estimated reward side by side, on one colour scale centred at zero, with arrows.
+def visit_counts(env, demonstrations):
+    """How many times, on average per walk, the teacher's walks enter each cell (grid-shaped)."""
+    counts = np.zeros(env.observation_space.n)
+    for states, _ in demonstrations:
+        np.add.at(counts, np.asarray(states, dtype=int), 1)
+    return (counts / len(demonstrations)).reshape(env.shape)
 
-    Each panel shows the greedy policy planned on its own reward (the true one: the teacher's).
+
+def plot_rewards(env, true_reward, estimated, gamma, title, path, visits=None, note=None):
+    """The true reward and the estimates side by side, on one colour scale centred at zero.
+
+    ``estimated`` is one estimate, or a dict ``{panel title: estimate}`` to compare several.
+    Each panel shows the greedy policy planned on its own reward (the true one: the
+    teacher's), with the Treasure and Danger cells framed. ``visits`` (``visit_counts``) adds
+    a first panel with how often the teacher's walks enter each cell; ``note`` a caption.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.colors import CenteredNorm
+    from matplotlib.colors import CenteredNorm, Normalize
 
-    rows, columns = env.shape
-    true_reward = np.asarray(true_reward, dtype=float).reshape(env.shape)
-    estimated = np.asarray(estimated, dtype=float).reshape(env.shape)
+    if not isinstance(estimated, dict):
+        estimated = {"推定した報酬と、それで計画した戦略\n(estimated reward)": estimated}
+    rewards = [(np.asarray(true_reward, dtype=float).reshape(env.shape), TEACHER_GAMMA,
+                "本当の報酬と教師の戦略\n(true reward)")]
+    rewards += [(np.asarray(reward, dtype=float).reshape(env.shape), gamma, panel_title)
+                for panel_title, reward in estimated.items()]
     open_cells = ~env.mdp.blocked.reshape(env.shape)
-    # One scale for both panels, so that a colour means the same number on each side.
-    norm = CenteredNorm(vcenter=0.0, halfrange=max(np.abs(true_reward[open_cells]).max(),
-                                                   np.abs(estimated[open_cells]).max(), 1e-9))
-    fig, axes = plt.subplots(1, 2, figsize=(2 * (1.1 * columns + 1.4), 1.1 * rows + 1.2))
-    panels = [(true_reward, TEACHER_GAMMA, "本当の報酬と教師の戦略\n(true reward)"),
-              (estimated, gamma, "推定した報酬と、それで計画した戦略\n(estimated reward)")]
-    for ax, (reward, plan_gamma, panel_title) in zip(axes, panels):
-        env.plot_on_grid(reward, ax=ax, title=panel_title, norm=norm)
-        ax.set_xlabel("列 (column)")
-        ax.set_ylabel("行 (row)")
+    # One scale for every reward panel, so that a colour means the same number on each.
+    norm = CenteredNorm(vcenter=0.0, halfrange=max(max(np.abs(r[open_cells]).max()
+                                                       for r, _, _ in rewards), 1e-9))
+    panels = len(rewards) + (visits is not None)
+    rows, columns = env.shape
+    note_lines = 0 if not note else note.count("\n") + 1
+    height = 0.95 * rows + 1.8 + 0.2 * note_lines
+    fig, axes = plt.subplots(1, panels, figsize=(panels * (0.95 * columns + 0.5) + 1.2, height),
+                             layout="constrained", squeeze=False)
+    axes = list(axes[0])
+    if note:
+        # Leave the bottom of the figure to the caption, outside the panels' layout.
+        bottom = (0.2 * note_lines + 0.1) / height
+        fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+        fig.text(0.01, bottom - 0.02, note, fontsize=9, va="top", ha="left")
+    if visits is not None:
+        ax = axes.pop(0)
+        # Light colours (the scale reaches past the largest count) keep the numbers readable.
+        image = draw_cells(ax, env, visits, "Blues", Normalize(0, 1.6 * np.max(visits)),
+                           "{:.2f}")
+        ax.set_title("教師が各マスに入る回数\n(visits per walk)")
+        bar = fig.colorbar(image, ax=ax, location="bottom", shrink=0.8, label="1 本あたりの回数")
+        bar.ax.set_xlim(0, np.max(visits))
+    for ax, (reward, plan_gamma, panel_title) in zip(axes, rewards):
+        image = draw_cells(ax, env, reward, "RdYlGn", norm, "{:+.2f}")
+        ax.set_title(panel_title)
         draw_arrows(ax, env, greedy_policy(env, reward, plan_gamma))
-        row, column = env.state_to_coordinate(env.start_state)
-        ax.text(column - 0.42, row - 0.3, "スタート", fontsize=7, va="center")
+    fig.colorbar(image, ax=axes, location="bottom", shrink=0.5, aspect=40,
+                 label="報酬 (reward): すべてのパネルで同じ色の目盛り")
     fig.suptitle(title)
-    fig.tight_layout()
     save_figure(fig, path)
     return fig
+
+
+def draw_cells(ax, env, values, cmap, norm, number_format):
+    """One coloured square per cell with its number, the start named, Treasure and Danger
+    framed (thick black: Danger, thick gold: Treasure)."""
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values, dtype=float).reshape(env.shape)
+    image = ax.imshow(values, cmap=cmap, norm=norm)
+    for (row, column), value in np.ndenumerate(values):
+        ax.text(column, row - 0.12, number_format.format(value), ha="center", va="center",
+                fontsize=8)
+    for (row, column), cell in np.ndenumerate(env.grid):
+        if cell in (TREASURE, DANGER):
+            ax.add_patch(Rectangle((column - 0.47, row - 0.47), 0.94, 0.94, fill=False, lw=3,
+                                   edgecolor="black" if cell == DANGER else "goldenrod"))
+            ax.text(column, row + 0.3, "宝" if cell == TREASURE else "危険", ha="center",
+                    va="center", fontsize=8, fontweight="bold")
+    row, column = env.state_to_coordinate(env.start_state)
+    ax.text(column - 0.45, row - 0.38, "スタート", fontsize=7, va="center")
+    ax.set_xticks(range(env.ncol))
+    ax.set_yticks(range(env.nrow))
+    ax.set_xlabel("列 (column)")
+    ax.set_ylabel("行 (row)")
+    return image
 
 
 def draw_arrows(ax, env, policy):
@@ -202,10 +258,6 @@ def draw_arrows(ax, env, policy):
         ax.annotate("", xy=(column + 0.32 * d_column, row + 0.25 + 0.22 * d_row),
                     xytext=(column - 0.32 * d_column, row + 0.25 - 0.22 * d_row),
                     arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.2})
-    for s in np.flatnonzero(env.mdp.terminal):
-        row, column = env.state_to_coordinate(s)
-        label = "宝" if env.grid[row, column] == TREASURE else "危険"
-        ax.text(column, row + 0.3, label, ha="center", va="center", fontsize=7)
 
 
 def save_estimate(estimated, path):
@@ -216,9 +268,12 @@ def save_estimate(estimated, path):
     return path
 
 
-def save_results(script_file, env, estimated, gamma, title):
-    """A run folder with ``estimated_reward.csv`` and ``rewards.png``; returns the folder."""
+def save_results(script_file, env, estimated, gamma, title, demonstrations=None):
+    """A run folder with ``estimated_reward.csv`` and ``rewards.png`` (with the teacher's visits
+    when ``demonstrations`` are given); returns the folder."""
     run_dir = new_run_dir(script_file)
     save_estimate(estimated, run_dir / "estimated_reward.csv")
-    plot_rewards(env, env.mdp.reward, estimated, gamma, title, run_dir / "rewards.png")
+    visits = None if demonstrations is None else visit_counts(env, demonstrations)
+    plot_rewards(env, env.mdp.reward, estimated, gamma, title, run_dir / "rewards.png",
+                 visits=visits)
     return run_dir

@@ -123,7 +123,7 @@ def main(argv=None):
     print(np.array2string(estimated, precision=2, suppress_small=True))
     facts = report(env, estimated, args.gamma)
     run_dir = save_results(__file__, env, estimated, args.gamma,
-                           "最大エントロピー逆強化学習 (MaxEnt IRL)")
+                           "最大エントロピー逆強化学習 (MaxEnt IRL)", demonstrations)
     finish_run(run_dir, **facts)
     show_plot(not args.no_show)
     return estimated

@@ -171,17 +171,37 @@ def day6_dyna(path, seeds=3, episodes=500):
 
 
 @figure("day6_irl.png")
-def day6_irl(path):
-    """Day6: MaxEnt inverse RL recovers the reward behind a teacher's 20 walks."""
-    from IM.irl_demo import make_env, plot_rewards, teacher_demonstrations
-    from IM.maxent import MaxEntIRL
+def day6_irl(path, seed=0):
+    """Day6: MaxEnt and Bayesian inverse RL read the reward behind a teacher's walks, with the
+    scripts' defaults (100 walks, 100 epochs), beside how often the teacher enters each cell."""
+    from DP.environment import DANGER
+    from IM import bayesian, maxent
+    from IM.irl_demo import make_env, plot_rewards, teacher_demonstrations, visit_counts
 
-    set_seed(0)
+    set_seed(seed)
     env = make_env()
-    demonstrations = teacher_demonstrations(env, 20, seed=0)
-    estimated = MaxEntIRL(env).estimate([states for states, _ in demonstrations], epoch=100)
-    plot_rewards(env, env.mdp.reward, estimated, 0.9,
-                 "Day6: 教師の 20 本のデモから報酬を推定する (最大エントロピー逆強化学習)", path)
+    demonstrations = teacher_demonstrations(env, maxent.TRAJECTORIES, seed=seed)
+    estimates = {
+        "最大エントロピー逆強化学習の推定\n(MaxEnt IRL)": maxent.MaxEntIRL(env).estimate(
+            [states for states, _ in demonstrations], epoch=maxent.EPOCH),
+        "ベイズ逆強化学習の推定\n(Bayesian IRL)": bayesian.BayesianIRL(env).estimate(
+            [list(zip(states, actions)) for states, actions in demonstrations],
+            epoch=bayesian.EPOCH),
+    }
+    visits = visit_counts(env, demonstrations)
+    danger = tuple(np.argwhere(env.grid == DANGER)[0])
+    note = ("読み取れること: どちらの推定も最大は宝のマスで、推定で計画した矢印 (戦略) は教師と同じ道で"
+            "宝へ向かう。危険は全マスの中央値より低い。\n"
+            "足りないこと: 危険は際立たない。教師がほとんど通らないマス (2 行 2 列) も、教師の道のりの"
+            "マス (スタートなど) も、危険と同じくらいか、もっと低い。\n"
+            "歩き方から分かるのは「どちらへ進むか」だけで、報酬の値そのもの (定数を足す・何倍かする違い) "
+            "は決まらない。道のりのマスが負なのは、\n"
+            "1 歩ごとのコスト (早く宝へ着くほど良い) とも読める。教師が危険に入るのは滑ったときだけ "
+            f"({len(demonstrations)} 本中 {round(visits[danger] * len(demonstrations))} 本) で、"
+            "そこで歩きが終わるので、歩き方は「危険がどれだけ悪いか」を語らない。")
+    plot_rewards(env, env.mdp.reward, estimates, 0.9,
+                 f"Day6: 教師の {len(demonstrations)} 本の歩き方から報酬を推定する (逆強化学習, "
+                 f"シード {seed})", path, visits=visits, note=note)
 
 
 AXIS_WORDS = {

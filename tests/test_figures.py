@@ -162,3 +162,27 @@ def test_the_logger_names_its_groups_of_episodes(tmp_path, captured_figures):
     Logger(tmp_path).plot("Rewards", [1.0, 3.0, 2.0, 5.0], interval=2, show=False)
     labels = captured_figures[0].axes[0].get_legend_handles_labels()[1]
     assert "2 エピソードごとの平均 (mean of every 2 episodes)" in labels
+
+
+def test_irl_figure_puts_every_reward_on_one_scale_and_frames_treasure_and_danger(tmp_path):
+    from matplotlib.patches import Rectangle
+
+    from IM import irl_demo
+
+    env = irl_demo.make_env()
+    visits = np.linspace(0.0, 1.5, 16).reshape(env.shape)
+    fig = irl_demo.plot_rewards(env, env.mdp.reward,
+                                {"2 倍": 2 * env.mdp.reward, "符号が逆": -env.mdp.reward}, 0.9,
+                                "IRL", tmp_path / "irl.png", visits=visits, note="読み取れること")
+    plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(plots) == 4  # the visits, the true reward, two estimates
+    # One colour scale for the three rewards, wide enough for the largest of them.
+    limits = {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in plots[1:]}
+    assert limits == {(-2.0, 2.0)}
+    assert len([ax for ax in fig.axes if ax.get_label() == "<colorbar>"]) == 2
+    for ax in plots:
+        frames = {(patch.get_x() + 0.47, patch.get_y() + 0.47)
+                  for patch in ax.patches if isinstance(patch, Rectangle)}
+        assert frames == {(3.0, 0.0), (1.0, 2.0)}  # (column, row) of the Treasure, the Danger
+    assert "読み取れること" in [text.get_text() for text in fig.texts]
+    plt.close(fig)

@@ -88,7 +88,8 @@ def test_main_writes_the_estimate_and_prints_the_facts(tmp_path, monkeypatch, ca
                                "--sample-size", "4", "--no-show"])
     assert estimated.shape == (3, 5)
     out = capsys.readouterr().out
-    assert "Log posterior" in out and "1. Highest estimate" in out and "3. Following" in out
+    assert "対数事後確率 (log posterior)" in out
+    assert "1. 推定した報酬の最大 (highest estimate)" in out and "3. 推定した報酬で計画した" in out
     (run,) = (tmp_path / "IM" / "bayesian").iterdir()
     np.testing.assert_allclose(np.loadtxt(run / "estimated_reward.csv", delimiter=","),
                                estimated, atol=1e-6)

@@ -124,9 +124,9 @@ def test_main_writes_the_estimate_and_prints_the_facts(tmp_path, monkeypatch, ca
     estimated = maxent.main(["--grid", str(maze), "--no-show"])
     assert estimated.shape == (3, 5)
     out = capsys.readouterr().out
-    assert "at or next to the Treasure? yes" in out
-    assert "below the median? yes" in out
-    assert "reaches the Treasure? yes" in out
+    assert "宝 (Treasure) かその隣か: はい (yes)" in out
+    assert "中央値より低いか: はい (yes)" in out
+    assert "宝に着くか (reaches the Treasure): はい (yes)" in out
     (run,) = (tmp_path / "IM" / "maxent").iterdir()
     np.testing.assert_allclose(np.loadtxt(run / "estimated_reward.csv", delimiter=","),
                                estimated, atol=1e-6)
