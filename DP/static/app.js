@@ -318,7 +318,10 @@
     state.result = null;
     state.frames = [];
     state.frame = 0;
-    els.warning.hidden = true;
+    if (!els.warning.hidden) {
+      els.warning.hidden = true;
+      if (repaint) applyCellSize();
+    }
     // The walks belonged to the old plan too.
     els.walkSummary.textContent = '';
     els.walkStatus.textContent = '';
@@ -474,6 +477,7 @@
   function showResult(result, live) {
     state.result = result;
     state.frames = framesOf(result);
+    els.piSteps.hidden = result.plan !== 'policy';
     updateScale();
     state.rng = null;
     const n = state.frames.length - 1;
@@ -483,6 +487,7 @@
     const warnings = result.warnings || [];
     els.warning.textContent = warnings.map((w) => `⚠ ${WARNINGS[w.code] || ''} (${w.message}).`).join(' ');
     els.warning.hidden = warnings.length === 0;
+    applyCellSize(); // a warning above the maze takes room from it
     els.walkSummary.textContent = '';
     els.walkStatus.textContent = '';
     els.walkLog.replaceChildren();

@@ -270,12 +270,12 @@
     changed(message) {
       const words = Object.entries(message.settings).map(([name, value]) => `${SETTING_NAMES[name]} = ${value}`);
       if (message.maze) {
-        words.push('迷路');
+        words.push('新しい迷路');
         if (this.started) this.started.reference = message.reference;
       }
-      this.changes.push([message.episode, words.join('、')]);
-      const note = `${this.label}: エピソード ${message.episode} から ${words.join('、')} を使っています `
-        + `(from episode ${message.episode}).`;
+      this.changes.push([message.episode, words.join('・')]);
+      const note = `${this.label}: エピソード ${message.episode} から ${words.join('・')}で学んでいます`
+        + `${message.maze ? '（学んだ Q はそのまま）' : ''} (changed from episode ${message.episode}).`;
       (message.maze ? els.changeNote : els.settingsNote).textContent = note;
     }
 

@@ -6,6 +6,7 @@ unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them to fail 
 Screenshots of the page go to ``/tmp/shots/learn_*.png`` (``RL_BOOK_SHOTS`` to change).
 """
 
+import json
 import os
 import re
 from pathlib import Path
@@ -203,3 +204,129 @@ def test_actor_critic_shows_its_policy(open_page):
     phone.click("#start")
     expect(phone.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
     shoot(phone, "phone")
+
+
+# ---------------------------------------------------------------------- changes while learning
+
+
+def ends(page):
+    """How learner A's episodes ended, one letter each: t(reasure), d(anger), l(imit)."""
+    return page.get_attribute("#chart", "data-ends") or ""
+
+
+def changes(page):
+    """[episode, what] of every change A took while learning."""
+    return json.loads(page.get_attribute("#chart", "data-changes") or "[]")
+
+
+def test_epsilon_changed_mid_run_rules_from_the_next_episode(open_page):
+    page = open_page()
+    page.select_option("#preset", "cliff")
+    expect(page.locator("#status-b")).to_contain_text("一時停止中", timeout=WAIT_MS)
+    page.uncheck("#compare")
+    expect(page.locator("#box-b")).to_be_hidden()
+    note = page.locator("#settings-note")
+    page.fill("#epsilon-a", "0.05")
+    page.press("#epsilon-a", "Enter")  # the field's value is committed (a "change")
+    expect(note).to_contain_text("ε = 0.05 は次のエピソードから使われます")  # paused: it waits
+    page.select_option("#speed", "30")
+    page.click("#start")
+    wait_for(page, lambda: len(ends(page)) >= 60)
+    page.fill("#epsilon-a", "1")
+    page.press("#epsilon-a", "Enter")
+    expect(note).to_contain_text("から ε = 1で学んでいます", timeout=WAIT_MS)
+    wait_for(page, lambda: any(what == "ε = 1" for _, what in changes(page)))
+    n = next(episode for episode, what in changes(page) if what == "ε = 1")
+    assert n > 60
+    wait_for(page, lambda: len(ends(page)) >= n + 29)
+    # Read at once: the chart's points and how each episode ended (the page keeps drawing).
+    shown, drawn = page.eval_on_selector(
+        "#chart", "chart => [chart.dataset.ends, Number(chart.dataset.points)]")
+    # ε = 0.05: a few falls into the Danger; ε = 1 from episode n on: a random walk along the
+    # Danger row falls in almost every time. Nothing started again in between.
+    assert shown[n - 31:n - 1].count("d") <= 15 and shown[n - 1:n + 29].count("d") >= 25, shown
+    assert drawn == len(shown)
+
+
+def test_a_reward_edit_mid_run_keeps_q_and_the_learner_re_routes(open_page):
+    """As in reinforcejs: the Treasure now costs −1 and the Danger pays +1. The learner goes
+    on with its Q table, and its greedy route moves to the cell that pays."""
+    page = open_page()
+    page.select_option("#speed", "30")
+    page.click("#start")
+    wait_for(page, lambda: episode_shown(page) >= 20)
+    shown, triangles = episode_shown(page), coloured_triangles(page)
+    for row, column, reward in ((0, 3, "-1"), (1, 3, "1")):
+        page.locator(f"#grid-a .cell[data-row='{row}'][data-column='{column}']").click()
+        page.fill("#reward", reward)
+        page.click("#set-reward")
+    note = page.locator("#change-note")
+    # "... keep their Q" at once, then "from episode n ... (Q kept)" once the server has it.
+    expect(note).to_contain_text(re.compile("学んだ Q (のまま|はそのまま)"))
+    assert episode_shown(page) >= shown and coloured_triangles(page) >= triangles
+    expect(note).to_contain_text("新しい迷路で学んでいます", timeout=WAIT_MS)
+    wait_for(page, lambda: changes(page))
+    marks = changes(page)
+    assert marks and all(episode > shown for episode, _ in marks), marks
+    page.select_option("#speed", "0")
+    expect(page.locator("#status-a")).to_contain_text("完了", timeout=WAIT_MS)
+    assert points(page) == 500  # every episode once: never started again
+    expect(page.locator("#status-a")).to_contain_text("Danger（報酬 +1）まで 4 手")
+
+
+def test_a_lost_server_is_said_next_to_the_controls(browser):
+    context = browser.new_context(viewport=DESKTOP)
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        with fixtures.serving() as url:
+            page.goto(url + "learn")
+            expect(page.locator("#status-a")).to_contain_text("一時停止中", timeout=WAIT_MS)
+        # The server has stopped (as with Ctrl-C): the page says so, in view, not "connecting".
+        status = page.locator("#status")
+        expect(status).to_contain_text("サーバーとの接続が切れました")
+        expect(status).not_to_contain_text("接続しています")
+        expect(page.locator("#message")).to_contain_text("python DP/run_server.py")
+        box = page.locator("#message").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= DESKTOP["height"]
+        expect(page.locator("#start")).to_be_enabled()  # it connects again
+        assert errors == []
+    finally:
+        context.close()
+
+
+# Every animation frame's timestamp earlier than performance.now() read when the animation
+# began: a frame may be stamped so, and the path animation once failed on it.
+LATE_CLOCK = """(() => {
+    const now = performance.now.bind(performance);
+    performance.now = () => now() + 50;
+})();"""
+
+
+def watch_slow_episodes(browser, server_url, speed, count):
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(LATE_CLOCK)
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server_url + "learn")
+        expect(page.locator("#status-a")).to_contain_text("一時停止中", timeout=WAIT_MS)
+        page.select_option("#speed", speed)
+        page.click("#start")
+        wait_for(page, lambda: episode_shown(page) >= count)
+        page.wait_for_timeout(500)  # the last episode's walk
+        assert page.get_attribute("#grid-a .episode", "points")
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_the_slow_path_animation_survives_early_frames(browser, server_url):
+    watch_slow_episodes(browser, server_url, "3", 3)
+
+
+@pytest.mark.slow
+def test_no_page_error_over_twenty_episodes_at_one_a_second(browser, server_url):
+    watch_slow_episodes(browser, server_url, "1", 20)

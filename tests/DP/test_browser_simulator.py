@@ -30,8 +30,9 @@ from tests.DP.browser_fixtures import (
 )
 
 # The shared fixtures, named in this module so that pytest finds them.
-browser, open_page, page, server_url = (
-    fixtures.browser, fixtures.open_page, fixtures.page, fixtures.server_url)
+browser, open_page, page, server_url, expected_errors = (
+    fixtures.browser, fixtures.open_page, fixtures.page, fixtures.server_url,
+    fixtures.expected_errors)
 
 pytestmark = BROWSER_MARKS
 
