@@ -630,7 +630,7 @@
       els.status.textContent = 'サーバーに接続しています… (connecting)';
     } else if (learning.some((run) => run.status === 'running')) {
       els.status.textContent = state.compare
-        ? '2 つのエージェントが同じ迷路・同じ設定・同じ seed で学習しています (learning side by side).'
+        ? '2 つのエージェントが同じ迷路・同じ seed で、それぞれの設定で学習しています (learning side by side).'
         : '学習中です。三角形の色と矢印が、経験から少しずつ変わっていきます (learning).';
     } else if (learning.length) {
       els.status.textContent = '一時停止中です。「1 エピソード」で 1 回ずつ進められます (paused).';

@@ -330,3 +330,32 @@ def test_the_slow_path_animation_survives_early_frames(browser, server_url):
 @pytest.mark.slow
 def test_no_page_error_over_twenty_episodes_at_one_a_second(browser, server_url):
     watch_slow_episodes(browser, server_url, "1", 20)
+
+
+def test_each_learner_keeps_its_own_settings(open_page):
+    page = open_page()
+    rows = {name: page.locator(f"#settings tr[data-setting='{name}']")
+            for name in ("lambda", "planning_steps")}
+    expect(rows["lambda"]).to_be_hidden()  # Q-learning has no λ, and no planning steps
+    expect(rows["planning_steps"]).to_be_hidden()
+    page.select_option("#learner-a", "sarsa_lambda")
+    expect(rows["lambda"]).to_be_visible()
+    expect(page.locator("#lambda-a")).to_have_value("0.8")
+    page.select_option("#learner-a", "dyna")
+    expect(rows["lambda"]).to_be_hidden()
+    expect(page.locator("#planning-steps-a")).to_have_value("50")
+    # Side by side: B has its own column; Actor-Critic keeps its own 3000 episodes and no ε,
+    # while A keeps its 500.
+    page.check("#compare")
+    page.select_option("#learner-b", "actor_critic")
+    expect(page.locator("#episodes-b")).to_have_value("3000")
+    expect(page.locator("#epsilon-b")).to_be_disabled()
+    expect(page.locator("#episodes-a")).to_have_value("500")
+    expect(page.locator("#status-b")).to_contain_text("/ 3000", timeout=WAIT_MS)
+    expect(page.locator("#status-a")).to_contain_text("/ 500")
+    # The cliff example sets ε = 0.3 for both, and keeps it when a learner is changed.
+    page.select_option("#preset", "cliff")
+    expect(page.locator("#epsilon-a")).to_have_value("0.3")
+    expect(page.locator("#epsilon-b")).to_have_value("0.3")
+    page.select_option("#learner-a", "n_step_sarsa")
+    expect(page.locator("#epsilon-a")).to_have_value("0.3")
