@@ -19,6 +19,7 @@ import contextlib
 import csv
 import io
 import multiprocessing
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 
 from common import (
@@ -142,20 +143,41 @@ def episodes_to(curve, threshold):
     return int(reached[0]) if reached.size else None
 
 
+# The axes of METHODS in the book's words, for the printed table and the README's.
+AXIS_WORDS = {
+    "prediction": "予測", "result": "実績",
+    "value": "価値", "policy": "戦略", "value + policy": "価値と戦略",
+    "off-policy": "Off-policy", "on-policy": "On-policy",
+    "4 steps, then prediction": "4 ステップの実績、その先は予測",
+    "all lengths, weighted by λ": "あらゆる長さを λ で重み付け",
+}
+
+
+def display_width(text):
+    """Columns ``text`` takes in a terminal: a Japanese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def table_line(cells, widths):
+    return "  ".join(text + " " * (width - display_width(text))
+                     for text, width in zip(cells, widths)).rstrip()
+
+
 def print_table(results, threshold):
     print("修正方法 = 予測 (prediction) / 実績 (result); 修正対象 = 価値 (value) / 戦略 (policy); "
           "見積り前提 = Off-policy / On-policy")
-    header = ("method", "correction", "updates", "assumption", f"episodes to {threshold:g}")
-    widths = (25, 27, 15, 11, 15)
-    print("  ".join(text.ljust(width) for text, width in zip(header, widths)))
+    header = ("手法 (method)", "修正方法 (correction)", "修正対象 (updates)",
+              "見積り前提 (assumption)", f"確率 {threshold:g} までのエピソード数")
+    widths = (25, 31, 19, 23, 15)
+    print(table_line(header, widths))
     for row, (name, curve) in enumerate(results.items()):
         if row == BOOK_METHODS:
-            print("  (not in the book's table: between prediction and result)")
+            print("  (本の表にない手法: 修正方法が予測と実績の間 [between prediction and result])")
         _, correction, updates, assumption, _ = METHODS[name]
         reached = episodes_to(curve, threshold)
-        cells = (name, correction, updates, assumption,
-                 "not reached" if reached is None else str(reached))
-        print("  ".join(text.ljust(width) for text, width in zip(cells, widths)))
+        cells = (name, AXIS_WORDS[correction], AXIS_WORDS[updates], AXIS_WORDS[assumption],
+                 "届かず (not reached)" if reached is None else str(reached))
+        print(table_line(cells, widths))
 
 
 def plot(results, threshold, path, title, show=True):
@@ -235,7 +257,8 @@ def main(argv=None):
     for name in METHODS:
         results[name] = np.mean([curve for (task, _), curve in zip(tasks, curves)
                                  if task == name], axis=0)
-        print(f"{name}: success after {args.episodes} episodes {results[name][-1]:.2f}")
+        print(f"{name}: {args.episodes} エピソード後に greedy な戦略がゴールする確率 "
+              f"(success) {results[name][-1]:.2f}")
     print_table(results, args.threshold)
     write_curves(results, run_dir / "success.csv")
     lake = "FrozenLake-v1 (slippery)" if args.slippery else "FrozenLakeEasy-v0"

@@ -51,19 +51,27 @@ def discount_weights(n_steps, gamma):
     return gamma ** np.arange(n_steps)
 
 
+# The columns of ``returns_table``: the book's words, English in brackets.
+GAMMA = "割引率 γ"
+LAST_WEIGHT = "最後の報酬の重み (last weight)"
+RECURSIVE = "割引報酬和・再帰 (recursive)"
+ITERATIVE = "割引報酬和・反復 (iterative)"
+HORIZON = "見通す長さ 1/(1-γ) (horizon)"
+
+
 def returns_table(rewards, gammas):
     """One row per γ: the weight of the last reward, both returns and the effective horizon."""
     rows = []
     for gamma in gammas:
         rows.append({
-            "gamma": gamma,
-            "weight of last reward": gamma ** (len(rewards) - 1),
-            "return (recursive)": discounted_return_recursive(rewards, gamma),
-            "return (iterative)": discounted_return_iterative(rewards, gamma),
+            GAMMA: gamma,
+            LAST_WEIGHT: gamma ** (len(rewards) - 1),
+            RECURSIVE: discounted_return_recursive(rewards, gamma),
+            ITERATIVE: discounted_return_iterative(rewards, gamma),
             # 1 / (1 − γ) is the sum of all the weights: how far ahead the agent "looks".
-            "horizon 1/(1-gamma)": np.inf if gamma == 1 else 1 / (1 - gamma),
+            HORIZON: np.inf if gamma == 1 else 1 / (1 - gamma),
         })
-    return pd.DataFrame(rows).set_index("gamma")
+    return pd.DataFrame(rows).set_index(GAMMA)
 
 
 def plot_discounting(rewards, gammas):
@@ -120,8 +128,10 @@ def main(argv=None):
         exit_with_error(f"every γ in --gammas must be in [0, 1], got {args.gammas}")
 
     table = returns_table(rewards, gammas)
-    print(f"rewards: {rewards}")
-    print(table.to_string(float_format=lambda value: f"{value:.4f}"))
+    print(f"報酬の列 (rewards): {rewards}")
+    # Count a Japanese character as two columns, so that the columns line up in a terminal.
+    with pd.option_context("display.unicode.east_asian_width", True):
+        print(table.to_string(float_format=lambda value: f"{value:.4f}"))
 
     fig = plot_discounting(rewards, gammas)
     save_figure(fig, output_dir(__file__) / "discounted_return.png")

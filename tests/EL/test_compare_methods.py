@@ -93,13 +93,18 @@ def test_main_prints_the_table_and_saves_the_curves(capsys):
                                     "--no-show"])
     assert list(results) == list(METHODS)
     out = capsys.readouterr().out
-    table = out[out.index("\nmethod "):]
+    table = out[out.index("\n手法 (method) "):]
     for name, (_, correction, updates, assumption, _) in METHODS.items():
         line = next(line for line in table.splitlines() if line.startswith(name))
-        assert correction in line and updates in line and assumption in line
+        words = [compare_methods.AXIS_WORDS[axis] for axis in (correction, updates, assumption)]
+        assert all(word in line for word in words)
         reached = episodes_to(results[name], 0.9)
-        assert line.rstrip().endswith("not reached" if reached is None else str(reached))
-    assert "episodes to 0.9" in table
+        assert line.endswith("届かず (not reached)" if reached is None else str(reached))
+    assert "確率 0.9 までのエピソード数" in table
+    # Japanese characters take two columns: the last column starts at one place on every line.
+    rows = [line for line in table.splitlines() if line.startswith(("手法", *METHODS))]
+    starts = {compare_methods.display_width(line[:line.rindex("  ") + 2]) for line in rows}
+    assert len(rows) == len(METHODS) + 1 and len(starts) == 1
     saved = saved_paths(out)
     assert [path.name for path in saved] == ["success.csv", "compare_methods.png"]
     run_dir = saved[0].parent

@@ -51,9 +51,11 @@ def test_a_later_reward_weighs_less_when_gamma_is_smaller():
 def test_main_prints_the_table_and_saves_the_plot(capsys):
     table = dr.main(["--rewards", "1,2,3", "--gammas", "0,0.5,1", "--no-show"])
     assert list(table.index) == [0.0, 0.5, 1.0]
-    assert table["return (recursive)"].tolist() == pytest.approx([1.0, 2.75, 6.0])
-    assert table["return (iterative)"].tolist() == pytest.approx([1.0, 2.75, 6.0])
-    assert "return (recursive)" in capsys.readouterr().out
+    assert table[dr.RECURSIVE].tolist() == pytest.approx([1.0, 2.75, 6.0])
+    assert table[dr.ITERATIVE].tolist() == pytest.approx([1.0, 2.75, 6.0])
+    assert table[dr.LAST_WEIGHT].tolist() == pytest.approx([0.0, 0.25, 1.0])
+    out = capsys.readouterr().out
+    assert "割引報酬和・再帰 (recursive)" in out and "割引率 γ" in out
     assert (output_dir(dr.__file__) / "discounted_return.png").stat().st_size > 0
 
 
