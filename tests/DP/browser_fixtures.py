@@ -4,7 +4,7 @@ Uses the system Chromium (Debian package ``chromium``; ``.ci/run`` installs it);
 own browser download is never used. Without Chromium the tests that use these fixtures are
 skipped, and say why, unless ``RL_BOOK_REQUIRE_BROWSER=1`` (set by ``.ci/run``) asks for them
 to fail instead. A test module imports what it needs from here and sets
-``pytestmark = BROWSER_MARKS``.
+``pytestmark = BROWSER_MARKS``. Screenshots go to ``/tmp/shots`` (``RL_BOOK_SHOTS``).
 """
 
 import asyncio
@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from tornado.httpserver import HTTPServer
@@ -50,6 +51,14 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# Where the tests leave screenshots of the pages, to be looked at (RL_BOOK_SHOTS to change).
+SHOTS = Path(os.environ.get("RL_BOOK_SHOTS", "/tmp/shots"))
+
+
+def shoot(page, name, full_page=False):
+    """Save a screenshot of ``page`` as ``SHOTS/name.png`` (the window, or the whole page)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 @contextlib.contextmanager

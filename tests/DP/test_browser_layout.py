@@ -20,6 +20,7 @@ from tests.DP.browser_fixtures import (
     run_plan,
     set_cell,
     set_range,
+    shoot,
 )
 
 browser, server_url = fixtures.browser, fixtures.server_url
@@ -76,6 +77,7 @@ def test_the_maze_plan_buttons_playback_and_steps_fit_a_laptop_window(open_page)
         page.click("#step-improve")
         assert scrolled(page) == 0
         assert_in_view(page, *controls)
+    shoot(page, "layout_laptop_10x10")
 
 
 def test_the_learning_page_fits_a_laptop_window_with_the_rooms(browser, server_url):
@@ -86,6 +88,7 @@ def test_the_learning_page_fits_a_laptop_window_with_the_rooms(browser, server_u
         assert scrolled(page) == 0
         assert_in_view(page, "#grid-a", "#start", "#pause", "#step", "#reset", "#speed",
                        "#learner-a", "#epsilon-a", ".legend")
+        shoot(page, "layout_learn_laptop_rooms")
         # A broken file is refused next to the Load button, which may have to be scrolled to.
         page.set_input_files("#load-file", files=BROKEN_FILE)
         expect(page.locator("#message")).to_contain_text("broken.json")
@@ -114,6 +117,7 @@ def test_on_a_phone_a_cell_is_edited_and_seen_without_scrolling(browser, server_
         bar = page.locator(".edit-bar").bounding_box()
         maze = page.locator(grid).bounding_box()
         assert maze["y"] + maze["height"] <= bar["y"]
+        shoot(page, f"layout_phone_{path or 'plan'}_edited")
         assert errors == []
     finally:
         context.close()
@@ -137,6 +141,7 @@ def test_a_plan_that_does_not_converge_is_explained_in_japanese_in_view(open_pag
     expect(message).to_contain_text("通常セルのプラスの報酬を何度でも取れる")
     expect(message).to_contain_text("positive reward")  # the server's English, beside it
     assert_in_view(page, "#message", "#run-value")
+    shoot(page, "layout_laptop_422")
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])

@@ -7,9 +7,7 @@ Screenshots of the page go to ``/tmp/shots/learn_*.png`` (``RL_BOOK_SHOTS`` to c
 """
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +19,6 @@ browser, server_url = fixtures.browser, fixtures.server_url
 
 pytestmark = BROWSER_MARKS
 
-SHOTS = Path(os.environ.get("RL_BOOK_SHOTS", "/tmp/shots"))
 WAIT_MS = 60_000
 
 
@@ -75,8 +72,7 @@ def wait_for(page, condition, timeout=WAIT_MS):
 
 
 def shoot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"learn_{name}.png"), full_page=True)
+    fixtures.shoot(page, f"learn_{name}", full_page=True)
 
 
 def test_the_page_streams_q_learning_and_colours_the_triangles(open_page):
