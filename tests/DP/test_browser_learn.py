@@ -313,10 +313,10 @@ def watch_slow_episodes(browser, server_url, speed, count):
         page.click("#start")
         wait_for(page, lambda: episode_shown(page) >= count)
         page.wait_for_timeout(500)  # the last episode's walk
+        assert errors == []
         assert page.get_attribute("#grid-a .episode", "points")
     finally:
         context.close()
-    assert errors == []
 
 
 def test_the_slow_path_animation_survives_early_frames(browser, server_url):
