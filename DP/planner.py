@@ -148,7 +148,7 @@ def main(argv=None):
     for planner in (ValueIterationPlanner(env), PolicyIterationPlanner(env)):
         V = planner.plan(gamma=args.gamma, threshold=args.threshold)
         print(f"{type(planner).__name__} (γ={args.gamma}, move_prob={args.move_prob}): "
-              f"{len(planner.log)} iterations")
+              f"{len(planner.log)} 回の反復 (iterations)")
         print("\n".join(" ".join(f"{value:7.3f}" for value in row) for row in V) + "\n")
 
 

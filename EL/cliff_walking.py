@@ -243,7 +243,8 @@ def main(argv=None):
     rewards, paths, interrupted = run_all(args.runs, args.episodes, args.seed)
     runs = len(rewards["sarsa"])
     if interrupted:
-        print(f"Interrupted: keeping the {runs} runs that finished for both methods.")
+        print(f"中断しました。両方の手法で終わった {runs} 回分を残します "
+              f"(interrupted: keeping the {runs} runs that finished).")
     if runs:
         report(rewards, paths)
         save_runs_csv(rewards, run_dir / "rewards.csv", "method", "reward")

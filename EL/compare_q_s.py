@@ -147,8 +147,9 @@ def main(argv=None):
         recent = rewards[-100:]
         total, states = run_greedy(env, Q)
         print(f"{name}:\n{report}", end="")
-        print(f"{name}: mean reward of the last {recent.size} episodes {recent.mean():.3f}; "
-              f"greedy route {states} ({'goal' if total > 0 else 'no goal'})")
+        print(f"{name}: 最後の {recent.size} エピソードの平均報酬 (mean reward) "
+              f"{recent.mean():.3f}、greedy な道のり (greedy route) {states} "
+              f"({'ゴール' if total > 0 else 'ゴールに着かない'})")
     fig = plot_q_maps({name: Q for name, (Q, _, _) in results.items()}, env,
                       f"ε = {args.epsilon}, 穴の報酬 −0.5 (hole reward), "
                       f"{args.episodes} エピソード (episodes)")

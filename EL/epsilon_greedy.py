@@ -182,7 +182,7 @@ def main(argv=None):
     result["coin toss count"] = GAME_STEPS
     result = pd.DataFrame(result)
     result = result.set_index("coin toss count", drop=True)
-    print(result.mean().rename("mean reward per toss").round(3).to_string())
+    print(result.mean().rename("1 投あたりの平均報酬 (mean reward per toss)").round(3).to_string())
 
     ax = plot_result(result, args.runs)
     save_figure(ax.figure, run_dir / "epsilon_greedy.png")

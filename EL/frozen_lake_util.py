@@ -125,7 +125,8 @@ def keep_on_interrupt():
     try:
         yield training
     except KeyboardInterrupt:
-        print("\nInterrupted: keeping what has been learned so far.")
+        print("\n中断しました。ここまでに学んだ分は残します (interrupted: keeping what has "
+              "been learned so far).")
         training.interrupted = True
 
 
@@ -135,8 +136,9 @@ def report_training(agent, env, script_file, table, title, show=True, interrupte
     ``outputs/EL/<script>/<time>/``; ``table`` is what the greedy policy follows."""
     run_dir = common.new_run_dir(script_file)
     total, states = run_greedy(env, table)
-    print(f"The greedy policy {'reaches' if total > 0 else 'does not reach'} the goal: "
-          f"states {states}")
+    print(f"greedy な戦略は{'ゴールに着きます' if total > 0 else 'ゴールに着きません'} "
+          f"(the greedy policy {'reaches' if total > 0 else 'does not reach'} the goal): "
+          f"状態 (states) {states}")
     save_table(run_dir / "q_table.npz", Q=table, **extra_tables)
     if agent.reward_log:
         path = run_dir / "reward_log.csv"

@@ -167,12 +167,12 @@ def write_csv(rows, path):
 def print_best(rows):
     """For each n and each λ, the α with the lowest error."""
     for method, label in (("n-step TD", "n"), ("TD(lambda)", "λ")):
-        print(f"{method}: best α for each {label}")
+        print(f"{method}: {label} ごとにいちばん良い α (best α for each {label})")
         keys = sorted({key for m, key, _, _ in rows if m == method})
         for key in keys:
             alpha, rms = min(((a, r) for m, k, a, r in rows if m == method and k == key),
                              key=lambda pair: pair[1])
-            print(f"  {label} = {key:<6g} α = {alpha:<5g} RMS error {rms:.3f}")
+            print(f"  {label} = {key:<6g} α = {alpha:<5g} RMS 誤差 (RMS error) {rms:.3f}")
 
 
 def plot(rows, path, runs, episodes, show=True):

@@ -187,8 +187,10 @@ def episodes_to_reach(curves, eval_interval, threshold=SUCCESS_THRESHOLD):
 def describe_reach(episodes):
     """``episodes`` to the threshold as words: "after 17 episodes", or "not within the run"."""
     if np.isnan(episodes):
-        return f"does not reach {SUCCESS_THRESHOLD} within the run"
-    return f"reaches {SUCCESS_THRESHOLD} after {int(episodes)} episodes"
+        return (f"成功率 {SUCCESS_THRESHOLD} に届きません "
+                f"(does not reach {SUCCESS_THRESHOLD} within the run)")
+    return (f"{int(episodes)} エピソードで成功率 {SUCCESS_THRESHOLD} に届きました "
+            f"(reaches {SUCCESS_THRESHOLD} after {int(episodes)} episodes)")
 
 
 def add_learning_arguments(parser):
@@ -210,16 +212,17 @@ def main(argv=None):
     parser.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
 
-    lake = "slippery FrozenLake" if args.slippery else "FrozenLakeEasy"
-    label = f"Dyna ({args.modelstep} planning steps)" if args.modelstep else "Q-learning"
-    print(f"{label} on {lake}, seed {args.seed}:")
+    lake = "滑る FrozenLake (slippery)" if args.slippery else "FrozenLakeEasy"
+    label = (f"Dyna (プランニング {args.modelstep} ステップ, planning steps)" if args.modelstep
+             else "Q-learning")
+    print(f"{label}、{lake}、シード {args.seed}:")
     rewards, success, interrupted = run_one(args.modelstep, args.seed, args.episodes,
                                             args.slippery, eval_interval=1, report_interval=100)
     if interrupted:
-        print("Interrupted: keeping the curves learned so far.")
+        print("中断しました。ここまでの学習曲線を残します (interrupted: keeping the curves).")
     reached = episodes_to_reach(success, 1)[0] if len(success) else np.nan
     final = f"{success[-1]:.2f}" if len(success) else "-"
-    print(f"{label}: {describe_reach(reached)} (success rate at the end: {final})")
+    print(f"{label}: {describe_reach(reached)}、最後の成功率 (success rate at the end) {final}")
     run_dir = new_run_dir(__file__)
     with atomic_path(run_dir / "rewards.csv") as temporary:
         np.savetxt(temporary, np.column_stack([np.arange(1, len(success) + 1), rewards, success]),
@@ -228,7 +231,8 @@ def main(argv=None):
     print(f"Saved {run_dir / 'rewards.csv'}")
     finish_run(run_dir, interrupted=interrupted, modelstep=args.modelstep,
                episodes_to_success=None if np.isnan(reached) else int(reached))
-    print("Against plain Q-learning, with figures: python MM/dyna_compare.py")
+    print("ふつうの Q-learning との比較と図 (against plain Q-learning): "
+          "python MM/dyna_compare.py")
     return rewards, success
 
 

@@ -388,7 +388,7 @@ def saved_paths(out):
 def test_training_script_runs_and_saves_its_results(script, capsys):
     result = script.main(["--episodes", "60", "--seed", "3", "--no-show"])
     out = capsys.readouterr().out
-    assert "At Episode 50 average reward is" in out and "The greedy policy" in out
+    assert "At Episode 50 average reward is" in out and "greedy な戦略は" in out
     saved = saved_paths(out)
     assert [path.name for path in saved] == RESULT_FILES
     run_dir = saved[0].parent

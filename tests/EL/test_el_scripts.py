@@ -31,7 +31,7 @@ def test_training_script_runs_and_saves_its_results(script, capsys):
     result = script.main(["--episodes", "120", "--seed", "3", "--no-show"])
     out = capsys.readouterr().out
     assert "At Episode 100 average reward is" in out
-    assert "The greedy policy" in out
+    assert "greedy な戦略は" in out and "(the greedy policy" in out
     saved = saved_paths(out)
     assert [path.name for path in saved] == RESULT_FILES
     # Every file of the run is in one new folder of its own, under the script's folder.
@@ -65,7 +65,7 @@ def test_a_second_run_stopped_with_ctrl_c_leaves_the_first_run_intact(capsys, mo
     monkeypatch.setattr(q_learning.QLearningAgent, "update", update_until_ctrl_c)
     agent = q_learning.main(["--episodes", "5000", "--seed", "2", "--no-show"])
     out = capsys.readouterr().out
-    assert "Interrupted: keeping what has been learned so far." in out
+    assert "中断しました。ここまでに学んだ分は残します" in out
     second = saved_paths(out)
     assert second[0].parent != first[0].parent
     assert {path: path.read_bytes() for path in first} == before

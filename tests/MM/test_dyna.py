@@ -180,7 +180,8 @@ def test_a_dyna_run_prints_when_it_succeeds_and_saves_its_curves(tmp_path, monke
     out = capsys.readouterr().out
     assert "At episode 100, reward is" in out
     # Seed 0: Dyna's greedy policy reaches 0.9 after a handful of episodes.
-    assert "Dyna (50 planning steps): reaches 0.9 after 9 episodes" in out
+    assert ("Dyna (プランニング 50 ステップ, planning steps): 9 エピソードで成功率 0.9 に届きました"
+            in out)
     assert len(rewards) == len(success) == 120
     assert success[8] >= 0.9 > success[7]
     (first_run,) = (tmp_path / "MM" / "dyna").iterdir()
@@ -192,7 +193,8 @@ def test_a_dyna_run_prints_when_it_succeeds_and_saves_its_curves(tmp_path, monke
     # A second run gets a folder of its own and leaves the first one as it was.
     before = (first_run / "rewards.csv").read_bytes()
     dyna.main(["--episodes", "5", "--modelstep", "0"])
-    assert "Q-learning: does not reach 0.9 within the run" in capsys.readouterr().out
+    assert "Q-learning: 成功率 0.9 に届きません (does not reach 0.9 within the run)" in \
+        capsys.readouterr().out
     assert len(list((tmp_path / "MM" / "dyna").iterdir())) == 2
     assert (first_run / "rewards.csv").read_bytes() == before
 
@@ -205,8 +207,8 @@ def test_a_single_comparison_saves_its_curves_next_to_plain_q_learning(tmp_path,
     out = capsys.readouterr().out
     # Seed 0: Dyna's greedy policy reaches 0.9 after a handful of episodes; Q-learning, with
     # the same seed, not within 120.
-    assert "Dyna (50 planning steps): reaches 0.9 after 9 episodes" in out
-    assert "Q-learning (no planning): does not reach 0.9 within the run" in out
+    assert "Dyna (50 planning steps): 9 エピソードで成功率 0.9 に届きました" in out
+    assert "Q-learning (no planning): 成功率 0.9 に届きません" in out
     dyna_rewards, dyna_success = runs["Dyna (50 planning steps)"]
     assert len(dyna_rewards) == len(dyna_success) == 120
     (first_run,) = (tmp_path / "MM" / "dyna_compare").iterdir()
