@@ -112,18 +112,19 @@ def main(argv=None):
     set_seed(args.seed)
 
     x_train, x_test, y_train, y_test = load_data(args.test_size, args.seed)
-    print(f"train: x {x_train.shape}, y {y_train.shape}; test: x {x_test.shape}, "
-          f"y {y_test.shape}  (batch dimension first; each image is 64 pixels)")
+    print(f"学習用 (train): x {x_train.shape}, y {y_train.shape}; テスト用 (test): "
+          f"x {x_test.shape}, y {y_test.shape}  (最初の次元がバッチ、1 枚の画像は 64 画素)")
     model = make_model()
     try:
         # verbose=2 prints one line per epoch: loss and accuracy on the training data.
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=2)
     except KeyboardInterrupt:
-        print("Interrupted: evaluating the model as trained so far.")
+        print("中断しました。ここまで学習したモデルを評価します (interrupted).")
 
     predicted = predict_classes(model, x_test)
     accuracy = float(np.mean(predicted == y_test))
-    print(f"test accuracy: {accuracy:.1%} ({int(np.sum(predicted == y_test))} of {len(y_test)})")
+    print(f"テストの正解率 (test accuracy): {accuracy:.1%} "
+          f"({len(y_test)} 枚中 {int(np.sum(predicted == y_test))} 枚)")
 
     fig = plot_predictions(x_test, predicted, y_test, accuracy)
     save_figure(fig, output_dir(__file__) / "explanation_keras_classification.png")

@@ -121,8 +121,8 @@ def main(argv=None):
     set_seed(args.seed)
 
     x_train, x_test, y_train, y_test, y_scaler = load_data(args.test_size, args.seed)
-    print(f"train: x {x_train.shape}, y {y_train.shape}; test: x {x_test.shape}, "
-          f"y {y_test.shape}  (batch dimension first)")
+    print(f"学習用 (train): x {x_train.shape}, y {y_train.shape}; テスト用 (test): "
+          f"x {x_test.shape}, y {y_test.shape}  (最初の次元がバッチ)")
     model = make_model(x_train.shape[1])
     # Our own History callback keeps the losses of the finished epochs even if training is
     # interrupted with Ctrl-C; the model then keeps what it has learned so far.
@@ -133,13 +133,14 @@ def main(argv=None):
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                   validation_split=0.2, callbacks=[history], verbose=0)
     except KeyboardInterrupt:
-        print("Interrupted: evaluating the model as trained so far.")
+        print("中断しました。ここまで学習したモデルを評価します (interrupted).")
 
     # The scaler remembers the training targets' mean: the baseline "model".
     result = evaluate(model, x_test, y_test, y_scaler, baseline=float(y_scaler.mean_[0]))
-    print(f"epochs trained: {len(history.history.get('loss', []))}")
-    print(f"test MSE {result['mse']:.1f}, MAE {result['mae']:.1f} "
-          f"(always predicting the training mean: MSE {result['baseline_mse']:.1f})")
+    print(f"学習したエポック数 (epochs trained): {len(history.history.get('loss', []))}")
+    print(f"テストの平均二乗誤差 (test MSE) {result['mse']:.1f}、平均絶対誤差 (MAE) "
+          f"{result['mae']:.1f} (いつも学習データの平均を答えた場合の MSE "
+          f"{result['baseline_mse']:.1f})")
 
     fig = plot_results(history.history, result)
     save_figure(fig, output_dir(__file__) / "explanation_keras_regression.png")

@@ -129,13 +129,14 @@ def main(argv=None):
     by_tape = gradients_by_tape(args.a, args.b, args.x)
     by_hand = gradients_by_hand(args.a, args.b, args.x)
     for name in by_tape:
-        print(f"{name}: GradientTape {by_tape[name]:g}, by hand {by_hand[name]:g}")
+        print(f"{name}: GradientTape {by_tape[name]:g}, 手計算 (by hand) {by_hand[name]:g}")
 
     loss, slope = loss_gradient_by_tape(args.a, args.b, args.x, args.target)
-    print(f"\nL = (y - t)^2 = {loss:g}; dL/da: GradientTape {slope:g}, "
-          f"by hand {loss_gradient_by_hand(args.a, args.b, args.x, args.target):g}")
+    print(f"\n損失 (loss) L = (y - t)^2 = {loss:g}; dL/da: GradientTape {slope:g}, "
+          f"手計算 (by hand) {loss_gradient_by_hand(args.a, args.b, args.x, args.target):g}")
     new_a = args.a - args.learning_rate * slope
-    print(f"One gradient-descent step: a = {args.a:g} -> {new_a:g}, loss {loss:g} -> "
+    print(f"勾配降下法で 1 ステップ (one gradient-descent step): a = {args.a:g} -> {new_a:g}、"
+          f"損失 (loss) {loss:g} -> "
           f"{squared_error(new_a, args.b, args.x, args.target):g}")
 
     fig = plot_gradient_step(args.a, args.b, args.x, args.target, args.learning_rate)

@@ -143,9 +143,9 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     episode = sample_episode(START, rng)
-    print(f"One episode from {START}: "
+    print(f"{START} から始めた 1 エピソード (one episode): "
           + " ".join(f"{s} -{a}-> ({r:+.2f})" for s, a, r in episode))
-    print(f"Its discounted return: "
+    print(f"その割引報酬和 (discounted return): "
           f"{discounted_return_iterative([r for _, _, r in episode], args.gamma):+.4f}")
 
     exact = exact_values(args.gamma)
@@ -155,11 +155,14 @@ def main(argv=None):
         if state in TERMINALS:
             continue
         estimate, running_means[state] = estimate_value(state, args.episodes, args.gamma, rng)
-        rows.append({"state": state, "exact V": exact[state], "estimate": estimate,
-                     "error": estimate - exact[state]})
-    table = pd.DataFrame(rows).set_index("state")
-    print(f"\nValues under the fixed policy (γ={args.gamma}, {args.episodes} episodes per state):")
-    print(table.to_string(float_format=lambda value: f"{value:+.4f}"))
+        rows.append({"状態 (state)": state, "厳密な価値 (exact V)": exact[state],
+                     "推定 (estimate)": estimate, "誤差 (error)": estimate - exact[state]})
+    table = pd.DataFrame(rows).set_index("状態 (state)")
+    print(f"\n決まった戦略での価値 (values under the fixed policy; γ={args.gamma}, "
+          f"状態ごとに {args.episodes} エピソード):")
+    # Count a Japanese character as two columns, so that the columns line up in a terminal.
+    with pd.option_context("display.unicode.east_asian_width", True):
+        print(table.to_string(float_format=lambda value: f"{value:+.4f}"))
 
     fig = plot_estimates(running_means, exact)
     save_figure(fig, output_dir(__file__) / "mdp.png")

@@ -31,7 +31,7 @@ def test_main_prints_both_gradients_and_saves_the_plot(capsys):
     assert by_tape == pytest.approx(by_hand)
     assert by_tape["dy/da"] == pytest.approx(5.0)
     out = capsys.readouterr().out
-    assert "dy/da: GradientTape 5, by hand 5" in out
+    assert "dy/da: GradientTape 5, 手計算 (by hand) 5" in out
     assert (output_dir(gradient.__file__) / "gradient.png").stat().st_size > 0
 
 

@@ -23,7 +23,7 @@ def test_regressor_beats_predicting_the_mean(capsys):
     result = regression.main(["--epochs", "15", "--seed", "0", "--no-show"])
     assert result["mse"] < 0.8 * result["baseline_mse"]
     assert result["mae"] == pytest.approx(np.mean(np.abs(result["predicted"] - result["actual"])))
-    assert "test MSE" in capsys.readouterr().out
+    assert "テストの平均二乗誤差 (test MSE)" in capsys.readouterr().out
     path = output_dir(regression.__file__) / "explanation_keras_regression.png"
     assert path.stat().st_size > 0
 
@@ -31,7 +31,7 @@ def test_regressor_beats_predicting_the_mean(capsys):
 def test_classifier_reaches_90_percent_on_digits(capsys):
     accuracy = classification.main(["--epochs", "10", "--seed", "0", "--no-show"])
     assert accuracy >= 0.90
-    assert f"test accuracy: {accuracy:.1%}" in capsys.readouterr().out
+    assert f"テストの正解率 (test accuracy): {accuracy:.1%}" in capsys.readouterr().out
     path = output_dir(classification.__file__) / "explanation_keras_classification.png"
     assert path.stat().st_size > 0
 

@@ -62,16 +62,16 @@ def test_sampled_value_converges_to_the_exact_value(gamma):
 def test_main_prints_exact_and_estimated_values(capsys):
     table = mdp.main(["--episodes", "300", "--seed", "1", "--no-show"])
     out = capsys.readouterr().out
-    assert "exact V" in out and "estimate" in out
+    assert "厳密な価値 (exact V)" in out and "推定 (estimate)" in out
     assert list(table.index) == ["s1", "s2", "s3"]
-    assert (table["error"].abs() < 0.25).all()
+    assert (table["誤差 (error)"].abs() < 0.25).all()
     assert (output_dir(mdp.__file__) / "mdp.png").stat().st_size > 0
 
 
 def test_main_is_reproducible_with_a_seed():
     first = mdp.main(["--episodes", "50", "--seed", "7", "--no-show"])
     second = mdp.main(["--episodes", "50", "--seed", "7", "--no-show"])
-    assert first["estimate"].tolist() == second["estimate"].tolist()
+    assert first["推定 (estimate)"].tolist() == second["推定 (estimate)"].tolist()
 
 
 @pytest.mark.parametrize("argv", [["--gamma", "-0.1"], ["--episodes", "0"]])
