@@ -74,55 +74,98 @@ def day3_methods(path, episodes=2000, seeds=5):
          show=False)
 
 
-def cartpole_run(algorithm, seed, log_dir, max_steps):
-    """A CartPole run of the book's test mode (``--test``); returns ``(trainer, agent)``."""
+def cartpole_run(algorithm, seed, log_dir, max_steps, evaluation=None):
+    """A CartPole run of the book's test mode (``--test``); returns ``(trainer, agent)``.
+
+    ``evaluation`` replaces entries of the script's periodic evaluation (``interval``,
+    ``episode_count``, ``target``); the step budget, not an episode count, ends the run."""
     from FN import a2c_agent, dqn_agent
 
     module = {"dqn": dqn_agent, "a2c": a2c_agent}[algorithm]
-    return module.train_test_mode(seed=seed, max_steps=max_steps, log_dir=str(log_dir),
+    return module.train_test_mode(seed=seed, episode_count=10**6, max_steps=max_steps,
+                                  log_dir=str(log_dir), evaluation=evaluation,
                                   report_interval=10**6)
+
+
+# Day4's curves: each algorithm on these seeds, for this many steps, evaluated this often. The
+# target is off, so a run does not stop at its first 475 and the curve shows what comes after.
+CARTPOLE_SEEDS = range(5)
+CARTPOLE_RUNS = {"dqn": (50_000, 500), "a2c": (60_000, 1_000)}
+
+
+def cartpole_curves(algorithm, folder, seeds=CARTPOLE_SEEDS):
+    """``(steps, scores, agent)``: the greedy evaluations of every seed (one row each) at the
+    same steps, and the first seed's agent with its best evaluation's weights."""
+    max_steps, interval = CARTPOLE_RUNS[algorithm]
+    rows, agent = [], None
+    for seed in seeds:
+        trainer, trained = cartpole_run(algorithm, seed, Path(folder) / f"{algorithm}{seed}",
+                                        max_steps, {"interval": interval, "target": None})
+        rows.append([score for _, score in trainer.evaluation.results])
+        agent = trained if agent is None else agent
+    # A2C steps 16 environments at once, so its k-th evaluation falls a few steps after
+    # k × interval; the curves are drawn at k × interval.
+    count = min(map(len, rows))
+    return interval * np.arange(1, count + 1), np.array([row[:count] for row in rows]), agent
 
 
 @figure("day4_cartpole.png")
 def day4_cartpole(path):
-    """Day4: DQN (values) and A2C (a policy) learn CartPole; what each network has learned."""
+    """Day4: DQN (values) and A2C (a policy) learn CartPole on 5 seeds; what each network has
+    learned."""
     import tempfile
 
     import matplotlib.pyplot as plt
 
+    from FN.dqn_agent import TEST_MODE_EVALUATION
+
     with tempfile.TemporaryDirectory() as folder:
-        dqn = cartpole_run("dqn", 2, Path(folder) / "dqn", 50_000)
-        a2c = cartpole_run("a2c", 0, Path(folder) / "a2c", 500_000)
+        curves = {name: cartpole_curves(name, folder) for name in ("dqn", "a2c")}
     # The pole's angle and angular velocity, with the cart at rest in the middle.
     angles, spins = np.linspace(-0.2, 0.2, 41), np.linspace(-2.0, 2.0, 41)
     grid = np.array([[0.0, 0.0, angle, spin] for spin in spins for angle in angles],
                     dtype=np.float32)
     shape = (len(spins), len(angles))
-    maps = [(dqn[1].greedy_actions(grid).reshape(shape), "DQN: Q 値の大きい行動 (1 = 右)"),
-            (np.array([a2c[1].estimate(s)[1] for s in grid]).reshape(shape),
-             "A2C: 右へ押す確率 π(右|s)")]
+    first = CARTPOLE_SEEDS[0]
+    maps = {"dqn": (curves["dqn"][2].greedy_actions(grid).reshape(shape),
+                    f"DQN が選ぶ行動: Q 値の大きいほう (シード {first})"),
+            "a2c": (np.array([curves["a2c"][2].estimate(s)[1] for s in grid]).reshape(shape),
+                    f"A2C の戦略: 右へ押す確率 π(右|s) (シード {first})")}
+    names = {"dqn": "DQN (価値を学ぶ, value-based)", "a2c": "A2C (戦略を学ぶ, policy-based)"}
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4), layout="constrained")
-    for name, (trainer, _) in (("DQN", dqn), ("A2C", a2c)):
-        steps, scores = zip(*trainer.evaluation.results)
-        axes[0].plot(steps, scores, "o-", markersize=3, label=name)
-    axes[0].axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
-    axes[0].set_xscale("log")
-    axes[0].set_ylim(0, 510)
-    axes[0].set_xlabel("環境のステップ数 (environment steps, 対数目盛)")
-    axes[0].set_ylabel("評価の平均報酬 (20 エピソード, 探索なし)")
-    axes[0].set_title("探索なしの戦略の評価")
-    axes[0].grid(alpha=0.3)
-    axes[0].legend(loc="upper left", fontsize="small")
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.5, 1]})
     extent = (angles[0], angles[-1], spins[0], spins[-1])
-    for ax, (values, title) in zip(axes[1:], maps):
-        image = ax.imshow(values, origin="lower", extent=extent, aspect="auto", cmap="coolwarm",
-                          vmin=0, vmax=1)
-        ax.set_title(title)
-        ax.set_xlabel("棒の角度 (pole angle, rad)")
-        ax.set_ylabel("棒の角速度 (pole angular velocity)")
-    fig.colorbar(image, ax=axes[1:], label="右へ押す (push right)")
-    fig.suptitle("Day4: CartPole を価値 (DQN) と戦略 (A2C) のネットワークで学ぶ")
+    for row, (name, (steps, scores, _)) in enumerate(curves.items()):
+        ax = axes[row, 0]
+        for seed, score in zip(CARTPOLE_SEEDS, scores):
+            ax.plot(steps, score, linewidth=0.8, alpha=0.45, label=f"シード {seed}")
+        mean, std = scores.mean(axis=0), scores.std(axis=0)
+        ax.fill_between(steps, np.clip(mean - std, 0, 500), np.clip(mean + std, 0, 500),
+                        color="black", alpha=0.12, label="平均 ± 標準偏差 (mean ± std)")
+        ax.plot(steps, mean, color="black", linewidth=2.2, label=f"{len(scores)} シードの平均")
+        ax.axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
+        solved = int((scores >= 475).any(axis=1).sum())
+        ax.set_title(f"{names[name]}: 探索なしの戦略の評価\n"
+                     f"一度でも 475 に届いたシード {solved}/{len(scores)}、"
+                     f"最後の評価の平均 {mean[-1]:.0f}")
+        ax.set_ylim(0, 510)
+        ax.set_xlim(0, steps[-1])
+        ax.set_xlabel("環境のステップ数 (environment steps)")
+        ax.set_ylabel(f"評価の平均報酬 ({TEST_MODE_EVALUATION['episode_count']} エピソード)")
+        ax.grid(alpha=0.3)
+        values, title = maps[name]
+        image = axes[row, 1].imshow(values, origin="lower", extent=extent, aspect="auto",
+                                    cmap="coolwarm", vmin=0, vmax=1)
+        axes[row, 1].set_title(title + "\n最良の評価の重み (the kept best weights)")
+        axes[row, 1].set_xlabel("棒の角度 (pole angle, rad, 正 = 右へ傾く)")
+        axes[row, 1].set_ylabel("棒の角速度 (pole angular velocity)")
+    fig.colorbar(image, ax=axes[:, 1], label="右へ押す (push right): 1 = 右, 0 = 左")
+    # One legend below the panels (both curves' lines look alike), clear of the data.
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=8,
+               fontsize="small")
+    fig.suptitle(f"Day4: CartPole を価値 (DQN) と戦略 (A2C) のネットワークで学ぶ "
+                 f"({len(CARTPOLE_SEEDS)} シード、目標に届いても止めずに学習を続けた評価)")
     save_figure(fig, path)
 
 
@@ -190,30 +233,24 @@ def day6_irl(path, seed=0):
     }
     visits = visit_counts(env, demonstrations)
     danger = tuple(np.argwhere(env.grid == DANGER)[0])
-    note = ("読み取れること: どちらの推定も最大は宝のマスで、推定で計画した矢印 (戦略) は教師と同じ道で"
-            "宝へ向かう。危険は全マスの中央値より低い。\n"
-            "足りないこと: 危険は際立たない。教師がほとんど通らないマス (2 行 2 列) も、教師の道のりの"
-            "マス (スタートなど) も、危険と同じくらいか、もっと低い。\n"
-            "歩き方から分かるのは「どちらへ進むか」だけで、報酬の値そのもの (定数を足す・何倍かする違い) "
-            "は決まらない。道のりのマスが負なのは、\n"
-            "1 歩ごとのコスト (早く宝へ着くほど良い) とも読める。教師が危険に入るのは滑ったときだけ "
-            f"({len(demonstrations)} 本中 {round(visits[danger] * len(demonstrations))} 本) で、"
+    slipped = round(visits[danger] * len(demonstrations))
+    note = ("読み取れること: どちらの推定も最大は宝のマスで、推定で計画した矢印 (戦略) は"
+            "教師と同じ道で宝へ向かう。危険は全マスの中央値より低い。\n"
+            "足りないこと: 危険は際立たない。教師がほとんど通らないマス (2 行 2 列) も、"
+            "教師の道のりのマス (スタートなど) も、危険と同じくらいか、もっと低い。\n"
+            "歩き方から分かるのは「どちらへ進むか」だけで、報酬の値そのもの"
+            " (定数を足す・何倍かする違い) は決まらない。道のりのマスが負なのは、\n"
+            "1 歩ごとのコスト (早く宝へ着くほど良い) とも読める。教師が危険に入るのは"
+            f"滑ったときだけ ({len(demonstrations)} 本中 {slipped} 本) で、"
             "そこで歩きが終わるので、歩き方は「危険がどれだけ悪いか」を語らない。")
     plot_rewards(env, env.mdp.reward, estimates, 0.9,
                  f"Day6: 教師の {len(demonstrations)} 本の歩き方から報酬を推定する (逆強化学習, "
                  f"シード {seed})", path, visits=visits, note=note)
 
 
-AXIS_WORDS = {
-    "prediction": "予測", "result": "実績",
-    "value": "価値", "policy": "戦略", "value + policy": "価値と戦略",
-    "off-policy": "Off-policy", "on-policy": "On-policy",
-}
-
-
 def methods_table():
     """The README's Day3 table, in Markdown: the book's methods on its three axes."""
-    from EL.compare_methods import BOOK_METHODS, METHODS
+    from EL.compare_methods import AXIS_WORDS, BOOK_METHODS, METHODS
 
     lines = ["| 手法 | 修正方法 (予測 / 実績) | 修正対象 (価値 / 戦略) | 見積り前提 | スクリプト |",
              "| --- | --- | --- | --- | --- |"]

@@ -186,3 +186,16 @@ def test_irl_figure_puts_every_reward_on_one_scale_and_frames_treasure_and_dange
         assert frames == {(3.0, 0.0), (1.0, 2.0)}  # (column, row) of the Treasure, the Danger
     assert "読み取れること" in [text.get_text() for text in fig.texts]
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_day4_curves_put_every_seed_on_the_same_steps(tmp_path, monkeypatch):
+    from tests.script_modules import load_script
+
+    make_figures = load_script("doc/make_figures.py")
+    monkeypatch.setitem(make_figures.CARTPOLE_RUNS, "dqn", (2_000, 500))
+    steps, scores, agent = make_figures.cartpole_curves("dqn", tmp_path, seeds=(0, 1))
+    assert scores.shape == (2, len(steps)) and len(steps) >= 2
+    np.testing.assert_array_equal(steps, 500 * np.arange(1, len(steps) + 1))
+    assert ((0 <= scores) & (scores <= 500)).all()
+    assert agent.greedy_actions(np.zeros((3, 4), dtype=np.float32)).shape == (3,)
