@@ -17,6 +17,7 @@ import contextlib
 import csv
 import io
 import time
+import unicodedata
 
 from common import atomic_path, exit_with_error, finish_run, new_run_dir, positive_int, set_seed
 
@@ -100,19 +101,26 @@ def mark(row):
     return f"{ok} {row['danger'] - row['median']:+.2f}"
 
 
+def pad(text, width):
+    """``text`` padded to ``width`` terminal columns; a Japanese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * (width - used)
+
+
 def print_table(rows, seeds):
     print("○○ = 最高の推定が宝かその隣 / 危険が中央値より下 (peak near Treasure / Danger below "
           "median); 数字 = 危険 − 中央値 (Danger minus median)")
-    header = " | ".join(f"seed {seed:<8}" for seed in seeds)
-    print(f"{'迷路 (maze)':<10} | {'方法 (method)':<24} | {header} | 合格 (passed)")
+    header = " | ".join(pad(f"シード {seed}", 13) for seed in seeds)
+    print(f"{pad('迷路 (maze)', 11)} | {pad('手法 (method)', 26)} | {header} | 合格 (passed)")
     for maze in dict.fromkeys(row["maze"] for row in rows):
         for method in METHODS:
             mine = [row for row in rows if row["maze"] == maze and row["method"] == method]
             if not mine:
                 continue
             passed = sum(row[FACTS[0]] and row[FACTS[1]] for row in mine)
-            cells = " | ".join(f"{mark(row):<13}" for row in mine)
-            print(f"{maze:<10} | {METHOD_NAMES[method]:<24} | {cells} | {passed}/{len(mine)}")
+            cells = " | ".join(pad(mark(row), 13) for row in mine)
+            print(f"{pad(maze, 11)} | {pad(METHOD_NAMES[method], 26)} | {cells} | "
+                  f"{passed}/{len(mine)}")
 
 
 def save_rows(rows, path):
@@ -151,7 +159,7 @@ def main(argv=None):
             for seed in seeds]
     for maze, method, seed in tqdm(runs, desc="Inverse RL"):
         rows.append(run_one(maze, method, seed, args.trajectories))
-    print(f"{len(rows)} estimates in {time.perf_counter() - started:.0f} s")
+    print(f"{len(rows)} 回の推定に {time.perf_counter() - started:.0f} 秒 (estimates)")
     print_table(rows, seeds)
     run_dir = new_run_dir(__file__)
     save_rows(rows, run_dir / "facts.csv")

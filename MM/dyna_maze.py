@@ -254,7 +254,8 @@ def main(argv=None):
                                               args.seed, args.jobs)
     runs = min(len(table) for table in steps.values())
     if interrupted:
-        print(f"Interrupted: keeping the {runs} runs that finished for every n.")
+        print(f"中断しました。どの n でも終わった {runs} 回分を残します "
+              f"(interrupted: keeping the {runs} runs that finished).")
     if runs:
         report(steps, greedy)
         save_runs_csv(steps, run_dir / "steps.csv", "n", "steps")
