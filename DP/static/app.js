@@ -36,7 +36,7 @@
       + `大きくなります。γ を ${h.safe_gamma} 以下にするか、その報酬をマイナスにしてください`,
     never_ends: (h) => 'γ = 1 では、Treasure にも Danger にも行けないセルの価値が際限なく下がります。'
       + `γ を ${h.safe_gamma} 以下にするか、どのセルからも Treasure か Danger に行けるようにしてください`,
-    random_policy: (h) => 'γ = 1 では、Policy Iteration が最初に評価するランダム方策の評価がなかなか'
+    random_policy: (h) => 'γ = 1 では、Policy Iteration が最初に評価するランダム戦略の評価がなかなか'
       + `終わりません。γ を ${h.safe_gamma} 以下にするか、Value Iteration を試してください`,
     gamma_1: (h) => `γ を 1 より小さく（${h.safe_gamma} 以下に）してください`,
     timeout: (h) => `計算が ${h.seconds} 秒を超えたので止めました。迷路を小さくするか、γ を下げてください`,
@@ -284,7 +284,7 @@
     const what = state.view === 'reward' ? '報酬 R(s)' : '価値 V(s)';
     // The arrows are drawn only once there is a plan (in either view).
     els.legendNote.textContent = state.result
-      ? `色 = ${what}　矢印 = 方策（同点はすべて、長さ = 確率）` : `色 = ${what}`;
+      ? `色 = ${what}　矢印 = 戦略（同点はすべて、長さ = 確率）` : `色 = ${what}`;
   }
 
   // ---------------------------------------------------------------- editing
@@ -505,8 +505,8 @@
         + `収束しました（max|ΔV| < ${result.threshold}）`;
     }
     const sweeps = state.frames.filter((f) => f.kind === 'evaluation').length;
-    return `converged in ${result.iterations} iterations — 方策改善 ${result.iterations} 回で`
-      + `方策が変わらなくなりました（評価スイープ 計 ${sweeps} 回）`;
+    return `converged in ${result.iterations} iterations — 戦略改善 ${result.iterations} 回で`
+      + `戦略が変わらなくなりました（評価スイープ 計 ${sweeps} 回）`;
   }
 
   // ---------------------------------------------------------------- playback
@@ -572,19 +572,19 @@
     }
     const name = `π${frame.policy}`;
     if (frame.kind === 'start') {
-      return ['start', '開始: 価値はすべて 0、方策 π0 は 4 方向を確率 1/4 ずつ選ぶランダム方策 '
+      return ['start', '開始: 価値はすべて 0、戦略 π0 は 4 方向を確率 1/4 ずつ選ぶランダム戦略 '
         + '(uniform random policy).'];
     }
     if (frame.kind === 'evaluation') {
-      return ['evaluation', `方策評価 (policy evaluation): 方策 ${name} に従ったときの価値を求める`
+      return ['evaluation', `戦略評価 (policy evaluation): 戦略 ${name} に従ったときの価値を求める`
         + `スイープ ${frame.sweep} — max|ΔV| = ${frame.delta.toExponential(2)}`
         + (frame.delta < result.threshold ? `（${result.threshold} 未満: 評価はここで収束）` : '')];
     }
     if (index === last || frame.changed === 0) {
-      return ['improvement', `方策改善 (policy improvement): どのセルの行動も変わりません — `
-        + '方策が安定したので終了 (policy stable).'];
+      return ['improvement', `戦略改善 (policy improvement): どのセルの行動も変わりません — `
+        + '戦略が安定したので終了 (policy stable).'];
     }
-    return ['improvement', `方策改善 (policy improvement): 価値に対して貪欲な方策 ${name} へ。`
+    return ['improvement', `戦略改善 (policy improvement): 価値に対してgreedy な戦略 ${name} へ。`
       + `${frame.changed} セルの行動が変わりました。`];
   }
 

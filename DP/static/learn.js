@@ -570,7 +570,7 @@
     if (preferences && !state.compare) {
       els.legendLow.textContent = 'π 0';
       els.legendHigh.textContent = 'π 1';
-      els.legendNote.textContent = '三角形の色 = 方策 π(a|s)（白 = 1/4）　矢印 = いちばん好む行動';
+      els.legendNote.textContent = '三角形の色 = 戦略 π(a|s)（白 = 1/4）　矢印 = いちばん好む行動';
     } else {
       els.legendLow.textContent = M.formatValue(-scale);
       els.legendHigh.textContent = `+${M.formatValue(scale)}`;

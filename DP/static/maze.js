@@ -272,8 +272,8 @@
     return more ? `${name}, ${more}` : name;
   }
 
-  // "方策 ↑ 上 up, → 右 right" for the actions whose bits are set (up, down, left, right).
-  function arrowWords(bits, what = '方策') {
+  // "戦略 ↑ 上 up, → 右 right" for the actions whose bits are set (up, down, left, right).
+  function arrowWords(bits, what = '戦略') {
     const names = DIRECTIONS.filter((_, a) => bits & (1 << a));
     return names.length ? `${what} ${names.join(', ')}` : '';
   }

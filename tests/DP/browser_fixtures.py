@@ -172,7 +172,7 @@ def set_range(page, selector, value):
 
 # What only each plan's result line says: until the new result arrives, the page still
 # shows the previous plan's line, "converged in" included.
-CONVERGED_TEXT = {"value": "回のスイープで", "policy": "方策改善"}
+CONVERGED_TEXT = {"value": "回のスイープで", "policy": "戦略改善"}
 
 
 def run_plan(page, plan):

@@ -189,7 +189,7 @@ def test_the_texts_follow_the_page(open_page):
     expect(page.locator("button.kind.block")).to_be_enabled()
     # A walk's summary goes with the plan it walked: a new γ or move probability drops both.
     run_plan(page, "value")
-    expect(page.locator("#legend-note")).to_contain_text("矢印 = 方策")
+    expect(page.locator("#legend-note")).to_contain_text("矢印 = 戦略")
     page.fill("#episodes", "50")
     page.click("#walk-many")
     expect(page.locator("#walk-summary")).to_contain_text("50 エピソードの平均リターン")
@@ -256,7 +256,7 @@ def test_a_screen_reader_hears_each_cell_row_by_row(browser, server_url, path):
         assert "行 1, 列 1: Block（壁）" in names
         if path == "":
             # A planned cell says its value and the way its policy points.
-            assert re.search(r"価値 V = 0\.\d\d, 方策 ↑ 上 up", start), start
+            assert re.search(r"価値 V = 0\.\d\d, 戦略 ↑ 上 up", start), start
         # The selection moves with the keyboard and is announced: the grid's active cell.
         page.locator(grid).focus()
         page.keyboard.press("ArrowUp")

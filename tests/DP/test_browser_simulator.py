@@ -180,13 +180,13 @@ def test_policy_iteration_shows_its_evaluation_sweeps(page):
     steps = reference.steps
     run_to_the_end(page, "policy")
     expect(page.locator("#frame-label")).to_have_text(f"反復 {len(steps) - 1} / {len(steps) - 1}")
-    expect(page.locator("#phase")).to_contain_text("方策が安定したので終了")
+    expect(page.locator("#phase")).to_contain_text("戦略が安定したので終了")
     expect(page.locator("#chart-title")).to_contain_text("per evaluation sweep")
     sweeps = sum(s.kind == "evaluation" for s in steps)
     expect(page.locator("#converged")).to_contain_text(f"評価スイープ 計 {sweeps} 回")
 
     page.click("#first")
-    expect(page.locator("#phase")).to_contain_text("ランダム方策")
+    expect(page.locator("#phase")).to_contain_text("ランダム戦略")
     expect(page.locator("#pi-steps")).to_be_visible()
     # One sweep at a time: the values move, the (random) arrows stay.
     for index in (1, 2, 3):
@@ -214,7 +214,7 @@ def test_policy_iteration_shows_its_evaluation_sweeps(page):
     # Improvement after improvement to the end; then there is nothing left to step.
     for _ in range(reference.iterations - 1):
         page.click("#step-improve")
-    expect(page.locator("#phase")).to_contain_text("方策が安定したので終了")
+    expect(page.locator("#phase")).to_contain_text("戦略が安定したので終了")
     expect(page.locator("#step-improve")).to_be_disabled()
     expect(page.locator("#step-sweep")).to_be_disabled()
     # Value Iteration has no such steps.
