@@ -92,7 +92,8 @@ def test_q_learning_trains_a_teacher_that_walks_the_easy_lake():
     env = FrozenLakeObserver()
     set_seed(0)
     env.reset(seed=0)
-    agent = TeacherAgent.train(env, episode_count=200, gamma=0.9, report_interval=0)
+    # 400 episodes: every seed 0-4 walks the lake then (at 200, seeds 0 and 4 did not yet).
+    agent = TeacherAgent.train(env, episode_count=400, gamma=0.9, report_interval=0)
     assert dagger.teacher_success_rate(agent, env) == pytest.approx(1.0)
     assert not agent.interrupted
 
