@@ -182,26 +182,50 @@ def read_scalars(tensorboard_dir, tag):
 
 
 @figure("day5_seeds.png")
-def day5_seeds(path, seeds=(0, 1, 2), max_steps=20_000):
-    """Day5: the same DQN with three seeds, read back from its TensorBoard logs."""
+def day5_seeds(path, seeds=CARTPOLE_SEEDS):
+    """Day5: the same DQN on 5 seeds, read back from its TensorBoard logs: how far apart the
+    runs go, and what keeping the best evaluation's weights saves of each."""
     import tempfile
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    max_steps, interval = CARTPOLE_RUNS["dqn"]
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in seeds:
-            trainer, _ = cartpole_run("dqn", seed, Path(folder) / f"seed{seed}", max_steps)
-            steps, values = read_scalars(trainer.logger.tensorboard_dir, "charts/eval_return")
-            ax.plot(steps, values, "o-", markersize=3, label=f"シード {seed}")
-    ax.axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
-    ax.set_ylim(0, 510)
-    ax.set_xlabel("環境のステップ数 (environment steps)")
-    ax.set_ylabel("評価の平均報酬 (20 エピソード, 探索なし)")
-    ax.set_title("Day5: 同じ DQN・同じ設定で、シードだけが違う 3 回の学習\n"
-                 "(TensorBoard のログ charts/eval_return から)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+            trainer, _ = cartpole_run("dqn", seed, Path(folder) / f"seed{seed}", max_steps,
+                                      {"interval": interval, "target": None})
+            runs.append(read_scalars(trainer.logger.tensorboard_dir, "charts/eval_return"))
+    count = min(len(steps) for steps, _ in runs)
+    steps = np.array(runs[0][0][:count])
+    scores = np.array([values[:count] for _, values in runs])
+    mean, std = scores.mean(axis=0), scores.std(axis=0)
+
+    fig, (now, best) = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True, layout="constrained")
+    for seed, score in zip(seeds, scores):
+        line, = now.plot(steps, score, linewidth=0.9, alpha=0.6, label=f"シード {seed}")
+        best.plot(steps, np.maximum.accumulate(score), color=line.get_color(), linewidth=1.5,
+                  label=f"シード {seed}")
+    now.fill_between(steps, np.clip(mean - std, 0, 500), np.clip(mean + std, 0, 500),
+                     color="black", alpha=0.12, label="平均 ± 標準偏差 (mean ± std)")
+    now.plot(steps, mean, color="black", linewidth=2.2, label="平均 (mean)")
+    now.set_title("その時点の重みの評価: シードだけで学び方がこれほど違う\n"
+                  "(TensorBoard のログ charts/eval_return から)")
+    kept = np.maximum.accumulate(scores, axis=1)[:, -1]
+    best.set_title("それまでで最良の評価 = Trainer が残す重み (keep_best)\n"
+                   f"最後に残る重みの評価: {', '.join(f'{score:.0f}' for score in kept)}")
+    for ax in (now, best):
+        ax.axhline(475, color="grey", linestyle=":", label="解けた目安 475 (solved)")
+        ax.set_ylim(0, 510)
+        ax.set_xlim(0, steps[-1])
+        ax.set_xlabel("環境のステップ数 (environment steps)")
+        ax.grid(alpha=0.3)
+    now.set_ylabel("評価の平均報酬 (20 エピソード, 探索なし)")
+    best.set_ylabel("それまでの最高 (best so far)")
+    # The legend of both panels, where the right one has no lines.
+    best.legend(*now.get_legend_handles_labels(), loc="lower right", fontsize="small", ncol=2)
+    fig.suptitle(f"Day5: 同じ DQN・同じ設定で、シードだけが違う {len(seeds)} 回の学習"
+                 "と、最良の重みを残す仕組み")
     save_figure(fig, path)
 
 
