@@ -239,7 +239,7 @@ def draw_cells(ax, env, values, cmap, norm, number_format):
             ax.add_patch(Rectangle((column - 0.47, row - 0.47), 0.94, 0.94, fill=False, lw=3,
                                    edgecolor="black" if cell == DANGER else "goldenrod"))
             ax.text(column, row + 0.3, "宝" if cell == TREASURE else "危険", ha="center",
-                    va="center", fontsize=8, fontweight="bold")
+                    va="center", fontsize=8)
     row, column = env.state_to_coordinate(env.start_state)
     ax.text(column - 0.45, row - 0.38, "スタート", fontsize=7, va="center")
     ax.set_xticks(range(env.ncol))
