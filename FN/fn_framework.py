@@ -532,8 +532,10 @@ class Logger:
             metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata
                                                    .PluginData(plugin_name="scalars"))
 
-            @tf.function(reduce_retracing=True)
-            def write_scalars(tags, steps, values):
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                          tf.TensorSpec([None], tf.int64),
+                                          tf.TensorSpec([None], tf.float32)])
+            def write_scalars(tags, steps, values):  # one trace for queues of any length
                 with writer.as_default():
                     for i in tf.range(tf.shape(tags)[0]):
                         tf.summary.write(tags[i], values[i], step=steps[i],
