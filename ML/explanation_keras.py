@@ -44,12 +44,13 @@ def main(argv=None):
     # One input, as a batch of one: shape (1, in). Keras layers always expect the batch first.
     x = rng.normal(size=(1, IN_FEATURES)).astype("float32")
     layer = keras.layers.Dense(units=OUT_UNITS)
-    print(f"before the first call the layer is built: {layer.built}")
+    print(f"最初に呼ぶ前、層はできているか (built): {layer.built}")
     y = keras.ops.convert_to_numpy(layer(x))
     kernel, bias = layer.get_weights()
-    print(f"after it: {layer.built}; kernel.shape = {kernel.shape} (in, units), "
+    print(f"呼んだ後 (after the first call): {layer.built}; kernel.shape = {kernel.shape} "
+          f"(in, units), "
           f"bias.shape = {bias.shape} (units,)")
-    print("A new layer starts with random weights (Glorot uniform) and a zero bias:")
+    print("新しい層の重みはランダム (Glorot uniform)、バイアスは 0 から始まります:")
     print(f"kernel =\n{kernel}\nbias = {bias}")
     print(f"layer(x)            = {y}")
     print(f"x @ kernel + bias   = {dense_by_hand(x, layer)}")
@@ -58,7 +59,7 @@ def main(argv=None):
     weight, tf_bias = make_parameters(rng)
     layer.set_weights([weight.numpy(), tf_bias.numpy()])
     y = keras.ops.convert_to_numpy(layer(x))
-    print("\nWith the weights set to W and b of explanation_tf.py:")
+    print("\n重みを explanation_tf.py の W と b にそろえると (with the weights set to W, b):")
     print(f"layer(x)            = {y}")
     print(f"tf.matmul(x, W) + b = {linear(x, weight, tf_bias).numpy()}")
 

@@ -58,7 +58,7 @@ def main(argv=None):
     model.summary()
     layer = model.layers[0]
     kernel, bias = layer.get_weights()
-    print(f"parameters: {kernel.size} weights (in x units) + {bias.size} biases "
+    print(f"パラメータ数 (parameters): 重み {kernel.size} (in x units) + バイアス {bias.size} "
           f"= {model.count_params()}")
 
     x = rng.normal(size=(args.batch_size, IN_FEATURES)).astype("float32")
@@ -70,7 +70,8 @@ def main(argv=None):
     print(f"model(x) =\n{y}")
     print(f"x @ kernel + bias =\n{dense_by_hand(x, layer)}")
     single = keras.ops.convert_to_numpy(model(x[0][np.newaxis]))
-    print(f"the first input alone, as a batch of one {x[0][np.newaxis].shape}: {single}")
+    print(f"最初の入力だけを 1 個のバッチ {x[0][np.newaxis].shape} として入れると "
+          f"(the first input alone): {single}")
 
     fig = plot_affine(x, kernel, bias, y,
                       f"Keras のモデルに {args.batch_size} 個のバッチ: y = x @ kernel + bias")

@@ -77,10 +77,10 @@ def main(argv=None):
     print(f"b = {bias.numpy()}")
     print(f"y = x @ W + b = {y.numpy()}")
     by_hand = linear_by_hand(x, weight, bias)
-    print(f"by hand, y_j = sum_i x_i W_ij + b_j = {by_hand}")
+    print(f"手計算 (by hand), y_j = sum_i x_i W_ij + b_j = {by_hand}")
     # The column-vector form of the textbook gives the same numbers: W^T (out, in) times x.
     column = tf.matmul(tf.transpose(weight), tf.reshape(x, (IN_FEATURES, 1))) + bias[:, None]
-    print(f"textbook form W^T x + b (a column) = {column.numpy().ravel()}")
+    print(f"教科書の形 W^T x + b (縦ベクトル, textbook form) = {column.numpy().ravel()}")
 
     fig = plot_affine(x, weight, bias, y, "1 つの入力が 1 層を通る (one input): y = x @ W + b")
     save_figure(fig, output_dir(__file__) / "explanation_tf.png")

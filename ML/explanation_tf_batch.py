@@ -58,13 +58,13 @@ def main(argv=None):
     x = tf.constant(rng.normal(size=(args.batch_size, IN_FEATURES)), dtype=tf.float32)
     y = linear(x, weight, bias)
 
-    print(f"x.shape = {tuple(x.shape)}  (batch, in): {args.batch_size} inputs, one per row")
-    print(f"W.shape = {tuple(weight.shape)}  (in, out): the same weights for every row")
-    print(f"b.shape = {tuple(bias.shape)}  (out,): broadcast, added to every row")
-    print(f"y.shape = {tuple(y.shape)}  (batch, out): one output row per input row")
+    print(f"x.shape = {tuple(x.shape)}  (batch, in): 1 行に 1 つ、{args.batch_size} 個の入力")
+    print(f"W.shape = {tuple(weight.shape)}  (in, out): どの行にも同じ重み")
+    print(f"b.shape = {tuple(bias.shape)}  (out,): ブロードキャストで、どの行にも足す")
+    print(f"y.shape = {tuple(y.shape)}  (batch, out): 入力 1 行に出力 1 行")
     print(f"y = x @ W + b =\n{y.numpy()}")
     one_by_one = linear_one_by_one(x, weight, bias)
-    print(f"the rows fed one at a time give the same result: "
+    print(f"1 行ずつ入れても同じ結果か (the rows fed one at a time give the same result): "
           f"{np.allclose(y.numpy(), one_by_one.numpy())}")
 
     fig = plot_affine(x, weight, bias, y,

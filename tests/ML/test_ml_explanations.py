@@ -66,7 +66,8 @@ def test_explanation_tf_batch_main(capsys):
     x, weight, bias, y = explanation_tf_batch.main(["--batch-size", "5", "--no-show"])
     assert x.shape == (5, 3) and y.shape == (5, 2)
     np.testing.assert_allclose(y, x @ weight + bias, rtol=1e-5)
-    assert "give the same result: True" in capsys.readouterr().out
+    assert "1 行ずつ入れても同じ結果か (the rows fed one at a time give the same result): True" in \
+        capsys.readouterr().out
     path = output_dir(explanation_tf_batch.__file__) / "explanation_tf_batch.png"
     assert path.stat().st_size > 0
 
