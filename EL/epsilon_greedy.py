@@ -182,7 +182,9 @@ def main(argv=None):
     result["coin toss count"] = GAME_STEPS
     result = pd.DataFrame(result)
     result = result.set_index("coin toss count", drop=True)
-    print(result.mean().rename("1 投あたりの平均報酬 (mean reward per toss)").round(3).to_string())
+    print(f"1 投あたりの平均報酬 (mean reward per toss): ゲームの長さすべて、長さごとに "
+          f"{args.runs} ゲームの平均")
+    print(result.mean().round(3).to_string())
 
     ax = plot_result(result, args.runs)
     save_figure(ax.figure, run_dir / "epsilon_greedy.png")

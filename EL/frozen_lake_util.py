@@ -130,6 +130,13 @@ def keep_on_interrupt():
         training.interrupted = True
 
 
+def shorten(states, shown=20):
+    """The first ``shown`` states of a route; a greedy policy that circles repeats them."""
+    if len(states) <= shown:
+        return str(states)
+    return f"{str(states[:shown])[:-1]}, … ({len(states)} 状態)]"
+
+
 def report_training(agent, env, script_file, table, title, show=True, interrupted=False,
                     **extra_tables):
     """Save and show what a run learned (greedy route, tables, rewards) in a new folder
@@ -138,7 +145,7 @@ def report_training(agent, env, script_file, table, title, show=True, interrupte
     total, states = run_greedy(env, table)
     print(f"greedy な戦略は{'ゴールに着きます' if total > 0 else 'ゴールに着きません'} "
           f"(the greedy policy {'reaches' if total > 0 else 'does not reach'} the goal): "
-          f"状態 (states) {states}")
+          f"状態 (states) {shorten(states)}")
     save_table(run_dir / "q_table.npz", Q=table, **extra_tables)
     if agent.reward_log:
         path = run_dir / "reward_log.csv"
