@@ -10,7 +10,8 @@ the reward's gradient). ``EV/dask_parallel.py`` plays the members on a Dask clus
 Changes from the book (why, and the measurements: doc/day6.md):
 - the network runs in NumPy (``EV/numpy_network.py``), not Keras, and is saved as ``.npz``;
 - a noise comes from a seed, and a member sends back (reward, seed); all play the same games;
-- a member plays its games as one batch, acting every 2nd frame; the step decays at the end.
+- a member plays its games as one batch, acting every 2nd frame; the script trains 400 epochs,
+  5 games a member, learning rate 0.2 (the classes keep the book's defaults).
 """
 
 import argparse
@@ -36,7 +37,7 @@ COUNTERS = ("lives", "caught", "missed")
 WEIGHT_NAMES = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")
 MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
 # The script's settings (doc/day6.md says why they differ from the book's).
-EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT, DECAY = 450, 20, 0.5, 0.3, 5, 0.25
+EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT = 400, 20, 0.5, 0.2, 5
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
 
 
@@ -214,18 +215,17 @@ def derived_seed(*numbers):
 
 
 class EvolutionalTrainer:
-    """Evolve an ``EvolutionalAgent`` for Catcher. Added: ``n_jobs``, ``seed`` (of a whole run),
-    ``parallel`` (plays the members instead of joblib, e.g. ``EV.dask_parallel.DaskParallel``)
-    and ``decay`` (the share of the epochs, at the end, over which the step falls to 0)."""
+    """Evolve an ``EvolutionalAgent`` for Catcher. Added: ``n_jobs``, ``seed`` (of a whole run)
+    and ``parallel`` (plays the members instead of joblib: ``EV.dask_parallel.DaskParallel``)."""
 
     def __init__(self, population_size=20, sigma=0.5, learning_rate=0.1, report_interval=10,
-                 n_jobs=-1, seed=None, parallel=None, decay=0.0):
+                 n_jobs=-1, seed=None, parallel=None):
         if population_size < 2:
             raise ValueError("population_size must be at least 2 (rewards are standardized)")
         self.population_size, self.sigma = int(population_size), float(sigma)
-        self.learning_rate = self.step_size = float(learning_rate)  # train() decays the step
-        self.report_interval, self.n_jobs, self.parallel = int(report_interval), n_jobs, parallel
-        self.decay, self.seed = float(decay), derived_seed() if seed is None else seed
+        self.learning_rate, self.report_interval = float(learning_rate), int(report_interval)
+        self.n_jobs, self.parallel = n_jobs, parallel
+        self.seed = derived_seed() if seed is None else seed
         self.weights, self.reward_log, self.interrupted = (), [], False
 
     def train(self, epoch=100, episode_per_agent=1, render=False):
@@ -238,9 +238,6 @@ class EvolutionalTrainer:
             # One Parallel for all epochs: its workers stay up between epochs.
             with Parallel(self.n_jobs) if self.parallel is None else self.parallel as parallel:
                 for e in tqdm(range(epoch), desc="Evolution", unit="epoch"):
-                    # The step falls linearly to 0 over the last epochs: the weights settle.
-                    left = (epoch - e) / (self.decay * epoch) if self.decay else 1.0
-                    self.step_size = self.learning_rate * min(1.0, left)
                     self.update(self.play_population(parallel, e, episode_per_agent))
                     self.log()
         except KeyboardInterrupt:
@@ -278,7 +275,7 @@ class EvolutionalTrainer:
         z_i is member i's standardized reward and ε_i its noise, drawn again from its seed."""
         rewards = np.array([reward for reward, _ in agent_results])
         noises = np.array([make_noise(self.weights, seed) for _, seed in agent_results])
-        theta = es_update(flatten(self.weights), noises, rewards, self.sigma, self.step_size)
+        theta = es_update(flatten(self.weights), noises, rewards, self.sigma, self.learning_rate)
         self.weights = unflatten(theta, self.weights)
         self.reward_log.append(rewards)
 
@@ -353,8 +350,6 @@ def main(argv=None, parallel=None):
         help="games each agent plays per epoch, as a batch" + default)
     add("--sigma", type=number, default=SIGMA, help="scale of the weights' noise" + default)
     add("--learning-rate", type=number, default=LEARNING_RATE, help="step size" + default)
-    add("--decay", type=common.probability, default=DECAY,
-        help="share of the epochs, at the end, over which the step falls to 0" + default)
     add("--report-interval", type=positive, default=10, help="epochs between reports" + default)
     add("--eval-episodes", type=common.non_negative_int, default=EVALUATION_GAMES,
         help="games of the final catch rate, 0 for none" + default)
@@ -373,7 +368,7 @@ def main(argv=None, parallel=None):
     trainer = EvolutionalTrainer(population_size=args.population, sigma=args.sigma,
                                  learning_rate=args.learning_rate,
                                  report_interval=args.report_interval, n_jobs=args.workers or -1,
-                                 seed=args.seed, parallel=parallel, decay=args.decay)
+                                 seed=args.seed, parallel=parallel)
     run_dir = common.new_run_dir(__file__)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     epochs, rate = len(trainer.reward_log), None

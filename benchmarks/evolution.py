@@ -92,7 +92,7 @@ def learning(args):
           f"{args.episodes_per_agent} episodes, all cores); {load()} ...")
     trainer = TimedTrainer(population_size=args.population, sigma=args.sigma,
                            learning_rate=args.learning_rate, report_interval=args.epochs,
-                           seed=args.seed, decay=evolution.DECAY)
+                           seed=args.seed)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     seconds, cpu, _ = trainer.checkpoints[-1]
     print(f"  trained in {seconds:.0f} s ({cpu:.0f} CPU seconds in all processes); {load()}")

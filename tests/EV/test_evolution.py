@@ -101,23 +101,6 @@ def test_trainer_update_draws_each_members_noise_again_from_its_seed():
     np.testing.assert_array_equal(trainer.reward_log[-1], [-3.0, 5.0])
 
 
-class StepRecorder(EvolutionalTrainer):
-    def update(self, agent_results):
-        self.steps.append(self.step_size)
-        super().update(agent_results)
-
-
-def test_the_step_falls_linearly_over_the_last_share_of_the_epochs():
-    trainer = StepRecorder(population_size=2, learning_rate=0.2, n_jobs=1, seed=0, decay=0.5)
-    trainer.steps = []
-    trainer.train(epoch=4, episode_per_agent=1)
-    np.testing.assert_allclose(trainer.steps, [0.2, 0.2, 0.2, 0.1])
-    trainer = StepRecorder(population_size=2, learning_rate=0.2, n_jobs=1, seed=0)
-    trainer.steps = []
-    trainer.train(epoch=2, episode_per_agent=1)
-    assert trainer.steps == [0.2, 0.2]  # the book's constant step
-
-
 # ------------------------------------------------------------------ noise from seeds
 
 
@@ -555,7 +538,7 @@ def test_a_bad_scheduler_address_is_one_clear_error(capsys):
     ["--epochs", "0"], ["--population", "1"], ["--population", "x"], ["--workers", "0"],
     ["--workers", "-2"], ["--sigma", "-1"], ["--sigma", "nan"], ["--learning-rate", "0"],
     ["--learning-rate", "inf"], ["--episodes-per-agent", "0"], ["--eval-episodes", "-1"],
-    ["--decay", "1.5"], ["--decay", "-0.1"], ["--workers", "-1"],
+    ["--workers", "-1"],
     ["--seed", "-1"], ["--seed", str(2**32)], ["--epochs", "many"], ["--play-episodes", "0"],
 ])
 def test_script_rejects_bad_arguments_in_one_sentence(argv, capsys):
