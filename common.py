@@ -36,6 +36,7 @@ import os
 import random
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,16 @@ def save_figure(fig, path):
         fig.savefig(temporary, dpi=100, bbox_inches="tight", format=path.suffix.lstrip("."))
     print(f"Saved {path}")
     return path
+
+
+def display_width(text):
+    """Columns ``text`` takes in a terminal: a Japanese (wide) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text, width):
+    """``text`` padded with spaces to ``width`` terminal columns, for tables in Japanese."""
+    return text + " " * (width - display_width(text))
 
 
 def save_runs_csv(tables, path, group, value):

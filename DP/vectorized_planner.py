@@ -433,7 +433,8 @@ def main(argv=None):
             hint = ("at γ = 1 nothing is discounted, so try --gamma 0.99" if gamma == 1
                     else "try a smaller --gamma or a larger --threshold")
             exit_with_error(f"{error}; {hint}")
-        print(f"{name} (γ={gamma}, move_prob={move_prob}): {planner.iterations} iterations")
+        print(f"{name} (γ={gamma}, move_prob={move_prob}): {planner.iterations} 回の反復 "
+              "(iterations)")
         print(format_grid(value_grid, planner))
         print()
     sys.stdout.flush()

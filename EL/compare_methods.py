@@ -19,7 +19,6 @@ import contextlib
 import csv
 import io
 import multiprocessing
-import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 
 from common import (
@@ -27,6 +26,7 @@ from common import (
     atomic_path,
     finish_run,
     new_run_dir,
+    pad,
     positive_int,
     probability,
     save_figure,
@@ -153,14 +153,8 @@ AXIS_WORDS = {
 }
 
 
-def display_width(text):
-    """Columns ``text`` takes in a terminal: a Japanese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def table_line(cells, widths):
-    return "  ".join(text + " " * (width - display_width(text))
-                     for text, width in zip(cells, widths)).rstrip()
+    return "  ".join(pad(text, width) for text, width in zip(cells, widths)).rstrip()
 
 
 def print_table(results, threshold):

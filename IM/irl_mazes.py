@@ -17,9 +17,16 @@ import contextlib
 import csv
 import io
 import time
-import unicodedata
 
-from common import atomic_path, exit_with_error, finish_run, new_run_dir, positive_int, set_seed
+from common import (
+    atomic_path,
+    exit_with_error,
+    finish_run,
+    new_run_dir,
+    pad,
+    positive_int,
+    set_seed,
+)
 
 from tqdm import tqdm
 
@@ -99,12 +106,6 @@ def mark(row):
     """One cell of the table: ○ or × for the first two facts, then the Danger's distance."""
     ok = "".join("○" if row[fact] else "×" for fact in FACTS[:2])
     return f"{ok} {row['danger'] - row['median']:+.2f}"
-
-
-def pad(text, width):
-    """``text`` padded to ``width`` terminal columns; a Japanese character takes two."""
-    used = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-    return text + " " * (width - used)
 
 
 def print_table(rows, seeds):

@@ -200,7 +200,8 @@ def run_single(args, episodes):
     print()
     for label, (_, success) in runs.items():
         final = f"{success[-1]:.2f}" if len(success) else "-"
-        print(f"{label}: {describe_reach(reached[label])} (success rate at the end: {final})")
+        print(f"{label}: {describe_reach(reached[label])}、最後の成功率 (success rate at the "
+              f"end) {final}")
     if any(len(success) for _, success in runs.values()):
         save_run_csv(runs, run_dir / "rewards.csv")
         plot_run(runs, run_dir / "rewards.png",

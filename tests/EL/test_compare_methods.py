@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from common import SEED_MAX, set_seed
+from common import SEED_MAX, display_width, set_seed
 
 import numpy as np
 import pytest
@@ -103,7 +103,7 @@ def test_main_prints_the_table_and_saves_the_curves(capsys):
     assert "確率 0.9 までのエピソード数" in table
     # Japanese characters take two columns: the last column starts at one place on every line.
     rows = [line for line in table.splitlines() if line.startswith(("手法", *METHODS))]
-    starts = {compare_methods.display_width(line[:line.rindex("  ") + 2]) for line in rows}
+    starts = {display_width(line[:line.rindex("  ") + 2]) for line in rows}
     assert len(rows) == len(METHODS) + 1 and len(starts) == 1
     saved = saved_paths(out)
     assert [path.name for path in saved] == ["success.csv", "compare_methods.png"]
