@@ -130,22 +130,17 @@ def keep_on_interrupt():
         training.interrupted = True
 
 
-def shorten(states, shown=20):
-    """The first ``shown`` states of a route; a greedy policy that circles repeats them."""
-    if len(states) <= shown:
-        return str(states)
-    return f"{str(states[:shown])[:-1]}, … ({len(states)} 状態)]"
-
-
 def report_training(agent, env, script_file, table, title, show=True, interrupted=False,
                     **extra_tables):
     """Save and show what a run learned (greedy route, tables, rewards) in a new folder
     ``outputs/EL/<script>/<time>/``; ``table`` is what the greedy policy follows."""
     run_dir = common.new_run_dir(script_file)
     total, states = run_greedy(env, table)
+    # A greedy policy that circles repeats its states: show the first 20.
+    route = f"{states[:20]}" + (f" … ({len(states)} 状態)" if len(states) > 20 else "")
     print(f"greedy な戦略は{'ゴールに着きます' if total > 0 else 'ゴールに着きません'} "
           f"(the greedy policy {'reaches' if total > 0 else 'does not reach'} the goal): "
-          f"状態 (states) {shorten(states)}")
+          f"状態 (states) {route}")
     save_table(run_dir / "q_table.npz", Q=table, **extra_tables)
     if agent.reward_log:
         path = run_dir / "reward_log.csv"

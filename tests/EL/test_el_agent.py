@@ -150,5 +150,5 @@ def test_ctrl_c_keeps_what_was_learned(capsys):
     env.reset(seed=0)
     with keep_on_interrupt():
         agent.learn(env, episode_count=10_000)
-    assert "Interrupted" in capsys.readouterr().out
+    assert "中断しました" in capsys.readouterr().out
     assert 0 < len(agent.reward_log) < 300 and agent.Q.shape == (16, 4)
