@@ -58,7 +58,7 @@ class TestPage(ServerTestCase):
         assert response.code == 200
         html = response.body.decode()
         assert "Value Iteration" in html and "Policy Iteration" in html
-        assert "価値反復法" in html and "戦略反復法" in html
+        assert "価値反復法" in html and "方策反復法" in html
         assert '/static/app.js?v=' in html and '/static/style.css?v=' in html
         # No CDN, no inline code: everything comes from this server.
         assert "http://" not in html and "https://" not in html
