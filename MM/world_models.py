@@ -8,7 +8,7 @@ learn from random play; C is trained by the evolution strategy of ``EV/evolution
 real game or inside M's dream.
 
     python MM/world_models.py                   # collect → V → M → C → evaluate (outputs/MM/)
-    python MM/world_models.py --stage vae       # one stage again, in the newest run
+    python MM/world_models.py --stage V         # one stage again, in the newest run
     python MM/world_models.py --play            # watch the trained agent (or write a GIF)
 
 Not in the book (its Day6 names World Models only). Departures from the paper: M predicts
@@ -43,13 +43,15 @@ Z_SIZE, HIDDEN_SIZE = 32, 64  # V's latent size, M's memory size
 VAE_LEARNING_RATE, M_LEARNING_RATE = 1e-3, 1e-3
 # C's evolution: epochs, members (mirrored pairs), games per member, frames per training game,
 # noise scale σ and step size (doc/day6_world_models.md says how they were chosen).
-EPOCHS, POPULATION, GAMES, TRAIN_FRAMES, SIGMA, LEARNING_RATE = 50, 16, 2, 200, 0.1, 0.1
+EPOCHS, POPULATION, GAMES, TRAIN_FRAMES, SIGMA, LEARNING_RATE = 80, 16, 2, 200, 0.1, 0.1
 FEATURES = Z_SIZE + HIDDEN_SIZE  # what C sees: [z, h]
 STAGES = ("collect", "V", "M", "C", "evaluate")
 FILES = {"collect": "rollouts.npz", "V": "vae.keras", "M": "m.keras", "C": "controller.npz",
          "evaluate": "evaluation.json"}
 TRAIN_COMMAND = "python MM/world_models.py"
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
+# DQN's greedy policy first caught 90% after about this many frames (doc/day4.md).
+DQN_FRAMES_TO_90 = 20_000
 # Shrinking 64×64 to 40×40 by averaging each output pixel's area, as FN's and EV's observers.
 ROWS = area_weights(SCREEN_SIZE, FRAME_SIZE)
 COLUMNS = np.ascontiguousarray(ROWS.T)
@@ -328,21 +330,25 @@ def dream(theta, z0, memory, steps, rng=None, temperature=0.0, h0=None):
     return total.reshape(members, games), np.array(codes).reshape(steps + 1, members, games, -1)
 
 
-def train_controller(theta, epochs, fitness, sigma, learning_rate, population, rng, log=None):
+def train_controller(theta, epochs, fitness, sigma, learning_rate, population, rng, log=None,
+                     start=0):
     """Evolve C's weights θ with the project's evolution strategy (``EV.evolution.es_update``).
 
     Each epoch draws ``population // 2`` noises ε and plays θ + σε and θ − σε (mirrored
     members: their rewards' difference is a clean estimate of the slope along ε);
     ``fitness(members)`` returns their rewards. ``log(epoch, rewards, θ)`` is told each epoch.
+    The step stays ``learning_rate`` for the first half of the ``start + epochs`` epochs, then
+    shrinks linearly towards 0, so that θ settles instead of jumping around a good point.
     Ctrl-C keeps the last finished epoch's θ. Returns ``(θ, epochs done, interrupted)``.
     """
-    done = 0
+    done, total = 0, start + epochs
     try:
-        for _ in tqdm(range(epochs), desc="C (evolution)", unit="epoch"):
+        for epoch in tqdm(range(start, total), desc="C (evolution)", unit="epoch"):
             half = rng.standard_normal((population // 2, PARAMETERS)).astype(np.float32)
             noises = np.concatenate([half, -half])
             rewards = fitness(theta + sigma * noises)
-            theta = es_update(theta, noises, rewards, sigma, learning_rate)
+            step = learning_rate * min(1.0, 2 * (1 - epoch / total))
+            theta = es_update(theta, noises, rewards, sigma, step)
             done += 1
             if log is not None:
                 log(done, rewards, theta)
@@ -502,7 +508,7 @@ def run_controller(run_dir, args, record, collected):
 
     theta, _, interrupted = train_controller(theta, max(0, args.epochs - start), fitness,
                                              args.sigma, args.learning_rate, args.population,
-                                             rng, log)
+                                             rng, log, start=start)
     save_npz(path, theta=theta, **{name: np.asarray(values) for name, values in curve.items()})
     if curve["epoch"]:
         plot_controller(curve, collected, args.world, Path(run_dir) / "controller.png")
@@ -617,6 +623,8 @@ def plot_controller(curve, collected, world, path):
                 label="集団の捕球率 (catch rate of the population)")
         ax.set_xlabel("使った本物のフレーム数 [千] (real frames used, thousands; "
                       f"ランダムな行動の {collected:,} を含む)")
+        ax.axvline(DQN_FRAMES_TO_90 / 1000, color="r", linestyle=":",
+                   label="DQN が 90% に届いたフレーム数 (DQN's frames to 90%, doc/day4.md)")
     else:
         x = np.asarray(curve["epoch"])
         ax.set_xlabel(f"夢の中のエポック (epochs in the dream; 本物のフレームは {collected:,} "

@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import common  # noqa: E402
 
-DQN_FRAMES_TO_90 = 20_000  # doc/day4.md: DQN's first greedy 90%, one action per frame
 DQN_CHECK_INTERVAL = 2_500  # steps between DQN's checks when --dqn measures it here
 
 
@@ -88,7 +87,7 @@ def main(argv=None):
         needed = dqn_frames(rate, args.seed)
         source = f"DQN, seed {args.seed}, measured now to {rate:.0%} (10 greedy games)"
     else:
-        needed = DQN_FRAMES_TO_90
+        needed = world_models.DQN_FRAMES_TO_90
         source = "DQN's first 90% (doc/day4.md)"
     if needed is None:
         print(f"{source}: not reached within its budget")
