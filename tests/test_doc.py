@@ -51,7 +51,8 @@ def test_every_script_the_readme_runs_exists():
     # The README's commands name scripts by path (python EL/q_learning.py) and by module
     # (python -m EL.q_learning): after a file moves, a learner must not meet a dead command.
     paths = set(re.findall(r"python (?:-\S+ )*([\w/]+\.py)", README))
-    modules = set(re.findall(r"python -m ((?:DP|EL|FN|ML|MM|EV|IM|envs)\.[\w.]+)", README))
+    modules = set(re.findall(r"python -m ((?:DP|EL|FN|ML|MM|EV|IM|envs|exercises)\.[\w.]+)",
+                             README))
     assert paths and modules
     missing = [p for p in paths if not (ROOT / p).is_file()]
     missing += [m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file()]
