@@ -110,11 +110,13 @@ def n_step_returns(rewards, values, terminated, truncated, valid, last_values, g
     return returns
 
 
-def actor_critic_loss(logits, values, actions, returns, mask, value_loss_weight,
+def actor_critic_loss(logits, values, actions, returns, mask, entropies, value_loss_weight,
                       entropy_weight, normalize_advantages):
     """``(loss, policy_loss, value_loss, entropy)`` of a batch of transitions: the advantage
     A = G − V(s) weighs ∇ log π(a|s), the critic learns to predict G, the entropy bonus keeps
-    the policy uncertain. ``mask`` is 0 for a step that only reset an environment."""
+    the policy uncertain. ``entropies`` holds the policy's entropy in each state
+    (``ActorCriticAgent.categorical_entropy``); ``mask`` is 0 for a step that only reset an
+    environment."""
     log_probs = tf.nn.log_softmax(logits)
     taken = tf.gather(log_probs, actions, axis=1, batch_dims=1)
     count = tf.maximum(tf.reduce_sum(mask), 1.0)
@@ -126,7 +128,7 @@ def actor_critic_loss(logits, values, actions, returns, mask, value_loss_weight,
         advantages = (advantages - mean) / (std + 1e-8)
     policy_loss = -tf.reduce_sum(mask * taken * advantages) / count
     value_loss = tf.reduce_sum(mask * tf.square(returns - values)) / count
-    entropy = -tf.reduce_sum(mask * tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=1)) / count
+    entropy = tf.reduce_sum(mask * entropies) / count
     loss = policy_loss + value_loss_weight * value_loss - entropy_weight * entropy
     return loss, policy_loss, value_loss, entropy
 
@@ -191,10 +193,9 @@ class ActorCriticAgent(FNAgent):
         def updater(states, actions, returns, mask):
             with tf.GradientTape() as tape:
                 _, logits, values = self.model(states, training=True)
-                # The entropy term is the book's categorical_entropy, computed in the loss
-                # from the same log-probabilities as the policy term.
                 terms = actor_critic_loss(logits, tf.squeeze(values, axis=1), actions, returns,
-                                          mask, value_loss_weight, entropy_weight,
+                                          mask, self.categorical_entropy(logits),
+                                          value_loss_weight, entropy_weight,
                                           normalize_advantages)
             gradients = tape.gradient(terms[0], variables)
             gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm)
@@ -203,6 +204,12 @@ class ActorCriticAgent(FNAgent):
 
         # No XLA: for these updates it compiled for seconds and ran no faster (doc/day4.md).
         self._updater = tf.function(updater, jit_compile=False)
+
+    def categorical_entropy(self, logits):
+        """The entropy H = −Σ_a π(a|s) log π(a|s) of the policy in each row of ``logits``.
+        ``log_softmax`` subtracts each row's largest logit first: exp() cannot overflow."""
+        log_probs = tf.nn.log_softmax(logits)
+        return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
 
     def refresh_forward(self):
         # The two heads' outputs: a NumPy copy of the MLP, or a compiled pass of the CNN.

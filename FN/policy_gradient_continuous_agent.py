@@ -11,7 +11,8 @@ Departures from the book (doc/day4.md says why):
   an entropy weight that adapts itself (the book's replayed log π · TD error did not learn);
 - Pendulum's episodes end by the time limit (``truncated``), so targets always bootstrap;
 - updates run in one ``tf.function``; the actor acts through a NumPy copy of its network;
-- no SampleLayer and no separate scaler file: sampling happens in the compiled step.
+- ``SampleLayer`` draws a reparameterized action during training (not inside the saved actor);
+- no separate scaler file.
 """
 
 from common import new_run_dir
@@ -58,7 +59,7 @@ class PolicyGradientContinuousAgent(FNAgent):
         self.critics = None
         self.target_critics = None
         self.log_alpha = None
-        self.noise_seeds = None
+        self.sample_layer = None
         self.target_entropy = -float(self.action_size)
         self._train = None
 
@@ -76,10 +77,8 @@ class PolicyGradientContinuousAgent(FNAgent):
         for target, critic in zip(self.target_critics, self.critics):
             target.set_weights(critic.get_weights())
         self.log_alpha = tf.Variable(0.0, dtype=tf.float32, name="log_alpha")
-        # The actor's noise comes from seeds drawn here, after common.set_seed: inside an
-        # XLA-compiled function tf.random.normal ignores the global seed, and two runs with
-        # the same --seed would learn differently.
-        self.noise_seeds = keras.random.SeedGenerator()
+        # Made here, after common.set_seed, so that its noise follows --seed.
+        self.sample_layer = SampleLayer(self.low.tolist(), self.high.tolist())
         self.set_updater(actor_optimizer, critic_optimizer, alpha_optimizer)
         self.refresh_forward()
         self.initialized = True
@@ -111,19 +110,11 @@ class PolicyGradientContinuousAgent(FNAgent):
         self.forward = BranchedForward(trunk, heads)
 
     def _sample(self, states):
-        """A reparameterized sample in [-1, 1] and its log-probability (with the tanh term)."""
-        mu, log_std = self.model(states, training=True)
-        log_std = tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
-        std = tf.exp(log_std)
-        noise = keras.random.normal(tf.shape(mu), seed=self.noise_seeds)
-        unsquashed = mu + std * noise
-        squashed = tf.tanh(unsquashed)
-        log_prob = tf.reduce_sum(
-            -0.5 * tf.square(noise) - log_std - 0.5 * np.log(2.0 * np.pi)
-            - tf.math.log(1.0 - tf.square(squashed) + SQUASH_EPSILON), axis=1)
-        return squashed, log_prob
+        """A reparameterized action for each state and its log-probability."""
+        return self.sample_layer(self.model(states, training=True))
 
-    def _q(self, critics, states, unit_actions):
+    def _q(self, critics, states, actions):
+        unit_actions = (actions - self.center) / self.scale  # the critics see [-1, 1]
         inputs = tf.concat([states, unit_actions], axis=1)
         return [tf.squeeze(critic(inputs, training=True), axis=1) for critic in critics]
 
@@ -133,12 +124,9 @@ class PolicyGradientContinuousAgent(FNAgent):
         actor_optimizer.build(actor_variables)
         critic_optimizer.build(critic_variables)
         alpha_optimizer.build([self.log_alpha])
-        center = tf.constant(self.center)
-        scale = tf.constant(self.scale)
 
         def one_update(states, actions, rewards, next_states, terminals, gamma):
             alpha = tf.exp(self.log_alpha)
-            unit_actions = (actions - center) / scale
             # Critic: the target uses the target critics and a fresh action from the current
             # policy; it is a constant for the gradient.
             next_actions, next_log_prob = self._sample(next_states)
@@ -146,7 +134,7 @@ class PolicyGradientContinuousAgent(FNAgent):
             targets = tf.stop_gradient(
                 rewards + gamma * (1.0 - terminals) * (next_q - alpha * next_log_prob))
             with tf.GradientTape() as tape:
-                q1, q2 = self._q(self.critics, states, unit_actions)
+                q1, q2 = self._q(self.critics, states, actions)
                 critic_loss = 0.5 * (tf.reduce_mean(tf.square(q1 - targets))
                                      + tf.reduce_mean(tf.square(q2 - targets)))
             critic_optimizer.apply_gradients(
@@ -210,6 +198,43 @@ class PolicyGradientContinuousAgent(FNAgent):
         std = np.exp(np.clip(log_std[0], LOG_STD_MIN, LOG_STD_MAX))
         unsquashed = mu[0] + std * np.random.standard_normal(self.action_size)
         return (self.center + self.scale * np.tanh(unsquashed)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="FN")
+class SampleLayer(keras.layers.Layer):
+    """Draws an action from the Gaussian policy so that gradients flow through the draw.
+
+    The reparameterization trick: u = μ + σ·ε with ε ~ N(0, 1) drawn apart from μ and σ, so u
+    is a differentiable function of the network's outputs. tanh(u) squashes it into [-1, 1],
+    then it is scaled into [low, high]. It returns the action and the log-probability of
+    tanh(u), which needs the correction −log(1 − tanh²u) for the squashing.
+    """
+
+    def __init__(self, low, high, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.low, self.high, self.seed = low, high, seed
+        self.center = (np.asarray(high, np.float32) + np.asarray(low, np.float32)) / 2
+        self.scale = (np.asarray(high, np.float32) - np.asarray(low, np.float32)) / 2
+        # Inside an XLA-compiled step tf.random ignores the global seed; a SeedGenerator keeps
+        # two runs with the same --seed equal.
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x):
+        mu, log_std = x
+        log_std = keras.ops.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        noise = keras.random.normal(keras.ops.shape(mu), seed=self.seed_generator)
+        squashed = keras.ops.tanh(mu + keras.ops.exp(log_std) * noise)
+        log_prob = keras.ops.sum(
+            -0.5 * keras.ops.square(noise) - log_std - 0.5 * np.log(2.0 * np.pi)
+            - keras.ops.log(1.0 - keras.ops.square(squashed) + SQUASH_EPSILON), axis=-1)
+        return self.center + self.scale * squashed, log_prob
+
+    def compute_output_shape(self, input_shape):
+        mu_shape, _ = input_shape
+        return mu_shape, mu_shape[:-1]
+
+    def get_config(self):
+        return {**super().get_config(), "low": self.low, "high": self.high, "seed": self.seed}
 
 
 class PendulumObserver(Observer):

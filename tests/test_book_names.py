@@ -27,8 +27,6 @@ _ONE_CARTPOLE_OBSERVER = ("one CartPoleObserver in FN/fn_framework.py: the DQN a
                           "modes use it too")
 _SCALER_IN_THE_MODEL = ("the state scaler is a layer inside the .keras model: no second file "
                         "to save, load or name")
-_SOFT_ACTOR_CRITIC = ("the continuous agent learns as Soft Actor-Critic and samples inside its "
-                      "compiled step, not through a Keras layer")
 NOT_KEPT = {
     ("FN/value_function_agent.py", "CartPoleObserver"): _ONE_CARTPOLE_OBSERVER,
     ("FN/value_function_agent.py", "CartPoleObserver.transform"): _ONE_CARTPOLE_OBSERVER,
@@ -41,14 +39,10 @@ NOT_KEPT = {
         _SCALER_IN_THE_MODEL,
     ("FN/policy_gradient_continuous_agent.py", "PolicyGradientContinuousAgent.scaler_path"):
         _SCALER_IN_THE_MODEL,
-    **{("FN/policy_gradient_continuous_agent.py", name): _SOFT_ACTOR_CRITIC
-       for name in ("SampleLayer", "SampleLayer.__init__", "SampleLayer.build",
-                    "SampleLayer.call", "SampleLayer.compute_output_shape",
-                    "SampleLayer.get_config")},
+    ("FN/policy_gradient_continuous_agent.py", "SampleLayer.build"):
+        "Keras 3 builds a layer without weights itself",
     ("FN/policy_gradient_continuous_agent.py", "PendulumObserver.step"):
         "gymnasium's Pendulum takes the action array as the agent gives it",
-    ("FN/a2c_agent.py", "ActorCriticAgent.categorical_entropy"):
-        "the entropy is written inside the loss, next to the policy term it balances",
     ("FN/a2c_agent.py", "SampleLayer.build"): "Keras 3 builds a layer without weights itself",
     **{("FN/a2c_agent.py", name): ("A2C plays a batch of games through FN/catcher_observer.py; "
                                    "the book's one-game CatcherObserver is in FN/dqn_agent.py")

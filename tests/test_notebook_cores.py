@@ -328,7 +328,7 @@ def test_reinforce_matches_the_agent():
 def test_a2c_returns_and_loss_match_the_modules():
     import tensorflow as tf
 
-    from FN.a2c_agent import actor_critic_loss, n_step_returns
+    from FN.a2c_agent import ActorCriticAgent, actor_critic_loss, n_step_returns
 
     core = run_core("a2c_loss")
     rng = np.random.default_rng(10)
@@ -347,8 +347,10 @@ def test_a2c_returns_and_loss_match_the_modules():
     actions = rng.integers(3, size=40)
     returns = tf.constant(returns.reshape(-1), tf.float32)
     terms = {}
-    for name, loss in (("module", lambda *args: actor_critic_loss(
-            *args, tf.ones(40), 0.5, 0.01, False)), ("core", core["a2c_loss"])):
+    entropy_of = ActorCriticAgent([0, 1, 2]).categorical_entropy
+    for name, loss in (("module", lambda logits, *args: actor_critic_loss(
+            logits, *args, tf.ones(40), entropy_of(logits), 0.5, 0.01, False)),
+                       ("core", core["a2c_loss"])):
         with tf.GradientTape() as tape:
             tape.watch([logits, values])
             result = loss(logits, values, actions, returns)

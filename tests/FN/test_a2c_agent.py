@@ -38,7 +38,8 @@ def loss_terms(agent, states, actions, returns, mask, value_loss_weight=0.5,
     """``actor_critic_loss`` of the agent's network on a batch, as its update computes it."""
     _, logits, values = agent.model(tf.constant(states), training=True)
     return actor_critic_loss(logits, tf.squeeze(values, axis=1), tf.constant(actions, tf.int32),
-                             tf.constant(returns), tf.constant(mask), value_loss_weight,
+                             tf.constant(returns), tf.constant(mask),
+                             agent.categorical_entropy(logits), value_loss_weight,
                              entropy_weight, normalize_advantages)
 
 

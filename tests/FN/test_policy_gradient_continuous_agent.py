@@ -47,13 +47,23 @@ def test_log_probability_includes_the_tanh_correction():
     agent, batch = initialized_agent()
     states = np.stack([e.s for e in batch])
     keras.utils.set_random_seed(5)
-    squashed, log_prob = agent._sample(states)
+    actions, log_prob = agent._sample(states)
+    assert np.all(np.abs(actions.numpy()) <= 2.0)
     mu, log_std = (x.numpy()[:, 0] for x in agent.model(states))
     std = np.exp(np.clip(log_std, -5, 2))
-    u = np.arctanh(np.clip(squashed.numpy()[:, 0], -0.999999, 0.999999))
+    u = np.arctanh(np.clip(actions.numpy()[:, 0] / 2.0, -0.999999, 0.999999))
     gaussian = -0.5 * ((u - mu) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
     expected = gaussian - np.log(1 - np.tanh(u) ** 2 + 1e-6)
     np.testing.assert_allclose(log_prob.numpy(), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_sample_layer_is_a_keras_layer_that_saves_its_bounds():
+    layer = continuous.SampleLayer([-2.0], [2.0], seed=3, name="sample")
+    mu, log_std = keras.Input(shape=(1,)), keras.Input(shape=(1,))
+    action, log_prob = layer([mu, log_std])
+    assert tuple(action.shape) == (None, 1) and tuple(log_prob.shape) == (None,)
+    copy = continuous.SampleLayer.from_config(layer.get_config())
+    assert (copy.low, copy.high, copy.seed) == ([-2.0], [2.0], 3)
 
 
 def test_updates_change_the_actor_and_report_the_losses():
