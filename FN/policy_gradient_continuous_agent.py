@@ -200,7 +200,6 @@ class PolicyGradientContinuousAgent(FNAgent):
         return (self.center + self.scale * np.tanh(unsquashed)).astype(np.float32)
 
 
-@keras.saving.register_keras_serializable(package="FN")
 class SampleLayer(keras.layers.Layer):
     """Draws an action from the Gaussian policy so that gradients flow through the draw.
 

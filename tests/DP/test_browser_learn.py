@@ -215,6 +215,7 @@ def changes(page):
     return json.loads(page.get_attribute("#chart", "data-changes") or "[]")
 
 
+@pytest.mark.slow  # 4 s; tests/DP/test_learning_socket.py checks the same rule in the quick tier
 def test_epsilon_changed_mid_run_rules_from_the_next_episode(open_page):
     page = open_page()
     page.select_option("#preset", "cliff")

@@ -104,8 +104,11 @@ def arrows_at(page, row, column):
     return {name.upper() for name, visible in zip(ARROW_NAMES, shown) if visible}
 
 
-@pytest.mark.parametrize("size, viewport", [(3, DESKTOP), (20, DESKTOP), (20, PHONE)],
-                         ids=["3x4-desktop", "20x20-desktop", "20x20-phone"])
+# The 20×20 cases take 2 s each: the full suite runs them.
+@pytest.mark.parametrize("size, viewport", [
+    pytest.param(3, DESKTOP, id="3x4-desktop"),
+    pytest.param(20, DESKTOP, id="20x20-desktop", marks=pytest.mark.slow),
+    pytest.param(20, PHONE, id="20x20-phone", marks=pytest.mark.slow)])
 def test_arrows_stay_clear_of_the_values_and_readable(open_page, size, viewport):
     page = open_page(viewport)
     grid = SAMPLE if size == 3 else big_maze(page)
@@ -222,6 +225,7 @@ def test_policy_iteration_shows_its_evaluation_sweeps(page):
     expect(page.locator("#pi-steps")).to_be_hidden()
 
 
+@pytest.mark.slow  # 4 s of walking
 def test_the_walking_agent_follows_the_plan_to_the_end(page):
     set_range(page, "#prob", 1)  # no slips: the walk is the plan, step by step
     run_to_the_end(page, "value")

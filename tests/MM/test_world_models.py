@@ -120,6 +120,7 @@ def test_a_tiny_run_makes_every_stage_and_plays(tmp_path, monkeypatch, capsys):
     assert len(rates) == 1 and (run / "play.gif").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_dream_training_uses_no_real_frames_beyond_the_random_play(tmp_path, monkeypatch):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     _, stages = wm.main(TINY + ["--world", "dream", "--dream-steps", "5",
@@ -128,6 +129,7 @@ def test_dream_training_uses_no_real_frames_beyond_the_random_play(tmp_path, mon
     assert stages["C"]["real_frames"] == stages["collect"]["real_frames"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_what_m_learned_and_the_run_goes_on_from_there(tmp_path, monkeypatch):
     monkeypatch.setenv("RL_BOOK_OUTPUT_DIR", str(tmp_path))
     make_step = wm.make_m_step
