@@ -242,7 +242,8 @@ class EvolutionalTrainer:
                     self.log()
         except KeyboardInterrupt:
             self.interrupted = True
-            tqdm.write(f"Interrupted after {len(self.reward_log)} epochs: the agent keeps them.")
+            tqdm.write(f"{len(self.reward_log)} エポックで中断しました。そこまでの重みを残します "
+                       "(interrupted: the agent keeps them).")
         agent.weights = self.weights
         return agent
 
@@ -380,7 +381,8 @@ def main(argv=None, parallel=None):
                              show=not args.no_show and not trainer.interrupted)
         if args.eval_episodes and not trainer.interrupted:
             rate = evaluate(agent.weights, args.eval_episodes)
-            print(f"Catch rate of the trained agent: {rate:.1%} over {args.eval_episodes} games.")
+            print(f"学習したエージェントのキャッチ率: {rate:.1%} ({args.eval_episodes} ゲーム) "
+                  "(catch rate of the trained agent)")
     common.finish_training(run_dir, interrupted=trainer.interrupted, epochs=epochs,
                            model=MODEL_FILE if epochs else None, catch_rate=rate)
     return trainer, agent

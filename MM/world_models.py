@@ -353,7 +353,8 @@ def train_controller(theta, epochs, fitness, sigma, learning_rate, population, r
             if log is not None:
                 log(done, rewards, theta)
     except KeyboardInterrupt:
-        tqdm.write(f"Interrupted after {done} epochs: C keeps what it learned so far.")
+        tqdm.write(f"{done} エポックで中断しました。C はそこまでに学んだ重みを残します "
+                   "(interrupted: C keeps what it learned).")
         return theta, done, True
     return theta, done, False
 
@@ -428,7 +429,7 @@ def run_vae(run_dir, args, record):
             losses.append(float(step(to_float(frames[rng.integers(0, len(frames),
                                                                    args.batch)]))))
             if done % 500 == 0:
-                tqdm.write(f"At step {done}, V's loss is {np.mean(losses[-500:]):.1f}")
+                tqdm.write(f"ステップ {done}: V の損失 {np.mean(losses[-500:]):.1f} (V's loss)")
     except KeyboardInterrupt:
         interrupted, done = True, done - 1
     save_model(vae, path)
@@ -453,8 +454,8 @@ def run_m(run_dir, args, record):
             z_loss, reward_loss = step(*sample_windows(z[:-1], actions[:-1], rewards[:-1],
                                                        args.batch // 2, length, rng))
             if done % 500 == 0:
-                tqdm.write(f"At step {done}, M's z error is {float(z_loss):.3f}, "
-                           f"reward loss {float(reward_loss):.3f}")
+                tqdm.write(f"ステップ {done}: M の z の誤差 {float(z_loss):.3f}、報酬の損失 "
+                           f"{float(reward_loss):.3f} (M's z error, reward loss)")
     except KeyboardInterrupt:
         interrupted, done = True, done - 1
     save_model(m, path)
@@ -501,9 +502,9 @@ def run_controller(run_dir, args, record, collected):
         if epoch % args.eval_interval == 0 or epoch == args.epochs:
             _, caught, missed, _ = play_real(theta, CHECK_GAMES, CHECK_SEED, encode, memory)
             rate = catch_rate({"caught": caught.sum(), "missed": missed.sum()})
-            tqdm.write(f"At epoch {epoch}, reward is {rewards.mean():.3f} "
-                       f"(+/- {rewards.std():.3f}); C catches {rate:.1%} "
-                       f"after {used:,} real frames")
+            tqdm.write(f"エポック {epoch}: 集団の報酬 {rewards.mean():.3f} "
+                       f"(± {rewards.std():.3f})、C のキャッチ率 {rate:.1%}、本物のフレーム "
+                       f"{used:,} (reward; C's catch rate; real frames)")
         curve["check_catch"].append(rate)
 
     theta, _, interrupted = train_controller(theta, max(0, args.epochs - start), fitness,
@@ -780,7 +781,8 @@ def main(argv=None):
     for stage in [args.stage] if args.stage else STAGES:
         record = records.get(stage, {})
         if args.stage is None and record.get("status") == "finished":
-            print(f"Stage {stage}: finished before, kept.")
+            print(f"ステージ {stage} は前の実行で終わっています。そのまま使います "
+                  "(finished before, kept).")
             continue
         wall, cpu = time.perf_counter(), time.process_time()
         try:

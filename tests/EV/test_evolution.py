@@ -394,7 +394,7 @@ def test_script_trains_into_a_run_folder_and_plays_its_agent_headless(capsys):
     out = capsys.readouterr().out
     for name in ("ev_agent.npz", "reward_log.csv", "reward_history.png"):
         assert f"Saved {run_dir / name}" in out and (run_dir / name).stat().st_size > 0
-    assert "Catch rate of the trained agent:" in out and "over 2 games" in out
+    assert "学習したエージェントのキャッチ率:" in out and "(2 ゲーム)" in out
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "finished" and record["epochs"] == 2
     assert 0 <= record["catch_rate"] <= 1
