@@ -26,6 +26,7 @@ CORES = {
     "dqn_step": "FN/notebooks/dqn_and_a2c.ipynb",
     "reinforce": "FN/notebooks/dqn_and_a2c.ipynb",
     "a2c_loss": "FN/notebooks/dqn_and_a2c.ipynb",
+    "es_update": "EV/notebooks/evolution.ipynb",
     "dyna_planning": "MM/notebooks/dyna.ipynb",
     "dagger": "IM/notebooks/dagger.ipynb",
     "maxent_gradient": "IM/notebooks/inverse_rl.ipynb",
@@ -193,7 +194,25 @@ def test_actor_critic_cell_learns_the_trainers_tables(slippery):
     np.testing.assert_allclose(my_actor.Q, actor.Q, rtol=0, atol=1e-12)
 
 
-# Day6: Dyna, DAgger, MaxEnt IRL
+# Day6: evolution strategies, Dyna, DAgger, MaxEnt IRL
+
+def test_evolution_strategies_cell_takes_the_modules_step():
+    from EV.evolution import es_update
+
+    core = run_core("es_update")
+    assert np.abs(core["theta"] - core["target"]).max() < 0.5  # the cell's demo got there
+    step = core["es_step"]
+    rng = np.random.default_rng(8)
+    theta = rng.normal(size=50).astype(np.float32)
+    noises = rng.standard_normal((20, 50)).astype(np.float32)
+    for rewards in (rng.normal(size=20), np.r_[np.full(10, -8.0), np.full(10, 2.0)]):
+        expected = es_update(theta, noises, rewards, 0.5, 0.2)
+        assert np.abs(expected - theta).max() > 0.01
+        np.testing.assert_allclose(step(theta, noises, rewards, 0.5, 0.2), expected,
+                                   rtol=1e-5, atol=1e-6)
+    same = np.full(20, -7.0)  # every member equally good: no direction, θ stays
+    np.testing.assert_array_equal(step(theta, noises, same, 0.5, 0.2), theta)
+
 
 @pytest.mark.parametrize("slippery, steps", [(False, 5), (True, 10)])
 def test_dyna_cell_learns_the_agents_table(slippery, steps):
