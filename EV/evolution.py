@@ -1,17 +1,16 @@
 """Day6: evolution strategies, which learn a policy's weights by trial and selection, no gradient.
 
-Each epoch, members θ + σε_i (noises ε_i ~ N(0, I)) play Catcher in parallel, and θ moves
-towards the noises of the members that did better (``es_update``, a Monte Carlo estimate of
-the reward's gradient). ``EV/dask_parallel.py`` plays the members on a Dask cluster.
+Each epoch, members θ ± σε_i (ε_i ~ N(0, I)) play Catcher in parallel, and θ moves towards the
+noises of the better ones (``es_update``); ``EV/dask_parallel.py`` plays them on a Dask cluster.
 
     python EV/evolution.py                      # train, evaluate, save, plot (outputs/EV/)
     python EV/evolution.py --play [--headless]  # watch the newest agent play (or write a GIF)
 
 Changes from the book (why, and the measurements: doc/day6.md):
 - the network runs in NumPy (``EV/numpy_network.py``), not Keras, and is saved as ``.npz``;
-- a noise comes from a seed, and a member sends back (reward, seed); all play the same games;
-- a member plays its games as one batch, acting every 2nd frame; the script trains 400 epochs,
-  5 games a member, learning rate 0.2 (the classes keep the book's defaults).
+- a noise comes from a seed; members play in mirrored pairs θ ± σε, all the same games;
+- the script: 700 epochs, 5 games a member (one batch, acting every 2nd frame, 500 frames at
+  most), σ 0.3, learning rate 0.2, and it keeps the best θ of checks every 10 epochs.
 """
 
 import argparse
@@ -36,9 +35,10 @@ FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, FRAME_SKIP = 50, 50, 1, 2
 COUNTERS = ("lives", "caught", "missed")
 WEIGHT_NAMES = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")
 MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
-# The script's settings (doc/day6.md says why they differ from the book's).
-EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT = 400, 20, 0.5, 0.2, 5
+EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT = 700, 20, 0.3, 0.2, 5
+TRAINING_MAX_STEPS = 500  # a training game's frames. The script's settings: doc/day6.md
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
+CHECK_INTERVAL, CHECK_GAMES, CHECK_SEED = 10, 20, 2 * 10**6  # keep_best's games: others again
 
 
 class EvolutionalAgent:
@@ -215,36 +215,41 @@ def derived_seed(*numbers):
 
 
 class EvolutionalTrainer:
-    """Evolve an ``EvolutionalAgent`` for Catcher. Added: ``n_jobs``, ``seed`` (of a whole run)
-    and ``parallel`` (plays the members instead of joblib: ``EV.dask_parallel.DaskParallel``)."""
+    """Evolve an ``EvolutionalAgent`` for Catcher. Added: ``n_jobs``, ``seed`` (of a run),
+    ``parallel`` (e.g. ``EV.dask_parallel.DaskParallel``), ``keep_best`` and ``max_step``."""
 
     def __init__(self, population_size=20, sigma=0.5, learning_rate=0.1, report_interval=10,
-                 n_jobs=-1, seed=None, parallel=None):
+                 n_jobs=-1, seed=None, parallel=None, keep_best=0, max_step=MAX_EPISODE_STEPS):
         if population_size < 2:
             raise ValueError("population_size must be at least 2 (rewards are standardized)")
         self.population_size, self.sigma = int(population_size), float(sigma)
         self.learning_rate, self.report_interval = float(learning_rate), int(report_interval)
-        self.n_jobs, self.parallel = n_jobs, parallel
+        self.n_jobs, self.parallel, self.keep_best = n_jobs, parallel, int(keep_best)
+        self.max_step = max_step  # the frames of a training game
         self.seed = derived_seed() if seed is None else seed
         self.weights, self.reward_log, self.interrupted = (), [], False
 
     def train(self, epoch=100, episode_per_agent=1, render=False):
-        """Evolve the weights; Ctrl-C keeps the last finished epoch's (``render``: unused)."""
+        """Evolve the weights; Ctrl-C keeps them (or the best, with ``keep_best``)."""
         env = self.make_env()
         agent = EvolutionalAgent(list(range(env.action_space.n)), seed=self.seed)
         agent.initialize(env.reset(seed=self.seed))  # the book's network, freshly initialized
-        self.weights, self.reward_log, self.interrupted = agent.weights, [], False
+        self.weights, self.reward_log, self.interrupted, self.best = agent.weights, [], False, None
         try:
             # One Parallel for all epochs: its workers stay up between epochs.
             with Parallel(self.n_jobs) if self.parallel is None else self.parallel as parallel:
                 for e in tqdm(range(epoch), desc="Evolution", unit="epoch"):
                     self.update(self.play_population(parallel, e, episode_per_agent))
                     self.log()
+                    if self.keep_best and (e + 1) % self.keep_best == 0:
+                        rate = evaluate(self.weights, CHECK_GAMES, CHECK_SEED)  # θ itself plays
+                        if self.best is None or rate > self.best[0]:
+                            self.best = (rate, self.weights)  # the run ends with its best θ
         except KeyboardInterrupt:
             self.interrupted = True
             tqdm.write(f"{len(self.reward_log)} エポックで中断しました。そこまでの重みを残します "
                        "(interrupted: the agent keeps them).")
-        agent.weights = self.weights
+        agent.weights = self.weights if self.best is None else self.best[1]
         return agent
 
     @classmethod
@@ -253,29 +258,31 @@ class EvolutionalTrainer:
                                max_step=max_step)
 
     def play_population(self, parallel, epoch, episode_per_agent=1):
-        """Play every member of one epoch; return their ``(reward, seed)`` in member order."""
-        # Every member plays the same games: their rewards differ by their weights, not by luck.
+        """Play every member of one epoch; return their ``(reward, seed, sign)`` in order."""
+        # All play the same games: rewards differ by weights, not luck. Mirrored pairs: members
+        # 2k and 2k + 1 play θ + σε and θ − σε, and move θ by the difference of their rewards.
         run_agent = delayed(type(self).run_agent)
-        return parallel(run_agent(episode_per_agent, self.weights, self.sigma,
-                                  seed=derived_seed(self.seed, epoch, member),
-                                  game_seed=derived_seed(self.seed, epoch, 2**32))
+        return parallel(run_agent(episode_per_agent, self.weights, self.sigma, self.max_step,
+                                  seed=derived_seed(self.seed, epoch, member // 2),
+                                  game_seed=derived_seed(self.seed, epoch, 2**32),
+                                  sign=-1 if member % 2 else 1)
                         for member in range(self.population_size))
 
     @classmethod
     def run_agent(cls, episode_per_agent, base_weights, sigma, max_step=MAX_EPISODE_STEPS,
-                  seed=None, game_seed=None):
-        """Play θ + σε, ε drawn from ``seed``: only the seed travels back with the reward."""
+                  seed=None, game_seed=None, sign=1):
+        """Play θ + sign·σε, ε drawn from ``seed``: only seed and sign go back with the reward."""
         seed = derived_seed() if seed is None else seed
-        theta = flatten(base_weights) + sigma * make_noise(base_weights, seed)
+        theta = flatten(base_weights) + sign * sigma * make_noise(base_weights, seed)
         rewards, _, _ = play_games(unflatten(theta, base_weights), episode_per_agent,
                                    game_seed, max_step)
-        return float(rewards.mean()), seed
+        return float(rewards.mean()), seed, sign
 
     def update(self, agent_results):
         """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i (``es_update``), where
         z_i is member i's standardized reward and ε_i its noise, drawn again from its seed."""
-        rewards = np.array([reward for reward, _ in agent_results])
-        noises = np.array([make_noise(self.weights, seed) for _, seed in agent_results])
+        rewards = np.array([reward for reward, _, _ in agent_results])
+        noises = np.array([s * make_noise(self.weights, seed) for _, seed, s in agent_results])
         theta = es_update(flatten(self.weights), noises, rewards, self.sigma, self.learning_rate)
         self.weights = unflatten(theta, self.weights)
         self.reward_log.append(rewards)
@@ -336,9 +343,8 @@ def play_saved(model_path, episode_count, headless, seed):
 
 def main(argv=None, parallel=None):
     """The script; ``parallel`` (not in the book) plays the members instead of joblib."""
-    parser = argparse.ArgumentParser(
-        description="Evolution strategy on Catcher (Day6): perturb a small convolutional "
-                    "policy, play the perturbed copies in parallel, move towards the better.")
+    parser = argparse.ArgumentParser(description="Evolution strategy on Catcher (Day6): perturb "
+                                     "a small CNN policy, play the copies, move to the better.")
     add, default = parser.add_argument, " (default: %(default)s)"
     positive, number = common.positive_int, common.positive_float
     add("--play", action="store_true", help="let the newest trained agent play, not train")
@@ -369,7 +375,8 @@ def main(argv=None, parallel=None):
     trainer = EvolutionalTrainer(population_size=args.population, sigma=args.sigma,
                                  learning_rate=args.learning_rate,
                                  report_interval=args.report_interval, n_jobs=args.workers or -1,
-                                 seed=args.seed, parallel=parallel)
+                                 seed=args.seed, parallel=parallel, keep_best=CHECK_INTERVAL,
+                                 max_step=TRAINING_MAX_STEPS)
     run_dir = common.new_run_dir(__file__)
     agent = trainer.train(epoch=args.epochs, episode_per_agent=args.episodes_per_agent)
     epochs, rate = len(trainer.reward_log), None
@@ -391,5 +398,4 @@ def main(argv=None, parallel=None):
 if __name__ == "__main__":
     # Workers find the trainer by its module name: run as a file, hand over to EV.evolution.
     from EV.evolution import main as module_main
-
     module_main()

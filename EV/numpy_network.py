@@ -26,17 +26,14 @@ def action_probabilities(weights, states):
     no padding ("valid"), and Flatten takes the feature maps row by row, as Keras does."""
     conv_kernel, conv_bias, dense_kernel, dense_bias = weights
     states = np.asarray(states, dtype=np.float32)
-    n, height, width, channels = states.shape
-    index = patch_index(height, width, channels, conv_kernel.shape[0], STRIDE)
-    patches = states.reshape(n, -1).take(index, axis=1)  # (n, windows, 5·5·frames)
+    index = patch_index(*states.shape[1:], conv_kernel.shape[0], STRIDE)  # height, width, frames
+    patches = states.reshape(len(states), -1).take(index, axis=1)  # (n, windows, 5·5·frames)
     features = patches.reshape(-1, index.shape[1]) @ conv_kernel.reshape(-1, FILTERS)
-    features += conv_bias
-    np.maximum(features, 0.0, out=features)  # ReLU
-    logits = features.reshape(n, -1) @ dense_kernel + dense_bias
+    features = np.maximum(features + conv_bias, 0.0)  # ReLU
+    logits = features.reshape(len(states), -1) @ dense_kernel + dense_bias
     logits -= logits.max(axis=1, keepdims=True)  # so that exp never overflows
     probabilities = np.exp(logits)
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    return probabilities
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
 def weight_shapes(state_shape, num_actions):
