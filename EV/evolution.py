@@ -38,7 +38,7 @@ MODEL_FILE, TRAIN_COMMAND = "ev_agent.npz", "python EV/evolution.py"
 EPOCHS, POPULATION, SIGMA, LEARNING_RATE, EPISODES_PER_AGENT = 700, 20, 0.3, 0.2, 5
 TRAINING_MAX_STEPS = 500  # a training game's frames. The script's settings: doc/day6.md
 EVALUATION_GAMES, EVALUATION_SEED = 100, 10**6  # games that training never plays
-CHECK_INTERVAL, CHECK_GAMES, CHECK_SEED = 10, 20, 2 * 10**6  # keep_best's games: others again
+CHECK_INTERVAL, CHECK_GAMES, CHECK_SEED = 10, 20, 2 * 10**6  # keep_best: θ's own check games
 
 
 class EvolutionalAgent:
@@ -280,7 +280,7 @@ class EvolutionalTrainer:
 
     def update(self, agent_results):
         """θ ← θ + learning_rate / (population_size · σ) · Σ_i z_i ε_i (``es_update``), where
-        z_i is member i's standardized reward and ε_i its noise, drawn again from its seed."""
+        z_i is member i's standardized reward and ε_i its signed noise, drawn again from a seed."""
         rewards = np.array([reward for reward, _, _ in agent_results])
         noises = np.array([s * make_noise(self.weights, seed) for _, seed, s in agent_results])
         theta = es_update(flatten(self.weights), noises, rewards, self.sigma, self.learning_rate)
