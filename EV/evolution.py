@@ -227,7 +227,7 @@ class EvolutionalTrainer:
         self.n_jobs, self.parallel, self.keep_best = n_jobs, parallel, int(keep_best)
         self.max_step = max_step  # the frames of a training game
         self.seed = derived_seed() if seed is None else seed
-        self.weights, self.reward_log, self.interrupted = (), [], False
+        self.weights, self.reward_log, self.interrupted, self.best = (), [], False, None
 
     def train(self, epoch=100, episode_per_agent=1, render=False):
         """Evolve the weights; Ctrl-C keeps them (or the best, with ``keep_best``)."""
