@@ -448,6 +448,36 @@ def save_gif(frames, path, fps=30, scale=4):
     return path
 
 
+def play_first_episodes(env, act, seed=None, counts=()):
+    """Play each environment of a batch until its first episode ends (an evaluation).
+
+    ``env`` is a batch seen through an observer: ``reset(seed=...)`` returns the states and
+    ``step(actions)`` returns ``(states, rewards, dones, info)``. ``act(states)`` is called only
+    on the states of the environments still playing, so an agent that draws its actions from
+    its own random numbers draws none for a finished one; finished ones go on stepping,
+    repeating their last action, but nothing of theirs counts any more. Returns ``(returns,
+    *kept)``: per environment, its return and each info entry named in ``counts`` (Catcher's
+    ``"caught"``, ``"missed"``) as its episode ended (from ``info["final_info"]`` under
+    gymnasium's same-step autoreset, else from ``info``).
+    """
+    states = env.reset(seed=seed)
+    n = len(states)
+    returns = np.zeros(n)
+    kept = [np.zeros(n, dtype=np.int64) for _ in counts]
+    done = np.zeros(n, dtype=bool)
+    actions = np.zeros(n, dtype=np.int64)
+    while not done.all():
+        actions[~done] = act(states[~done])
+        states, rewards, dones, info = env.step(actions)
+        returns += np.where(done, 0.0, rewards)
+        ended = dones & ~done
+        if ended.any():
+            final = info.get("final_info", info)
+            for name, values in zip(counts, kept):
+                values[ended] = final[name][ended]
+        done |= dones
+    return (returns, *kept)
+
 def plot_reward_history(groups, path, x=None, xlabel="エピソード (episode)",
                         label="平均報酬 (mean reward)", best=False, show=True, low=None,
                         high=None):

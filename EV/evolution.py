@@ -310,7 +310,7 @@ def play_games(weights, num_games, game_seed, max_step=MAX_EPISODE_STEPS):
         env = EvolutionalTrainer.make_env(num_games, max_step)
         agent = EvolutionalAgent(list(range(env.action_space.n)), seed=game_seed)
         agent.initialize(np.zeros(env.observation_space.shape), weights)
-        return catcher.play_first_episodes(env, agent.policy, seed=game_seed)
+        return common.play_first_episodes(env, agent.policy, game_seed, ("caught", "missed"))
 
 
 def evaluate(weights, num_games=EVALUATION_GAMES, seed=EVALUATION_SEED):

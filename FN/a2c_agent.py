@@ -17,30 +17,25 @@ on CartPole a body each for the actor and the critic, and RMSprop; the best weig
 
 from common import new_run_dir, positive_int
 
+import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-# The book prints a CatcherObserver here too. A2C plays batches of games, through the batched
-# CatcherObserver of FN/catcher_observer.py; FN/dqn_agent.py holds the book's form.
-from FN.catcher_observer import (
-    catch_rate_score,
-    make_catcher_observer,
-    play_catcher,
-    report_catch_rates,
-)
+from envs.catcher import GRAY_WEIGHTS, CatcherVectorEnv, area_weights
+from FN.fast_forward import BranchedForward, CompiledForward, softmax
 from FN.fn_framework import (
-    BranchedForward,
-    CompiledForward,
     Experience,
     FNAgent,
+    Observer,
     Trainer,
+    catch_rate_score,
     make_cartpole,
     make_parser,
     play,
     prepare_run,
-    softmax,
     watch_render_mode,
 )
 
@@ -53,8 +48,9 @@ TEST_MODE_ENVS = 16
 TEST_MODE_MAX_STEPS = 100_000
 TEST_MODE_EVALUATION = {"interval": 2_000, "episode_count": 20, "target": 475.0}
 
-# Catcher: 32 games at once, seen as make_catcher_observer shows them, and how A2C learns.
-CATCHER_GAMES = 32
+# Catcher: 32 games at once, seen as 40x40 frames, 2 stacked (as DQN sees it), and how A2C
+# learns.
+CATCHER_GAMES, CATCHER_SIZE, CATCHER_FRAMES = 32, 40, 2
 CATCHER_SETTINGS = {
     "buffer_size": 256, "batch_size": 256, "gamma": 0.99, "learning_rate": 7e-4,  # 8 steps × 32
     # Catcher's rewards are rare: standardized advantages blow their noise up (doc/day4.md).
@@ -63,6 +59,7 @@ CATCHER_SETTINGS = {
 CATCHER_MAX_STEPS = 400_000
 # target None: train for all the steps, keep the best weights (no early stop at 90%).
 CATCHER_EVALUATION = {"interval": 20_000, "episode_count": 10, "target": None}
+CATCHER_GOAL = 0.9  # the catch rate whose first evaluation is reported
 OBSERVE_INTERVAL = 100
 # RMSprop as A2C's authors set it: decay 0.99, and ε 1e-5 added to the root (PyTorch's);
 # Keras adds ε under the root, where 1e-10 does the same.
@@ -319,6 +316,59 @@ class ActorCriticAgentTest(ActorCriticAgent):
                                  name="actor_critic")
 
 
+class CatcherObserver(Observer):
+    """The book's observer for Catcher, for a batch of games that restart (A2C plays 32 at
+    once): the states of ``FN/dqn_agent.py``'s listing (a test keeps the two equal), made for
+    the whole batch in two matrix products and kept as uint8 stacks. Under gymnasium's
+    next-step autoreset, the step after a game's end restarts it: that starts a new stack."""
+
+    def __init__(self, env, width, height, frame_count):
+        super().__init__(env)
+        self.width, self.height, self.frame_count = width, height, frame_count
+        screen_height, screen_width = super().observation_space.shape[:2]
+        self._rows = area_weights(screen_height, height)
+        self._columns = np.ascontiguousarray(area_weights(screen_width, width).T)
+        self.frames = np.zeros((self.num_envs, height, width, frame_count), dtype=np.uint8)
+        self.fresh = np.ones(self.num_envs, dtype=bool)  # the stacks the next frame fills
+
+    @property
+    def observation_space(self):
+        return spaces.Box(0.0, 1.0, (self.height, self.width, self.frame_count), np.float32)
+
+    def reset(self, seed=None):
+        self.fresh[:] = True
+        return super().reset(seed)
+
+    def step(self, action):
+        state, reward, done, info = super().step(action)
+        if self.is_vector:  # the games that ended restart on the next step, in a new stack
+            self.fresh = np.array(done, dtype=bool)
+        return state, reward, done, info
+
+    def preprocess(self, frames):
+        """(…, H, W, 3) RGB frames → (…, height, width) uint8 gray, area-averaged."""
+        gray = np.asarray(frames, dtype=np.float32) @ GRAY_WEIGHTS
+        return np.rint(self._rows @ gray @ self._columns).astype(np.uint8)
+
+    def transform(self, state):
+        """Push raw frames (one per game) onto the stacks; return the states."""
+        small = self.preprocess(np.reshape(state, (self.num_envs, *np.shape(state)[-3:])))
+        self.frames[..., :-1] = self.frames[..., 1:]
+        self.frames[..., -1] = small
+        self.frames[self.fresh] = small[self.fresh][..., np.newaxis]
+        self.fresh[:] = False
+        states = self.frames.astype(np.float32) * np.float32(1.0 / 255.0)
+        return states if self.is_vector else states[0]
+
+
+def make_catcher(num_games=None, render_mode=None, **game_kwargs):
+    """Catcher as the agent sees it: ``num_games`` at once, or one game (``--play``);
+    ``game_kwargs`` go to the game (``init_lives``, ...)."""
+    game = (gym.make("Catcher-v0", render_mode=render_mode, **game_kwargs) if num_games is None
+            else CatcherVectorEnv(num_games, render_mode=render_mode, **game_kwargs))
+    return CatcherObserver(game, CATCHER_SIZE, CATCHER_SIZE, CATCHER_FRAMES)
+
+
 class ActorCriticTrainer(Trainer):
     """A2C training on a batch of environments (an ``Observer`` of a gymnasium vector env).
 
@@ -479,8 +529,8 @@ def catcher_run(seed=0, n_games=CATCHER_GAMES, log_dir="", evaluation=None, **ov
     trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent.keras",
                                  **dict(CATCHER_SETTINGS, **overrides))
     evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
-    return prepare_run(trainer, make_catcher_observer(num_games=n_games), seed,
-                       make_catcher_observer(num_games=evaluation["episode_count"]), evaluation,
+    return prepare_run(trainer, make_catcher(num_games=n_games), seed,
+                       make_catcher(num_games=evaluation["episode_count"]), evaluation,
                        catch_rate_score, "catch_rate")
 
 
@@ -503,7 +553,7 @@ def train_catcher(seed=0, episode_count=10_000, max_steps=CATCHER_MAX_STEPS,
     agent = trainer.train(env, episode_count, max_steps=max_steps,
                           observe_interval=observe_interval)
     env.close()
-    report_catch_rates(trainer)
+    trainer.evaluation.report_first(CATCHER_GOAL)
     return trainer, agent
 
 
@@ -518,8 +568,8 @@ def main(argv=None):
     kind = "cartpole" if args.test else "catcher"
     if args.play:  # greedy: actions drawn from the policy can score far lower (doc/day4.md)
         agent_class = ActorCriticAgentTest if args.test else ActorCriticAgent
-        return play(args, __file__, agent_class, make_cartpole, kind, greedy=True,
-                    play_catcher=None if args.test else play_catcher)
+        return play(args, __file__, agent_class, make_cartpole if args.test else make_catcher,
+                    kind, greedy=True, gif=not args.test)
     run_dir = new_run_dir(__file__, kind=kind)
     if args.test:
         envs = args.envs or TEST_MODE_ENVS
@@ -540,9 +590,8 @@ def main(argv=None):
                           render=args.render and args.test, max_steps=max_steps,
                           observe_interval=OBSERVE_INTERVAL)
     env.close()
-    if not args.test:
-        report_catch_rates(trainer)
-    trainer.finish(agent, trainer.file_name, show=not args.no_show)
+    trainer.finish(agent, trainer.file_name, show=not args.no_show,
+                   goal=None if args.test else CATCHER_GOAL)
     return trainer
 
 

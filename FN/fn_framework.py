@@ -1,13 +1,10 @@
 """Day5: the framework that every function-approximation agent of the book is built on.
 
-As in the book: ``Experience`` (one transition), ``FNAgent`` (``initialize``, ``estimate``,
-``update``, ``policy``, ``play``, ``save``/``load``), ``Trainer`` (the loop and its hooks),
-``Observer`` (between an environment and an agent) and ``Logger`` (prints, TensorBoard, plots).
-Below them: the fast forward passes and the command line that all FN scripts share.
+As in the book: ``Experience``, ``FNAgent``, ``Trainer`` (the loop and its hooks),
+``Observer`` and ``Logger``; then the command line that all FN scripts share.
 
 Changes from the book (doc/day5.md says more):
 - gymnasium's ``terminated``/``truncated``: ``Experience.d`` is ``terminated`` only;
-- agents act through NumPy or compiled forward passes, never ``model.predict``;
 - the loop logs to TensorBoard, evaluates the greedy policy every ``interval`` steps, keeps
   the best weights, bounds a run with ``max_steps``, and stops cleanly on Ctrl-C.
 """
@@ -20,26 +17,14 @@ import time
 from collections import deque, namedtuple
 from pathlib import Path
 
-from common import (
-    atomic_path,
-    display_available,
-    exit_with_error,
-    find_model,
-    finish_training,
-    load_keras_model,
-    new_run_dir,
-    output_dir,
-    plot_reward_history,
-    positive_int,
-    reward_groups,
-    seed_value,
-    set_seed,
-)
+import common
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import VectorEnv
 from tqdm import tqdm
+
+from envs.catcher import evaluate_catch_rate
 
 Experience = namedtuple("Experience", ["s", "a", "r", "n_s", "d"])
 
@@ -54,12 +39,7 @@ def stack_experiences(experiences):
 
 
 class FNAgent:
-    """An agent whose value or policy is a function (a network) instead of a table.
-
-    ``policy`` is ε-greedy on top of ``estimate``: with probability ε (or before the model is
-    built) a random action, else the best one, or one drawn from the estimated probabilities
-    when ``estimate_probs`` is True.
-    """
+    """An agent whose value or policy is a function (a network) instead of a table."""
 
     def __init__(self, epsilon, actions):
         self.epsilon = epsilon
@@ -67,31 +47,29 @@ class FNAgent:
         self.model = None
         self.estimate_probs = False
         self.initialized = False
-        self.forward = None  # the fast forward pass that acting uses (make_forward)
-        self.jit_compile = False  # make_model says whether XLA compiles the updates
+        self.forward = None  # the fast forward pass that acting uses (FN/fast_forward.py)
 
     def save(self, model_path):
         """Save the model as ``.keras``, atomically: an interrupted save leaves no broken file."""
-        model_path = Path(model_path)
-        if model_path.suffix != ".keras":
-            raise ValueError(f"Keras models are saved as .keras files, got {model_path.name}")
-        with atomic_path(model_path) as temporary:
+        if Path(model_path).suffix != ".keras":
+            raise ValueError(f"Keras models are saved as .keras files, not {model_path}")
+        with common.atomic_path(model_path) as temporary:
             self.model.save(temporary)
-        return model_path
+        return Path(model_path)
 
     @classmethod
     def load(cls, env, model_path, epsilon=0.0001, *, train_command=None):
-        """An agent for ``env`` that acts with the saved model. A missing or damaged file, or a
-        model for states of another shape, ends the script with one sentence (exit status 2)."""
         agent = cls(epsilon=epsilon, actions=list(range(env.action_space.n)))
         return agent.load_model(env, model_path, train_command)
 
     def load_model(self, env, model_path, train_command=None):
+        """A missing or damaged file, or a model for states of another shape, ends the script
+        with one sentence (exit status 2)."""
         train_command = train_command or f"python {type(self).__module__.replace('.', '/')}.py"
-        self.model = load_keras_model(model_path, train_command, compile=False)
+        self.model = common.load_keras_model(model_path, train_command, compile=False)
         given = tuple(self.model.input_shape[1:])
         if given != tuple(env.observation_space.shape):
-            exit_with_error(f"{model_path} was trained on states of shape {given}, but this "
+            common.exit_with_error(f"{model_path} was trained on states of shape {given}, but this "
                             f"environment's states have shape {env.observation_space.shape}; "
                             f"train a model for it with `{train_command}`")
         self.initialized = True
@@ -99,8 +77,7 @@ class FNAgent:
         return self
 
     def refresh_forward(self):
-        """(Re)build the fast forward pass from ``self.model``; call after replacing weights."""
-        self.forward = make_forward(self.model)
+        """Hook: rebuild the fast forward pass after ``self.model`` changed."""
 
     def initialize(self, experiences):
         raise NotImplementedError("FNAgent subclasses must implement initialize(experiences), "
@@ -115,6 +92,7 @@ class FNAgent:
                                   "which trains the model on a batch of experiences")
 
     def policy(self, s):
+        # ε-greedy: the best action, or a draw from the probabilities with estimate_probs
         if np.random.random() < self.epsilon or not self.initialized:
             return np.random.randint(len(self.actions))
         estimates = self.estimate(s)
@@ -122,21 +100,21 @@ class FNAgent:
             return int(np.random.choice(len(self.actions), p=estimates))
         return int(np.argmax(estimates))
 
-    def greedy_actions(self, states):
-        """The best action for each state of a batch (no exploration): what evaluations play."""
+    def greedy_actions(self, states):  # no exploration: what the evaluations play
         return np.array([int(np.argmax(self.estimate(s))) for s in states])
 
-    def play(self, env, episode_count=5, render=True, *, greedy=False):
+    def play(self, env, episode_count=5, render=True, *, greedy=False, frames=None):
         """Play ``episode_count`` episodes with the ``policy`` (or, with ``greedy``, the action
-        rated best) and return their rewards."""
+        rated best); return their rewards. ``frames`` collects what ``render`` returns."""
         rewards = []
         for _ in range(episode_count):
             s = env.reset()
             done = False
             episode_reward = 0.0
             while not done:
-                if render:
-                    env.render()
+                frame = env.render() if render else None
+                if frames is not None and frame is not None:
+                    frames.append(frame)
                 a = self.greedy_actions(np.asarray(s)[None])[0] if greedy else self.policy(s)
                 s, reward, done, _ = env.step(a)
                 episode_reward += float(reward)
@@ -146,13 +124,10 @@ class FNAgent:
 
 
 class Trainer:
-    """Runs episodes, stores experiences and calls the hooks that each algorithm fills in.
-
-    For each episode ``i``: ``episode_begin(i, agent)``; every step ``step(i, n, agent, e)``
-    (``begin_train(i, agent)`` once, when training starts); then ``episode_end(i, steps,
-    agent)``. Training starts when the buffer is first full, after ``initial_count`` episodes
-    or after ``initial_steps`` steps, whichever comes first; ``self.training`` tells the hooks.
-    """
+    """Runs episodes, stores experiences and calls the hooks that each algorithm fills in:
+    ``episode_begin``, ``step`` after every step (``begin_train`` once, when training starts),
+    ``episode_end``. Training starts when the buffer is first full, after ``initial_count``
+    episodes or after ``initial_steps`` steps, whichever comes first."""
 
     def __init__(self, buffer_size=1024, batch_size=32, gamma=0.9, report_interval=10,
                  log_dir=""):
@@ -160,25 +135,22 @@ class Trainer:
         self.batch_size = batch_size
         self.gamma = gamma
         self.report_interval = report_interval
-        self.logger = Logger(log_dir or new_run_dir(inspect.getfile(type(self))),
+        self.logger = Logger(log_dir or common.new_run_dir(inspect.getfile(type(self))),
                              self.trainer_name)
-        self.experiences = None  # made by train_loop, for the environment's states
+        self.experiences = None  # made by train_loop (make_buffer), for the env's states
         self.evaluation = None
         self.reset_state()
 
     @property
-    def trainer_name(self):
-        """The class name in snake case, without "_trainer": ``deep_q_network`` for DQN's."""
+    def trainer_name(self):  # deep_q_network for DeepQNetworkTrainer
         snaked = re.sub("([a-z0-9])([A-Z])", r"\1_\2",
                         re.sub("(.)([A-Z][a-z]+)", r"\1_\2", type(self).__name__)).lower()
         return snaked.replace("_trainer", "")
 
     def make_buffer(self, env):
-        """The book's deque of experiences (DQN chooses a NumPy replay buffer instead)."""
         return deque(maxlen=self.buffer_size)
 
     def reset_state(self, env=None):
-        """Forget the last run (and, given ``env``, make a fresh buffer for its states)."""
         if env is not None:
             self.experiences = self.make_buffer(env)
         self.training = False
@@ -192,9 +164,6 @@ class Trainer:
 
     def set_evaluation(self, env, interval, episode_count=20, target=None, keep_best=True,
                        seed=10_000, metric=None, metric_name="return"):
-        """Evaluate the greedy policy on ``env`` every ``interval`` steps (``PeriodicEvaluation``):
-        stop at ``target``; with ``keep_best``, end with the best evaluation's weights (Day5: a
-        run that later degrades loses nothing)."""
         self.evaluation = PeriodicEvaluation(env, interval, episode_count, target, keep_best,
                                              seed, metric, metric_name)
 
@@ -203,8 +172,7 @@ class Trainer:
             self.evaluation(agent, self.total_steps, self.training_seconds, self.logger)
 
     @property
-    def training_seconds(self):
-        """Seconds since the loop started, without the time spent in evaluations."""
+    def training_seconds(self):  # without the time spent in evaluations
         spent = 0.0 if self.evaluation is None else self.evaluation.seconds
         return time.perf_counter() - self.started_at - spent
 
@@ -223,9 +191,8 @@ class Trainer:
 
     @contextlib.contextmanager
     def session(self, agent, total, unit):
-        """Around every training loop: a progress bar and, at the end (finished, target
-        reached or Ctrl-C), the best weights back and the logs flushed. Ctrl-C sets
-        ``interrupted`` and ends the loop; the agent keeps what it learned, to be saved."""
+        """Around a training loop: a progress bar; at the end (also on Ctrl-C, which sets
+        ``interrupted``) the best weights back and the logs flushed."""
         self.started_at = time.perf_counter()
         bar = tqdm(total=total, desc=f"{self.trainer_name} 学習中 (training)", unit=unit,
                    dynamic_ncols=True, leave=False)
@@ -243,8 +210,8 @@ class Trainer:
 
     def train_loop(self, env, agent, episode=200, initial_count=-1, render=False,
                    observe_interval=0, initial_steps=-1, max_steps=None):
-        """Run up to ``episode`` episodes (at most ``max_steps`` steps). ``observe_interval``
-        sends the states of every ``observe_interval``-th training episode to TensorBoard."""
+        """Run up to ``episode`` episodes (at most ``max_steps`` steps); the states of every
+        ``observe_interval``-th training episode go to TensorBoard."""
         self.reset_state(env)
         frames = []
         with self.session(agent, total=episode, unit="episode") as bar:
@@ -294,12 +261,10 @@ class Trainer:
                     break
 
     def is_observed(self, interval):
-        """True in the training episodes whose states go to TensorBoard."""
         return interval > 0 and (self.training_count == 1
                                  or self.training_count % interval == 0)
 
-    def to_image(self, state):
-        """A state as a picture: the newest frame of a (height, width, frames) stack."""
+    def to_image(self, state):  # the newest frame of a (height, width, frames) stack
         state = np.asarray(state)
         return state[..., -1] if state.ndim == 3 else state
 
@@ -324,22 +289,17 @@ class Trainer:
         return [self.experiences[i] for i in recent]
 
     def report(self, episode):
-        """The book's periodic line, every ``report_interval`` episodes."""
         if self.is_event(episode, self.report_interval):
             self.logger.describe("reward", self.reward_log[-self.report_interval:],
                                  episode=episode)
 
-    def finish(self, agent, file_name, show=True):
-        """The end of a run, also after Ctrl-C: save the agent in the run folder, plot the
-        rewards and mark the run (``common.finish_training`` exits with 130 after Ctrl-C).
-        Returns the model's path (``None`` when no model was built yet)."""
-        path = None
-        if agent.initialized:
-            path = agent.save(self.logger.path_of(file_name))
-            print(f"Saved {path}")
-        else:
-            print("モデルを作る前に学習が止まったので、保存するものはありません "
-                  "(nothing to save).")
+    def finish(self, agent, file_name, show=True, goal=None):
+        """The end of a run, also after Ctrl-C (``finish_training`` then exits with 130): save
+        the agent, plot the rewards, say when the evaluation first reached ``goal``, mark the
+        run. Returns the model's path (``None`` when no model was built yet)."""
+        path = agent.save(self.logger.path_of(file_name)) if agent.initialized else None
+        print(f"Saved {path}" if path else "モデルを作る前に学習が止まったので、保存するものは"
+              "ありません (nothing to save).")
         if self.reward_log:
             self.logger.plot("Rewards", self.reward_log, self.report_interval,
                              show=show and not self.interrupted)
@@ -349,41 +309,36 @@ class Trainer:
             steps, best = max(self.evaluation.results, key=lambda item: item[1])
             print(f"最良の評価 (best evaluation): {best:.4g} ({self.evaluation.episode_count} "
                   f"エピソード、ステップ {steps})。全部で {self.total_steps} ステップ。")
-        finish_training(self.logger.log_dir, self.interrupted,
+            if goal is not None:
+                self.evaluation.report_first(goal)
+        common.finish_training(self.logger.log_dir, self.interrupted,
                         model=file_name if path else None, steps=self.total_steps,
                         episodes=len(self.reward_log), best_evaluation=best)
         return path
 
 
 def evaluate(agent, env, episode_count=20, seed=None):
-    """Returns of ``episode_count`` greedy episodes (no exploration, no learning). Over a vector
-    environment every sub-environment plays its first episode at once, so ``episode_count``
-    must be a multiple of their number (gymnasium restarts an ended one on the next step)."""
+    """Returns of ``episode_count`` greedy episodes (no exploration, no learning): rounds of
+    the vector environment ``env``, each of its environments playing one episode."""
     n = env.num_envs
-    if episode_count % n:
-        raise ValueError(f"episode_count {episode_count} is not a multiple of {n} envs")
-    returns = []
-    for round_index in range(episode_count // n):
-        states = env.reset(seed=None if seed is None else seed + round_index)
-        total, alive = np.zeros(n), np.ones(n, dtype=bool)
-        while alive.any():
-            actions = agent.greedy_actions(np.asarray(states).reshape(n, *env.observation_space
-                                                                       .shape))
-            states, rewards, dones, _ = env.step(actions if env.is_vector else actions[0])
-            total += np.where(alive, rewards, 0.0)
-            alive &= ~np.asarray(dones, dtype=bool)
-        returns.extend(total.tolist())
-    return np.array(returns)
+    if not env.is_vector or episode_count % n:
+        raise ValueError(f"episode_count {episode_count} is not a multiple of a batch's {n} envs")
+    return np.concatenate([common.play_first_episodes(env, agent.greedy_actions,
+                                               None if seed is None else seed + i)[0]
+                           for i in range(episode_count // n)])
+
+
+def catch_rate_score(agent, env, episode_count, seed):
+    """Catcher's evaluation score: the share of the fruit that the greedy policy catches."""
+    return evaluate_catch_rate(agent.greedy_actions, env, episode_count, seed)[0]
 
 
 class PeriodicEvaluation:
-    """Evaluate the greedy policy on ``env`` every ``interval`` environment steps.
-
-    ``solved_at`` is the step at which a score first reached ``target``. With ``keep_best``,
-    ``restore_best`` puts the best evaluation's weights back. ``metric(agent, env,
-    episode_count, seed)`` replaces the mean return (Catcher's catch rate). ``results`` lists
-    ``(steps, score)``, ``times`` the training seconds at each, ``seconds`` their own cost.
-    """
+    """Every ``interval`` environment steps, score the greedy policy on ``env`` with
+    ``metric(agent, env, episode_count, seed)`` (by default the mean return). ``results``
+    lists ``(steps, score)`` and ``times`` the training seconds at each; ``solved_at`` is the
+    step where a score first reached ``target``; with ``keep_best``, ``restore_best`` puts the
+    best evaluation's weights back (Day5: a run that later degrades loses nothing)."""
 
     def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
                  seed=10_000, metric=None, metric_name="return"):
@@ -427,13 +382,22 @@ class PeriodicEvaluation:
             tqdm.write(f"最良の評価 ({self.best:.4g}) の重みを残しました (kept the best "
                        "weights).")
 
+    def report_first(self, goal):
+        """Print when a score first reached ``goal`` (Catcher: a 90% catch rate)."""
+        for (steps, score), seconds in zip(self.results, self.times):
+            if score >= goal:
+                return print(f"評価が初めて {goal:.4g} に達したのはステップ {steps}、学習 "
+                             f"{seconds:.0f} 秒 (評価の時間は除く) の時点です (first reached "
+                             f"{goal:.4g} at step {steps}, after {seconds:.0f} s of training).")
+        print(f"評価は {goal:.4g} に達しませんでした (the evaluation never reached {goal:.4g}).")
+
 
 class Observer:
     """Sits between a gymnasium environment and an agent, and shapes what the agent sees.
 
-    It gives back the book's ``state`` from ``reset`` and ``(state, reward, done, info)`` from
-    ``step``, with ``terminated`` and ``truncated`` kept in ``info``. Over a vector environment
-    everything comes as batches. Subclasses implement ``transform(state)``.
+    ``reset`` gives the book's ``state`` and ``step`` gives ``(state, reward, done, info)``,
+    with ``terminated`` and ``truncated`` kept in ``info``; over a vector environment, batches.
+    Subclasses implement ``transform(state)``.
     """
 
     def __init__(self, env):
@@ -508,14 +472,11 @@ def make_cartpole(num_envs=None, render_mode=None, observer=CartPoleObserver):
 
 
 class Logger:
-    """Where a trainer writes: printed summaries, TensorBoard events, plots and histories.
-
-    TensorBoard events go to ``log_dir/dir_name``, the other files (``path_of``) to
-    ``log_dir``. ``tensorboard --logdir outputs/FN`` shows the runs side by side.
-    """
+    """Where a trainer writes: printed summaries, TensorBoard events (to ``log_dir/dir_name``;
+    ``tensorboard --logdir outputs/FN``), and plots and histories (``path_of``: ``log_dir``)."""
 
     def __init__(self, log_dir="", dir_name=""):
-        self.log_dir = Path(log_dir) if log_dir else output_dir(__file__)
+        self.log_dir = Path(log_dir) if log_dir else common.output_dir(__file__)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.tensorboard_dir = self.log_dir / dir_name if dir_name else self.log_dir
         self._writer = None
@@ -570,12 +531,12 @@ class Logger:
         ``<name>_history.png`` (returned) beside the values in ``<name>_history.csv``."""
         stem = re.sub(r"\W+", "_", name.lower())
         csv_path = self.path_of(f"{stem}_history.csv")
-        with atomic_path(csv_path) as temporary:
+        with common.atomic_path(csv_path) as temporary:
             lines = ["episode,value"] + [f"{i},{v}" for i, v in enumerate(values)]
             temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"Saved {csv_path}")
-        x, groups = reward_groups(values, interval)
-        return plot_reward_history(groups, self.path_of(f"{stem}_history.png"), x=x,
+        x, groups = common.reward_groups(values, interval)
+        return common.plot_reward_history(groups, self.path_of(f"{stem}_history.png"), x=x,
                                    label=f"{interval} エピソードごとの平均 (mean of every "
                                          f"{interval} episodes)", show=show)
 
@@ -595,7 +556,6 @@ class Logger:
                              max_outputs=max_outputs)
 
     def flush(self):
-        """Write the queued scalars and flush the event file."""
         if self._pending:
             tags, steps, values = zip(*self._pending)
             _ = self.writer  # made on first use, with its compiled scalar writer
@@ -606,100 +566,22 @@ class Logger:
             self._writer.flush()
 
 
-NUMPY_ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0.0),
-                     "tanh": np.tanh, "softmax": lambda x: softmax(x)}
-
-
-def softmax(logits):
-    """Row-wise softmax in NumPy, stable for large logits."""
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-class DenseForward:
-    """A NumPy copy of a chain of Keras ``Dense`` layers: for a small MLP about 20 times faster
-    than a compiled call, which matters once per environment step. ``sync`` after updates."""
-
-    def __init__(self, layers):
-        self.layers = list(layers)
-        self.sync()
-
-    @classmethod
-    def supports(cls, model):
-        return all(type(layer).__name__ == "Dense"
-                   and layer.activation.__name__ in NUMPY_ACTIVATIONS for layer in model.layers)
-
-    def sync(self):
-        self.params = [(layer.kernel.numpy(), layer.bias.numpy(),
-                        NUMPY_ACTIVATIONS[layer.activation.__name__]) for layer in self.layers]
-
-    def __call__(self, x):
-        x = np.asarray(x, dtype=np.float32)
-        for kernel, bias, activation in self.params:
-            x = activation(x @ kernel + bias)
-        return x
-
-
-class BranchedForward:
-    """NumPy copies of a shared trunk of Dense layers and of several heads (one array each)."""
-
-    def __init__(self, trunk, heads):
-        self.parts = [DenseForward(trunk)] + [DenseForward(head) for head in heads]
-
-    def sync(self):
-        for part in self.parts:
-            part.sync()
-
-    def __call__(self, x):
-        features = self.parts[0](x)
-        return [head(features) for head in self.parts[1:]]
-
-
-class CompiledForward:
-    """The forward pass of any Keras model (convolutions, say) as a ``tf.function``."""
-
-    def __init__(self, model):
-        import tensorflow as tf
-
-        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-    def sync(self):
-        """Nothing to copy: the compiled function reads the model's variables."""
-
-    def __call__(self, x):
-        outputs = self._call(np.asarray(x, dtype=np.float32))
-        if isinstance(outputs, (list, tuple)):
-            return [output.numpy() for output in outputs]
-        return outputs.numpy()
-
-
-def make_forward(model):
-    """The fastest forward pass for ``model``: ``DenseForward`` when possible, else compiled."""
-    return DenseForward(model.layers) if DenseForward.supports(model) else CompiledForward(model)
-
-
 def make_parser(description, episodes, mode_steps=None):
     """The command line of every FN script. ``mode_steps``, the default steps on Catcher and
     with ``--test``, adds the options of the two-mode scripts (DQN, A2C)."""
     parser = argparse.ArgumentParser(description=description)
-    add = parser.add_argument
-    add("--play", action="store_true",
-        help="load the newest trained model (or --model) and watch it play")
-    add("--model", type=Path, default=None, metavar="PATH",
-        help="with --play: the model file to play instead of the newest run's")
-    add("--seed", type=seed_value, default=0, help="random seed, from 0 to 2**32 - 1 (default 0)")
-    add("--episodes", type=positive_int, default=episodes,
-        help=f"training episodes (default {episodes})")
-    add("--render", action="store_true",
-        help="open a window and draw the environment while training")
+    add, positive = parser.add_argument, common.positive_int
+    add("--play", action="store_true", help="watch the newest trained model (or --model) play")
+    add("--model", type=Path, metavar="PATH", help="with --play: this model file instead")
+    add("--seed", type=common.seed_value, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
+    add("--episodes", type=positive, default=episodes, help=f"episodes (default {episodes})")
+    add("--render", action="store_true", help="draw the environment in a window while training")
     add("--no-show", action="store_true", help="save the reward plot without opening a window")
     if mode_steps is not None:
         add("--test", action="store_true", help="train (or --play) the small MLP on CartPole-v1")
-        add("--steps", type=positive_int, default=None,
-            help=f"at most this many environment steps (default {mode_steps[0]:,} on Catcher, "
-                 f"{mode_steps[1]:,} with --test)")
-        add("--headless", action="store_true",
-            help="with --play on Catcher: write a GIF instead of a window")
+        add("--steps", type=positive, help=f"at most this many environment steps (default "
+            f"{mode_steps[0]:,} on Catcher, {mode_steps[1]:,} with --test)")
+        add("--headless", action="store_true", help="with --play on Catcher: write a GIF instead")
     return parser
 
 
@@ -712,39 +594,42 @@ def run_mode(script_file, kind="", suffix=".keras"):
     return f"{stem}{suffix}", f"python FN/{stem}.py"
 
 
-def watch_render_mode():
-    """``"human"`` when a window can open; else ``None`` (no display: play without drawing,
-    or gymnasium would still pace the frames)."""
-    return "human" if display_available() else None
+def watch_render_mode(render=True):
+    """``"human"`` to draw in a window; ``None`` without ``render`` or a display (gymnasium
+    would still pace the frames)."""
+    return "human" if render and common.display_available() else None
 
 
 def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", greedy=False,
-         episode_count=5, play_catcher=None):
-    """``--play``: the newest finished run's agent of this script and mode plays (or the model
-    at ``--model``) on ``make_env(render_mode=...)``, or through ``play_catcher`` (a window or
-    a GIF). ``greedy`` plays the action rated best, as the evaluations measure it."""
+         episode_count=5, gif=False):
+    """``--play``: the newest finished run's agent of this script and mode (or ``--model``)
+    plays on ``make_env(render_mode=...)``; with ``gif``, ``--headless`` or no display writes
+    one episode to a GIF (returned). ``greedy`` plays as the evaluations measure."""
     file_name, command = run_mode(script_file, kind, suffix)
-    path = find_model(script_file, file_name, model=args.model, kind=kind,
+    path = common.find_model(script_file, file_name, model=args.model, kind=kind,
                       train_command=command)
     print(f"{path} をプレイします (playing)" + ("。評価と同じく、各状態で最も確率の高い行動を"
                                               "選びます (greedy)" if greedy else ""))
-    if play_catcher is not None:
-        gif = output_dir(script_file) / f"{Path(script_file).stem}_play.gif"
-        return play_catcher(agent_class, path, gif, seed=args.seed, headless=args.headless,
-                            episode_count=episode_count, greedy=greedy, train_command=command)
-    env = make_env(render_mode=watch_render_mode())
-    set_seed(args.seed, env.env)
+    headless = gif and (args.headless or not common.display_available())
+    if headless and not args.headless:
+        print("画面がないので、ウィンドウの代わりに 1 ゲームを GIF に書きます "
+              "(no display: writing a GIF of one game).")
+    env = make_env(render_mode="rgb_array" if headless else watch_render_mode())
+    common.set_seed(args.seed, env.env)
     agent = agent_class.load(env, path, train_command=command)
-    rewards = agent.play(env, episode_count=episode_count, render=True, greedy=greedy)
+    frames = [] if headless else None
+    rewards = agent.play(env, 1 if headless else episode_count, render=True, greedy=greedy,
+                         frames=frames)
     env.close()
-    return rewards
+    gif_path = common.output_dir(script_file) / f"{Path(script_file).stem}_play.gif"
+    return common.save_gif(frames[:900], gif_path) if headless else rewards
 
 
 def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metric=None,
                 metric_name="return"):
     """Seed ``env`` and, with ``evaluation`` (``interval``, ``episode_count``, ``target``),
     evaluate on ``evaluation_env`` with seeds that training never uses; ``(trainer, env)``."""
-    set_seed(seed, env.env)
+    common.set_seed(seed, env.env)
     if evaluation is not None:
         trainer.set_evaluation(evaluation_env, evaluation["interval"],
                                evaluation["episode_count"], target=evaluation["target"],
@@ -753,21 +638,11 @@ def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metr
     return trainer, env
 
 
-def train_mode(trainer, env, seed=0, evaluation_env=None, evaluation=None, metric=None,
-               metric_name="return", **train_kwargs):
-    """``prepare_run``, ``trainer.train(env, **train_kwargs)``, close ``env``;
-    ``(trainer, agent)``."""
-    prepare_run(trainer, env, seed, evaluation_env, evaluation, metric, metric_name)
-    agent = trainer.train(env, **train_kwargs)
-    env.close()
-    return trainer, agent
-
-
 def train_and_save(trainer, env, args, file_name, **train_kwargs):
-    """A one-mode script's run: ``train_mode`` with the command line's settings, then
+    """A one-mode script's run with the command line's settings: train, close ``env``,
     ``trainer.finish``; returns the episodes' rewards."""
-    trainer, agent = train_mode(trainer, env, args.seed, episode_count=args.episodes,
-                                render=args.render, **train_kwargs)
+    common.set_seed(args.seed, env.env)
+    agent = trainer.train(env, episode_count=args.episodes, render=args.render, **train_kwargs)
+    env.close()
     trainer.finish(agent, file_name, show=not args.no_show)
     return trainer.reward_log
-

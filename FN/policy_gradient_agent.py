@@ -23,9 +23,9 @@ from sklearn.preprocessing import StandardScaler
 
 # The book prints CartPoleObserver here; DQN's and A2C's --test use it too, so it is defined
 # once, in FN/fn_framework.py.
+from FN.fast_forward import DenseForward
 from FN.fn_framework import (
     CartPoleObserver,
-    DenseForward,
     FNAgent,
     Trainer,
     make_cartpole,

@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from FN.fast_forward import BranchedForward
 from FN.fn_framework import (
-    BranchedForward,
     FNAgent,
     Observer,
     Trainer,

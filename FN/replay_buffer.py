@@ -1,10 +1,9 @@
 """Day4: the replay buffer of DQN (and of the continuous actor-critic), in NumPy arrays.
 
-The book keeps experiences in ``deque(maxlen=buffer_size)`` and samples a batch with
-``random.sample``, one Python object at a time. This is its fast form: a ring of preallocated
-arrays, so that drawing a batch (or many batches at once) is one indexing expression. Stacks of
-frames (Catcher) are kept as uint8, a quarter of float32's memory: the observer's states are
-bytes divided by 255, so nothing is lost. A test checks that it holds what the deque holds.
+The fast form of the book's ``deque(maxlen=buffer_size)`` and ``random.sample``: a ring of
+preallocated arrays, so that drawing a batch (or many at once) is one indexing expression.
+Stacks of frames are kept as uint8 (the observer's states are bytes divided by 255), a quarter
+of float32's memory. A test checks that it holds what the deque holds.
 """
 
 import numpy as np
@@ -13,12 +12,9 @@ from FN.fn_framework import Experience
 
 
 class ReplayBuffer:
-    """``append``, ``len`` and indexing (0 is the oldest) as the book's deque, and ``sample``.
-
-    The arrays are allocated on the first ``append``, from the shapes of that experience.
-    ``sample(batch_size, n_batches=None)`` draws uniformly with NumPy's global generator
-    (seeded by ``common.set_seed``); with ``n_batches`` the fields get a leading batch axis.
-    """
+    """``append``, ``len`` and indexing (0 is the oldest) as the book's deque, and ``sample``,
+    uniform with NumPy's global generator (``n_batches`` adds a leading batch axis). The arrays
+    are allocated on the first ``append``, from the shapes of that experience."""
 
     def __init__(self, capacity):
         if capacity < 1:

@@ -51,15 +51,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.catcher import register_catcher
+from envs.catcher import evaluate_catch_rate, register_catcher
 from FN import a2c_agent, dqn_agent
-from FN.catcher_observer import (
-    AGENT_FRAMES,
-    AGENT_SIZE,
-    CatcherObserver,
-    evaluate_catch_rate,
-    make_catcher_observer,
-)
+from FN.a2c_agent import CATCHER_FRAMES, CATCHER_SIZE, CatcherObserver, make_catcher
 
 TARGET_RATE = 0.9
 EVALUATION_EPISODES = 10
@@ -85,7 +79,7 @@ class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
     ``NatureCNN`` needs at least 36 × 36 pixels: 40 × 40 fits.
     """
 
-    def __init__(self, env, width=AGENT_SIZE, height=AGENT_SIZE, frame_count=AGENT_FRAMES):
+    def __init__(self, env, width=CATCHER_SIZE, height=CATCHER_SIZE, frame_count=CATCHER_FRAMES):
         # Recording the arguments lets gymnasium re-create the wrapped environment (check_env).
         gym.utils.RecordConstructorArgs.__init__(self, width=width, height=height,
                                                  frame_count=frame_count)
@@ -104,7 +98,7 @@ class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
 
 def random_catch_rate(seed):
     """Catch rate of uniformly random actions over ``RANDOM_EPISODES`` episodes."""
-    env = make_catcher_observer(num_games=EVALUATION_EPISODES)
+    env = make_catcher(num_games=EVALUATION_EPISODES)
     rng = np.random.default_rng(seed)
     rate, _, _ = evaluate_catch_rate(lambda states: rng.integers(0, 3, len(states)), env,
                                      RANDOM_EPISODES, seed=seed)
@@ -130,10 +124,10 @@ def run(algorithm, seed, max_steps, log_dir):
                     in zip(evaluation.results, evaluation.times)
                     if rate >= TARGET_RATE), (None, None))
     final = {}
-    env = make_catcher_observer(num_games=EVALUATION_EPISODES)
+    env = make_catcher(num_games=EVALUATION_EPISODES)
     for episodes in FINAL_EPISODES:
         # Seeds that neither training nor the periodic evaluations used.
-        final[episodes], _, _ = evaluate_catch_rate(agent, env, episodes,
+        final[episodes], _, _ = evaluate_catch_rate(agent.greedy_actions, env, episodes,
                                                     seed=seed * 100_000 + 90_000)
     return {
         "algorithm": algorithm,
@@ -210,14 +204,14 @@ def run_sb3(algorithm, seed, max_steps):
     interval, episodes = evaluation["interval"], evaluation["episode_count"]
     max_steps = max_steps or module.CATCHER_MAX_STEPS
     model = make_sb3(algorithm, seed, max_steps)
-    env = make_catcher_observer(num_games=episodes)
+    env = make_catcher(num_games=episodes)
 
     def greedy(states):
         # SB3 takes the uint8 stacks (the states are the same stacks divided by 255).
         return model.predict(env.frames, deterministic=True)[0]
 
     class Evaluate(BaseCallback):
-        """Our evaluation schedule and episodes (``train_mode``'s seeds); stop at 90%."""
+        """Our evaluation schedule and episodes (``prepare_run``'s seeds); stop at 90%."""
 
         def __init__(self):
             super().__init__()

@@ -30,13 +30,13 @@ if __package__ in (None, ""):
     # inherit this path).
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from common import positive_int, seed_value  # noqa: E402
+from common import play_first_episodes, positive_int, seed_value  # noqa: E402
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from joblib import Parallel  # noqa: E402
 
-from envs.catcher import catch_rate, play_first_episodes  # noqa: E402
+from envs.catcher import catch_rate  # noqa: E402
 from EV import evolution  # noqa: E402
 from EV.dask_parallel import DaskParallel, local_cluster  # noqa: E402
 from EV.evolution import CatcherObserver, EvolutionalTrainer, evaluate  # noqa: E402
@@ -67,7 +67,7 @@ def random_catch_rate(games, seed):
     env = CatcherObserver(50, 50, 1, num_games=games, frame_skip=1)
     rng = np.random.default_rng(seed)
     _, caught, missed = play_first_episodes(env, lambda states: rng.integers(0, 3, len(states)),
-                                            seed=seed)
+                                            seed, ("caught", "missed"))
     return catch_rate({"caught": caught.sum(), "missed": missed.sum()})
 
 

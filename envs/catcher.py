@@ -14,6 +14,8 @@ the paddle in one gather), which keeps a step in the tens of microseconds. pygam
 only when ``render_mode="human"`` asks for a window.
 """
 
+from common import play_first_episodes
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -64,37 +66,20 @@ def catch_rate(info):
     return float(rate) if rate.ndim == 0 else rate
 
 
-def play_first_episodes(env, act, seed=None):
-    """Play each game of a Catcher batch until its first episode ends.
-
-    ``env`` is a batch seen through an observer: ``reset(seed=...)`` returns the states, and
-    ``step(actions)`` returns ``(states, rewards, dones, info)`` with the counters of each game
-    that ended in ``info["final_info"]``, or, where ended games restart on the next step (FN's
-    ``CatcherObserver`` over a ``CatcherVectorEnv``), in ``info`` itself.
-    ``act(states)`` is called only on the states of the games still playing, so an agent that
-    draws its actions from its own random numbers draws none for a finished game. Finished
-    games go on stepping with the batch, repeating their last action, but nothing of theirs
-    counts any more. Returns ``(returns, caught, missed)``: one entry per game.
-    """
-    states = env.reset(seed=seed)
-    n = len(states)
-    returns = np.zeros(n)
-    caught = np.zeros(n, dtype=np.int64)
-    missed = np.zeros(n, dtype=np.int64)
-    done = np.zeros(n, dtype=bool)
-    actions = np.zeros(n, dtype=np.int64)
-    while not done.all():
-        actions[~done] = act(states[~done])
-        states, rewards, dones, info = env.step(actions)
-        returns += np.where(done, 0.0, rewards)
-        ended = dones & ~done
-        if ended.any():
-            counts = info.get("final_info", info)
-            caught[ended] = counts["caught"][ended]
-            missed[ended] = counts["missed"][ended]
-        done |= dones
-    return returns, caught, missed
-
+def evaluate_catch_rate(act, env, episode_count=10, seed=None):
+    """The catch rate of the policy ``act(states) -> actions`` over ``episode_count`` games:
+    rounds of the batch ``env`` (seen through an observer), each game playing its first
+    episode, with seeds ``seed``, ``seed + n``, ... Returns ``(rate, caught, missed)``, the
+    last two per game (FN's agents are evaluated by it)."""
+    n = env.num_envs
+    if not env.is_vector or episode_count < 1 or episode_count % n:
+        raise ValueError(f"episode_count {episode_count} must be a multiple of a batch's games")
+    rounds = [play_first_episodes(env, act, None if seed is None else seed + i * n,
+                                  ("caught", "missed"))[1:]
+              for i in range(episode_count // n)]
+    caught, missed = (np.concatenate(counts) for counts in zip(*rounds))
+    rate = catch_rate({"caught": caught.sum(), "missed": missed.sum()})
+    return (0.0 if np.isnan(rate) else rate), caught, missed
 
 class CatcherGames:
     """The rules of Catcher for ``num_games`` games at once, as NumPy arrays.

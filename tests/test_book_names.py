@@ -44,10 +44,6 @@ NOT_KEPT = {
     ("FN/policy_gradient_continuous_agent.py", "PendulumObserver.step"):
         "gymnasium's Pendulum takes the action array as the agent gives it",
     ("FN/a2c_agent.py", "SampleLayer.build"): "Keras 3 builds a layer without weights itself",
-    **{("FN/a2c_agent.py", name): ("A2C plays a batch of games through FN/catcher_observer.py; "
-                                   "the book's one-game CatcherObserver is in FN/dqn_agent.py")
-       for name in ("CatcherObserver", "CatcherObserver.__init__",
-                    "CatcherObserver.transform")},
     ("FN/a2c_agent.py", "ActorCriticTrainer.episode_begin"):
         "A2C keeps nothing per episode: the framework's own episode_begin runs",
 }

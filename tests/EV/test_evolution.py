@@ -6,13 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from common import INTERRUPTED_EXIT_STATUS, output_dir
+from common import INTERRUPTED_EXIT_STATUS, output_dir, play_first_episodes
 
 import numpy as np
 import pytest
 from joblib import Parallel, delayed, parallel_config
 
-from envs.catcher import play_first_episodes
 from EV import dask_parallel, evolution
 from EV.dask_parallel import DaskParallel
 from EV.evolution import (
@@ -263,7 +262,7 @@ def test_a_batch_plays_each_game_as_the_single_game_observer_does():
         return asked[-1]
 
     batch = CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT, num_games=4)
-    returns, caught, missed = play_first_episodes(batch, act, seed=5)
+    returns, caught, missed = play_first_episodes(batch, act, 5, ("caught", "missed"))
     # The same actions, game by game: a game of the batch restarted after its end (even on
     # the first frame of a skip) adds nothing, and its counters are those of its end.
     games = [CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT) for _ in range(4)]

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
+from envs.catcher import evaluate_catch_rate
+from FN.dqn_agent import make_catcher
 
 
 def _events(event_dir):
@@ -63,8 +64,8 @@ def summaries():
 def _fresh_catch_rates(agent, episodes=20, seed=777):
     """The catch rates of ``agent`` and of random play on the same ``episodes`` fresh games
     (seeds neither training nor its evaluations used)."""
-    games = make_catcher_observer(num_games=10)
-    rate, caught, missed = evaluate_catch_rate(agent, games, episodes, seed=seed)
+    games = make_catcher(num_games=10)
+    rate, caught, missed = evaluate_catch_rate(agent.greedy_actions, games, episodes, seed=seed)
     assert len(caught) == len(missed) == episodes
     rng = np.random.default_rng(0)
     random_rate, _, _ = evaluate_catch_rate(lambda states: rng.integers(0, 3, len(states)),

@@ -20,7 +20,8 @@ from FN.a2c_agent import (
     gumbel_max,
     n_step_returns,
 )
-from FN.fn_framework import CartPoleObserver, Experience, evaluate, make_cartpole, softmax
+from FN.fast_forward import softmax
+from FN.fn_framework import CartPoleObserver, Experience, evaluate, make_cartpole
 from tests.learning_margins import learning_seeds
 
 

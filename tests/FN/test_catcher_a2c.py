@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from FN import a2c_agent
-from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer
-from FN.catcher_observer import make_catcher_observer
+from FN.a2c_agent import ActorCriticAgent, ActorCriticTrainer, make_catcher
 from tests.learning_margins import learning_seeds
 
 
@@ -29,7 +28,6 @@ def test_shared_trunk_with_a_policy_head_and_a_value_head():
     policy, value = model.get_layer("action_evals"), model.get_layer("values")
     assert policy.input is value.input and policy.units == 3 and value.units == 1
     assert [tuple(output.shape) for output in model.outputs] == [(None,), (None, 3), (None, 1)]
-    assert not agent.jit_compile
 
 
 def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, capsys,
@@ -47,7 +45,7 @@ def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, cap
     assert set(summaries(run / "actor_critic", "images")) == {"frames"}
     folder = tmp_path / "FN" / "a2c_agent"
 
-    env = make_catcher_observer()
+    env = make_catcher()
     states = np.stack([env.reset(seed=2)] + [env.step(2)[0] for _ in range(5)])
     loaded = ActorCriticAgent.load(env, path)
     logits, values = loaded.evaluate_states(states)
@@ -57,7 +55,7 @@ def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, cap
 
     gif = a2c_agent.main(["--play", "--headless"])
     assert gif == folder / "a2c_agent_play.gif" and gif.is_file()
-    assert "(caught, missed)" in capsys.readouterr().out
+    assert "Get reward" in capsys.readouterr().out
 
 
 def test_evaluation_keeps_the_best_weights(tmp_path, read_scalars):
@@ -72,7 +70,7 @@ def test_evaluation_keeps_the_best_weights(tmp_path, read_scalars):
     assert len(rates) == 2 and all(0.0 <= rate <= 1.0 for _, rate in rates)
     # A saved agent loads and acts as the trained one (the best evaluation's weights).
     path = agent.save(tmp_path / "agent.keras")
-    env = make_catcher_observer()
+    env = make_catcher()
     states = np.stack([env.reset(seed=1)] + [env.step(0)[0] for _ in range(5)])
     loaded = ActorCriticAgent.load(env, path)
     np.testing.assert_allclose(loaded.evaluate_states(states)[0],
@@ -112,9 +110,7 @@ def test_bad_arguments_and_a_missing_model(tmp_path, monkeypatch, capsys):
 def test_the_trainer_needs_next_step_resets(tmp_path):
     from gymnasium.vector import AutoresetMode
 
-    from FN.catcher_observer import make_catcher
-
-    env = make_catcher(40, 40, 2, num_games=2, autoreset_mode=AutoresetMode.SAME_STEP)
+    env = make_catcher(num_games=2, autoreset_mode=AutoresetMode.SAME_STEP)
     with pytest.raises(ValueError, match="NEXT_STEP"):
         ActorCriticTrainer(log_dir=tmp_path).train(env, max_steps=10)
 

@@ -12,9 +12,9 @@ import keras
 import numpy as np
 import pytest
 
+from envs.catcher import evaluate_catch_rate
 from FN import dqn_agent
-from FN.catcher_observer import evaluate_catch_rate, make_catcher_observer
-from FN.dqn_agent import DeepQNetworkAgent
+from FN.dqn_agent import DeepQNetworkAgent, make_catcher
 from FN.replay_buffer import ReplayBuffer
 from tests.learning_margins import learning_seeds
 
@@ -50,7 +50,7 @@ def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatc
 
     gif = dqn_agent.main(["--play", "--headless"])
     assert gif == tmp_path / "FN" / "dqn_agent" / "dqn_agent_play.gif" and gif.is_file()
-    assert "(caught, missed)" in capsys.readouterr().out
+    assert "Get reward" in capsys.readouterr().out
     # Without a display, --play writes the GIF as well, and says why.
     assert dqn_agent.main(["--play"]) == gif
     assert "no display" in capsys.readouterr().out
@@ -67,7 +67,7 @@ def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
     # evaluation's games (seeds 10,000 on for seed 0, two per evaluation) gives its rate.
     rates = [rate for _, rate in evaluation.results]
     best = int(np.argmax(rates))
-    replayed, _, _ = evaluate_catch_rate(agent, make_catcher_observer(num_games=2), 2,
+    replayed, _, _ = evaluate_catch_rate(agent.greedy_actions, make_catcher(num_games=2), 2,
                                          seed=10_000 + 2 * best)
     assert replayed == rates[best]
     assert len(evaluation.times) == 2 and evaluation.seconds > 0
@@ -78,7 +78,7 @@ def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
 
     # A saved agent loads and acts as the trained one.
     path = agent.save(tmp_path / "agent.keras")
-    env = make_catcher_observer()
+    env = make_catcher()
     states = np.stack([env.reset(seed=1)] + [env.step(1)[0] for _ in range(5)])
     loaded = DeepQNetworkAgent.load(env, path)
     np.testing.assert_allclose(loaded.forward(states), agent.forward(states), rtol=1e-5,

@@ -1,5 +1,5 @@
-"""The fast CatcherObserver (FN/catcher_observer.py): gray, area-averaged, stacked frames for
-one game or a batch, equal to the book's form in FN/dqn_agent.py; the catch rate; --play's GIF."""
+"""A2C's CatcherObserver (FN/a2c_agent.py): gray, area-averaged, stacked frames for one game
+or a batch that restarts, equal to the book's form in FN/dqn_agent.py; the catch rate."""
 
 import sys
 
@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers Catcher-v0)
-from envs.catcher import GRAY_WEIGHTS, LEFT, RIGHT, STAY, Catcher, CatcherVectorEnv, area_weights
-from FN.catcher_observer import (
-    CatcherObserver,
+from envs.catcher import (
+    GRAY_WEIGHTS,
+    LEFT,
+    RIGHT,
+    STAY,
+    Catcher,
+    CatcherVectorEnv,
+    area_weights,
     evaluate_catch_rate,
-    make_catcher,
-    make_catcher_observer,
-    record_play,
-    report_catch_rates,
 )
+from FN.a2c_agent import CatcherObserver, make_catcher
 from FN.dqn_agent import CatcherObserver as BookCatcherObserver
+from FN.dqn_agent import make_catcher as make_book_catcher
 from tests.script_modules import load_script
 
 
@@ -78,7 +81,7 @@ def test_single_game_stacks_the_last_frames():
     expected = np.stack(history[-4:], axis=-1).astype(np.float32) / 255
     np.testing.assert_allclose(state, expected, atol=1e-7)
     assert 0.0 <= state.min() and state.max() <= 1.0
-    np.testing.assert_array_equal(observer.latest[0], history[-1])
+    np.testing.assert_array_equal(observer.frames[0, ..., -1], history[-1])
     # The fruit moves: consecutive frames differ, which is why frames are stacked.
     assert not np.array_equal(state[..., 0], state[..., 3])
 
@@ -140,12 +143,6 @@ def test_transform_pushes_a_batch_of_raw_frames():
         observer.transform(frames[:1])
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
-def test_rejects_bad_sizes(bad):
-    with pytest.raises(ValueError):
-        CatcherObserver(Catcher(), bad, 40, 4)
-
-
 def expert(game):
     """Steer every paddle's centre under its fruit, braking early (see tests/envs)."""
     target = game.fruit_x + game.fruit_size / 2 - game.paddle_width / 2
@@ -158,7 +155,7 @@ def dodge(game):
 
 
 def test_evaluate_catch_rate_counts_each_game_once():
-    env = make_catcher(24, 24, 2, num_games=4, init_lives=1)
+    env = CatcherObserver(CatcherVectorEnv(4, init_lives=1), 24, 24, 2)
     game = env.env.game
     rate, caught, missed = evaluate_catch_rate(lambda states: dodge(game), env, 8, seed=3)
     assert rate == 0.0 and caught.tolist() == [0] * 8 and missed.tolist() == [1] * 8
@@ -170,7 +167,7 @@ def test_evaluate_catch_rate_counts_each_game_once():
 
 
 def test_evaluate_catch_rate_of_random_play_is_low():
-    env = make_catcher(24, 24, 2, num_games=10)
+    env = CatcherObserver(CatcherVectorEnv(10), 24, 24, 2)
     rng = np.random.default_rng(0)
     rate, caught, missed = evaluate_catch_rate(
         lambda states: rng.integers(0, 3, len(states)), env, 10, seed=0)
@@ -179,46 +176,29 @@ def test_evaluate_catch_rate_of_random_play_is_low():
     assert (missed == 3).all()  # random play loses its three lives long before the limit
 
 
-class ExpertAgent:
-    def __init__(self, game):
-        self.game = game
-
-    def policy(self, state):
-        return int(expert(self.game)[0])
-
-    def greedy_actions(self, states):
-        return dodge(self.game)
-
-
-def test_record_play_writes_a_gif(tmp_path):
-    from PIL import Image
-
-    env = make_catcher(24, 24, 2, render_mode="rgb_array")
-    env.reset(seed=0)
-    path, info = record_play(ExpertAgent(env.env.unwrapped.game), env, tmp_path / "play.gif",
-                             max_frames=50)
-    assert info["missed"] == 0 and info["caught"] > 0
-    with Image.open(path) as image:
-        assert image.n_frames == 50 and image.size == (64 * 4, 64 * 4)
-    # greedy: greedy_actions decides (here it dodges: three misses end the episode early).
-    path, info = record_play(ExpertAgent(env.env.unwrapped.game), env, tmp_path / "dodge.gif",
-                             greedy=True)
-    assert info["missed"] == 3 and info["caught"] == 0
-    with Image.open(path) as image:
-        assert 30 < image.n_frames < 300
+def test_the_books_observer_plays_a_batch_of_first_episodes_as_the_fast_one():
+    """DQN evaluates on a batch through the book's observer: each game's first episode gives the
+    catch rate that A2C's observer gives."""
+    rates = []
+    for make in (make_book_catcher, make_catcher):
+        rng = np.random.default_rng(0)
+        act = rng.integers
+        rates.append(evaluate_catch_rate(lambda states, act=act: act(0, 3, len(states)),
+                                         make(num_games=4), 8, seed=5))
+    assert rates[0][0] == rates[1][0] and (rates[0][1] == rates[1][1]).all()
 
 
-def test_report_catch_rates(capsys):
-    from types import SimpleNamespace
+def test_report_first(capsys, tmp_path):
+    from FN.fn_framework import PeriodicEvaluation
 
-    evaluation = SimpleNamespace(episode_count=10, times=[12.0, 25.0, 37.0],
-                                 results=[(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)])
-    trainer = SimpleNamespace(evaluation=evaluation, total_steps=15_000)
-    report_catch_rates(trainer)
-    assert "初めて 90% に達したのはステップ 10000、学習 25 秒" in capsys.readouterr().out
+    evaluation = PeriodicEvaluation(None, interval=5_000, episode_count=10)
+    evaluation.times = [12.0, 25.0, 37.0]
+    evaluation.results = [(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)]
+    evaluation.report_first(0.9)
+    assert "初めて 0.9 に達したのはステップ 10000、学習 25 秒" in capsys.readouterr().out
     evaluation.results = [(5_000, 0.4)]
-    report_catch_rates(trainer)
-    assert "90% に達しませんでした" in capsys.readouterr().out
+    evaluation.report_first(0.9)
+    assert "0.9 に達しませんでした" in capsys.readouterr().out
 
 
 # check_env recommends checking the unwrapped game; the wrapper is what is checked here.
@@ -235,7 +215,7 @@ def test_the_gymnasium_wrapper_shows_what_our_agents_see(monkeypatch):
     wrapped = benchmark.CatcherObservation(gym.make("Catcher-v0"))
     check_env(wrapped, skip_render_check=True)
     assert wrapped.observation_space == gym.spaces.Box(0, 255, (40, 40, 2), np.uint8)
-    observer = make_catcher_observer()
+    observer = make_catcher()
     rng = np.random.default_rng(0)
     for seed in (4, 5):
         observation, _ = wrapped.reset(seed=seed)
@@ -257,7 +237,7 @@ def test_the_books_observer_and_the_fast_one_give_the_same_states():
     """FN/dqn_agent.py's CatcherObserver is the listing; the batched one here is what the runs
     use. Both must give the very same states, through episode ends and resets."""
     book = BookCatcherObserver(gym.make("Catcher-v0"), 40, 40, 2)
-    fast = make_catcher_observer()
+    fast = make_catcher()
     rng = np.random.default_rng(0)
     for seed in (3, 4):
         np.testing.assert_array_equal(book.reset(seed=seed), fast.reset(seed=seed))

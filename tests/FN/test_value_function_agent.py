@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from FN import value_function_agent
-from FN.fn_framework import Experience, evaluate, make_cartpole, train_mode
+from FN.fn_framework import Experience, evaluate, make_cartpole, prepare_run
 from FN.value_function_agent import CartPoleObserver, ValueFunctionAgent, ValueFunctionTrainer
 from tests.learning_margins import learning_seeds
 
@@ -135,8 +135,8 @@ def test_learns_to_balance_clearly_longer_than_random_play(tmp_path, seed, margi
     # 300 episodes (about 40 of random play fill the buffer first). With 150, two seeds of
     # 0-4 still balanced no longer than random play; with 300 the greedy policy lasts 5 to 10
     # times as long as random play (22 steps) on seeds 0-4.
-    trainer, agent = train_mode(ValueFunctionTrainer(log_dir=tmp_path), make_cartpole(),
-                                seed, episode_count=300)
+    trainer, env = prepare_run(ValueFunctionTrainer(log_dir=tmp_path), make_cartpole(), seed)
+    agent = trainer.train(env, episode_count=300)
     returns = evaluate(agent, make_cartpole(num_envs=20), episode_count=20, seed=123)
     random_returns = evaluate(RandomPlayer(0), make_cartpole(num_envs=20), episode_count=20,
                               seed=123)

@@ -3,6 +3,8 @@ import subprocess
 import sys
 import warnings
 
+from common import play_first_episodes
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -19,7 +21,6 @@ from envs.catcher import (
     CatcherGames,
     CatcherVectorEnv,
     catch_rate,
-    play_first_episodes,
     register_catcher,
 )
 
@@ -549,7 +550,7 @@ def test_play_first_episodes_counts_each_games_first_episode_and_asks_only_for_l
         sizes.append(len(states))
         return rng.integers(0, 3, len(states))
 
-    returns, caught, missed = play_first_episodes(_SeenBatch(4), act, seed=7)
+    returns, caught, missed = play_first_episodes(_SeenBatch(4), act, 7, ("caught", "missed"))
     # The same games one by one, with the same actions drawn in the same order.
     rng = np.random.default_rng(0)
     actions = [rng.integers(0, 3, size) for size in sizes]
