@@ -59,7 +59,6 @@ CATCHER_SETTINGS = {
 CATCHER_MAX_STEPS = 400_000
 # target None: train for all the steps, keep the best weights (no early stop at 90%).
 CATCHER_EVALUATION = {"interval": 20_000, "episode_count": 10, "target": None}
-CATCHER_GOAL = 0.9  # the catch rate whose first evaluation is reported
 OBSERVE_INTERVAL = 100
 # RMSprop as A2C's authors set it: decay 0.99, and ε 1e-5 added to the root (PyTorch's);
 # Keras adds ε under the root, where 1e-10 does the same.
@@ -401,7 +400,7 @@ class ActorCriticTrainer(Trainer):
         return Rollout(n_steps, env.num_envs, env.observation_space.shape)
 
     def train(self, env, episode_count=10_000, test_mode=False, render=False, max_steps=None,
-              observe_interval=0):
+              observe_interval=OBSERVE_INTERVAL):
         actions = list(range(env.action_space.n))
         agent = ActorCriticAgentTest(actions) if test_mode else ActorCriticAgent(actions)
         self.train_loop(env, agent, episode_count, render=render, max_steps=max_steps,
@@ -511,50 +510,24 @@ class ActorCriticTrainer(Trainer):
                     break
 
 
-def test_mode_run(seed=0, n_envs=TEST_MODE_ENVS, render=False, log_dir="", evaluation=None,
-                  **overrides):
-    """``(trainer, env)`` for CartPole-v1, seeded, with its periodic evaluation;
-    ``overrides`` and ``evaluation`` replace entries of ``TEST_MODE_SETTINGS`` and
-    ``TEST_MODE_EVALUATION``."""
-    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent_test.keras",
-                                 **dict(TEST_MODE_SETTINGS, **overrides))
-    evaluation = dict(TEST_MODE_EVALUATION, **(evaluation or {}))
-    env = make_cartpole(num_envs=n_envs, render_mode=watch_render_mode() if render else None)
-    return prepare_run(trainer, env, seed, make_cartpole(num_envs=evaluation["episode_count"]),
-                       evaluation)
-
-
-def catcher_run(seed=0, n_games=CATCHER_GAMES, log_dir="", evaluation=None, **overrides):
-    """``(trainer, env)`` for ``n_games`` Catcher games at once, as ``test_mode_run``."""
-    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent.keras",
-                                 **dict(CATCHER_SETTINGS, **overrides))
-    evaluation = dict(CATCHER_EVALUATION, **(evaluation or {}))
-    return prepare_run(trainer, make_catcher(num_games=n_games), seed,
-                       make_catcher(num_games=evaluation["episode_count"]), evaluation,
-                       catch_rate_score, "catch_rate")
-
-
-def train_test_mode(seed=0, episode_count=10_000, max_steps=TEST_MODE_MAX_STEPS,
-                    n_envs=TEST_MODE_ENVS, render=False, log_dir="", evaluation=None,
-                    **overrides):
-    """Train ``ActorCriticAgentTest`` on CartPole-v1; return ``(trainer, agent)``."""
-    trainer, env = test_mode_run(seed, n_envs, render, log_dir, evaluation, **overrides)
-    agent = trainer.train(env, episode_count, test_mode=True, render=render,
-                          max_steps=max_steps)
-    env.close()
-    return trainer, agent
-
-
-def train_catcher(seed=0, episode_count=10_000, max_steps=CATCHER_MAX_STEPS,
-                  n_games=CATCHER_GAMES, observe_interval=OBSERVE_INTERVAL, log_dir="",
-                  evaluation=None, **overrides):
-    """Train ``ActorCriticAgent`` on Catcher; the agent keeps its best weights."""
-    trainer, env = catcher_run(seed, n_games, log_dir, evaluation, **overrides)
-    agent = trainer.train(env, episode_count, max_steps=max_steps,
-                          observe_interval=observe_interval)
-    env.close()
-    trainer.evaluation.report_first(CATCHER_GOAL)
-    return trainer, agent
+def make_run(test_mode=False, seed=0, n_envs=None, render=False, log_dir="", evaluation=None,
+             **overrides):
+    """``(trainer, env)`` as ``--test`` (``n_envs`` CartPole-v1s) or the default run (``n_envs``
+    Catcher games) trains: the tuned settings, the environments seeded, the periodic
+    evaluation set; ``overrides`` and ``evaluation`` replace their entries. Then
+    ``trainer.train(env, test_mode=..., max_steps=...)`` trains the agent."""
+    settings = TEST_MODE_SETTINGS if test_mode else CATCHER_SETTINGS
+    evaluation = dict(TEST_MODE_EVALUATION if test_mode else CATCHER_EVALUATION,
+                      **(evaluation or {}))
+    trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent_test.keras"
+                                 if test_mode else "", **dict(settings, **overrides))
+    if test_mode:
+        env = make_cartpole(n_envs or TEST_MODE_ENVS, watch_render_mode(render))
+        return prepare_run(trainer, env, seed, make_cartpole(evaluation["episode_count"]),
+                           evaluation)
+    return prepare_run(trainer, make_catcher(n_envs or CATCHER_GAMES), seed,
+                       make_catcher(evaluation["episode_count"]), evaluation, catch_rate_score,
+                       "catch_rate")
 
 
 def main(argv=None):
@@ -570,28 +543,24 @@ def main(argv=None):
         agent_class = ActorCriticAgentTest if args.test else ActorCriticAgent
         return play(args, __file__, agent_class, make_cartpole if args.test else make_catcher,
                     kind, greedy=True, gif=not args.test)
-    run_dir = new_run_dir(__file__, kind=kind)
+    envs = args.envs or (TEST_MODE_ENVS if args.test else CATCHER_GAMES)
     if args.test:
-        envs = args.envs or TEST_MODE_ENVS
-        max_steps = args.steps or TEST_MODE_MAX_STEPS
         print(f"テストモード (CartPole-v1) で、{envs} 個の環境を同時に進めて学習します "
               "(train on test mode)")
-        trainer, env = test_mode_run(args.seed, envs, args.render, log_dir=run_dir)
     else:
         if args.render:
             print("--render は Catcher のゲームの束を描けません。見るには --play を使います "
                   "(--render draws nothing for a batch: use --play).")
-        envs = args.envs or CATCHER_GAMES
-        max_steps = args.steps or CATCHER_MAX_STEPS
         print(f"Catcher で {envs} ゲームを同時に進めて学習します。40x40 のグレースケール画像を "
               "2 枚重ねて見ます (train on Catcher)")
-        trainer, env = catcher_run(args.seed, envs, log_dir=run_dir)
-    agent = trainer.train(env, args.episodes, test_mode=args.test,
-                          render=args.render and args.test, max_steps=max_steps,
-                          observe_interval=OBSERVE_INTERVAL)
+    render = args.render and args.test
+    trainer, env = make_run(args.test, args.seed, envs, render,
+                            log_dir=new_run_dir(__file__, kind=kind))
+    max_steps = args.steps or (TEST_MODE_MAX_STEPS if args.test else CATCHER_MAX_STEPS)
+    agent = trainer.train(env, args.episodes, test_mode=args.test, render=render,
+                          max_steps=max_steps)
     env.close()
-    trainer.finish(agent, trainer.file_name, show=not args.no_show,
-                   goal=None if args.test else CATCHER_GOAL)
+    trainer.finish(agent, trainer.file_name, show=not args.no_show)
     return trainer
 
 

@@ -1,18 +1,16 @@
 """Day4: Deep Q-Network (DQN): a Q-function learned by a neural network, made stable.
 
 A network Q(s, ·; θ) learns towards r + γ max_a' Q(s', a'). Three things keep that from
-diverging, read top to bottom in ``DeepQNetworkTrainer.step`` and ``DeepQNetworkAgent``:
-experience replay (a random batch from a large buffer), a frozen target network (the book's
-teacher, refreshed only now and then), and a clipped error (the Huber loss).
-``python FN/dqn_agent.py`` learns Catcher from its pixels; ``--test`` learns CartPole-v1 with
-``DeepQNetworkAgentTest``'s small MLP; ``--play`` watches a saved run.
+diverging (``DeepQNetworkTrainer.step``, ``DeepQNetworkAgent.set_updater``): experience replay
+(a random batch from a large buffer), a frozen target network (the book's teacher, refreshed
+only now and then), and a clipped error (the Huber loss). ``python FN/dqn_agent.py`` learns
+Catcher from its pixels; ``--test`` CartPole-v1 with a small MLP; ``--play`` watches a run.
 
 Changes from the book (measurements and tuning history: doc/day4.md):
 - the update is a ``tf.function`` with ``tf.GradientTape``; actions use a fast forward pass;
 - Huber loss instead of the squared error; 40×40 frames, 2 stacked, instead of 80×80×4;
-- the replay buffer is a ring of NumPy arrays (``FN/replay_buffer.py``; frames as uint8);
-- tuned settings per mode, counted in steps where the book counted episodes; the greedy
-  policy is evaluated and the best weights are kept.
+- the replay buffer is a ring of NumPy arrays (``FN/replay_buffer.py``);
+- tuned settings per mode, in steps where the book counted episodes; the best weights kept.
 """
 
 from collections import deque
@@ -42,7 +40,6 @@ from FN.fn_framework import (
 )
 from FN.replay_buffer import ReplayBuffer
 
-HUBER_DELTA = 1.0
 # --test on CartPole-v1: the RL Zoo's tuned DQN with a smaller network (doc/day4.md).
 TEST_MODE_SETTINGS = {
     "buffer_size": 50_000, "batch_size": 64, "gamma": 0.99, "initial_epsilon": 1.0,
@@ -52,22 +49,18 @@ TEST_MODE_SETTINGS = {
 }
 TEST_MODE_MAX_STEPS = 50_000
 TEST_MODE_EVALUATION = {"interval": 1_000, "episode_count": 20, "target": 475.0}
-# Catcher, seen as 40x40 frames, 2 stacked (the book: 80x80, 4 stacked; the agent learns in as
-# few steps from the smaller stacks, each step costing a quarter).
-CATCHER_SIZE, CATCHER_FRAMES = 40, 2
+# Catcher as 40x40 frames, 2 stacked: the agent learns in as few steps as from the book's
+# 80x80x4, each step costing a quarter. The evaluation's target None: all the steps are played.
+CATCHER_SIZE, CATCHER_FRAMES, CATCHER_MAX_STEPS = 40, 2, 60_000
 CATCHER_SETTINGS = {
     "buffer_size": 50_000, "batch_size": 64, "gamma": 0.99, "initial_epsilon": 1.0,
     "final_epsilon": 0.05, "learning_rate": 5e-4, "train_interval": 8, "gradient_steps": 1,
     "teacher_update_steps": 1_600, "epsilon_decay_steps": 30_000, "learning_starts": 2_000,
 }
-CATCHER_MAX_STEPS = 60_000
-# target None: train for all the steps, keep the best weights (no early stop at 90%).
 CATCHER_EVALUATION = {"interval": 5_000, "episode_count": 10, "target": None}
-CATCHER_GOAL = 0.9  # the catch rate whose first evaluation is reported
-OBSERVE_INTERVAL = 100
 
 
-def huber(errors, delta=HUBER_DELTA):
+def huber(errors, delta=1.0):
     """The Huber loss of each error: ½e² when |e| ≤ δ, δ(|e| − ½δ) beyond."""
     absolute = tf.abs(errors)
     return tf.where(absolute <= delta, 0.5 * tf.square(errors), delta * (absolute - 0.5 * delta))
@@ -83,8 +76,7 @@ class DeepQNetworkAgent(FNAgent):
         self._train = None
 
     def initialize(self, experiences, optimizer):
-        feature_shape = np.shape(experiences[0].s)
-        self.make_model(feature_shape)
+        self.make_model(np.shape(experiences[0].s))
         self._teacher_model = keras.models.clone_model(self.model)
         self.update_teacher()
         self.set_updater(optimizer)
@@ -96,17 +88,11 @@ class DeepQNetworkAgent(FNAgent):
         """The book's network for stacked frames: three convolutions, 256 units, one value per
         action. ``padding="same"`` keeps a 5×5 grid on 40×40 frames: where the fruit is."""
         normal = keras.initializers.GlorotNormal()
-
-        def conv(filters, size, strides):
-            return keras.layers.Conv2D(filters, kernel_size=size, strides=strides,
-                                       padding="same", kernel_initializer=normal,
-                                       activation="relu")
-
         self.model = keras.Sequential([
             keras.Input(shape=tuple(feature_shape)),
-            conv(32, 8, 4),
-            conv(64, 4, 2),
-            conv(64, 3, 1),
+            *(keras.layers.Conv2D(filters, kernel_size=size, strides=strides, padding="same",
+                                  kernel_initializer=normal, activation="relu")
+              for filters, size, strides in ((32, 8, 4), (64, 4, 2), (64, 3, 1))),
             keras.layers.Flatten(),
             keras.layers.Dense(256, kernel_initializer=normal, activation="relu"),
             keras.layers.Dense(len(self.actions), kernel_initializer=normal),
@@ -180,17 +166,13 @@ class DeepQNetworkAgentTest(DeepQNetworkAgent):
             keras.layers.Dense(64, activation="relu"),
             keras.layers.Dense(len(self.actions)),
         ], name="q_network")
-        # XLA fuses the many small operations of an MLP's update.
-        self.jit_compile = True
+        self.jit_compile = True  # XLA fuses the many small operations of an MLP's update
 
 
 class CatcherObserver(Observer):
-    """The book's observer for Catcher: gray, small, scaled, stacked frames, oldest first.
-
-    For one game, or a batch of games (the evaluations, which count only each game's first
-    episode). ``FN/a2c_agent.py`` holds the form for batches whose games restart (uint8
-    stacks); a test keeps the two equal.
-    """
+    """The book's observer for Catcher: gray, small, scaled, stacked frames, oldest first, for
+    one game or a batch (the evaluations count only each game's first episode). A2C's holds
+    the form for batches whose games restart; a test keeps the two equal."""
 
     def __init__(self, env, width, height, frame_count):
         super().__init__(env)
@@ -228,13 +210,10 @@ def make_catcher(num_games=None, render_mode=None):
 
 
 class DeepQNetworkTrainer(Trainer):
-    """DQN training: replay, a periodically refreshed teacher and a decaying ε.
-
-    The book's arguments keep their meaning and defaults. The keyword-only ones are additions
-    (their defaults keep the book's behaviour): every ``train_interval`` steps run
-    ``gradient_steps`` updates; ``teacher_update_steps`` and ``epsilon_decay_steps`` count
-    steps where the book counted episodes; ``learning_starts`` steps of random play first.
-    """
+    """DQN training: replay, a periodically refreshed teacher and a decaying ε. The keyword-only
+    arguments are additions whose defaults keep the book's behaviour: ``gradient_steps``
+    updates every ``train_interval`` steps; ``teacher_update_steps`` and ``epsilon_decay_steps``
+    count steps where the book counted episodes; ``learning_starts`` steps of random play."""
 
     def __init__(self, buffer_size=50000, batch_size=32, gamma=0.99, initial_epsilon=0.5,
                  final_epsilon=1e-3, learning_rate=1e-3, teacher_update_freq=3,
@@ -268,8 +247,11 @@ class DeepQNetworkTrainer(Trainer):
             agent = DeepQNetworkAgentTest(1.0, actions)
             observe_interval = 0
         self.training_episodes = episode_count
+        initial_steps = self.learning_starts
+        if max_steps:  # a run shorter than learning_starts (a quick try) learns from halfway
+            initial_steps = min(initial_steps, max(1, max_steps // 2))
         self.train_loop(env, agent, episode_count, initial_count, render, observe_interval,
-                        initial_steps=self.learning_starts, max_steps=max_steps)
+                        initial_steps=initial_steps, max_steps=max_steps)
         return agent
 
     def episode_begin(self, episode, agent):
@@ -310,54 +292,24 @@ class DeepQNetworkTrainer(Trainer):
                                                            self.teacher_update_freq):
             agent.update_teacher()
         if not self.epsilon_decay_steps:
-            diff = self.initial_epsilon - self.final_epsilon
-            decay = diff / max(1, self.training_episodes)
+            decay = (self.initial_epsilon - self.final_epsilon) / max(1, self.training_episodes)
             agent.epsilon = max(agent.epsilon - decay, self.final_epsilon)
 
 
-def make_run(test_mode=False, seed=0, max_steps=None, render=False, log_dir="", evaluation=None,
-             **overrides):
-    """``(trainer, env)`` for CartPole-v1 (``test_mode``) or Catcher: the tuned settings, the
-    game seeded, the periodic evaluation set; ``overrides`` and ``evaluation`` replace their
-    entries. A Catcher run shorter than ``learning_starts`` starts learning halfway."""
-    settings = dict(TEST_MODE_SETTINGS if test_mode else CATCHER_SETTINGS, **overrides)
+def make_run(test_mode=False, seed=0, render=False, log_dir="", evaluation=None, **overrides):
+    """``(trainer, env)`` as ``--test`` (CartPole-v1) or the default run (Catcher) trains: the
+    tuned settings, the environment seeded, the periodic evaluation set; ``overrides`` and
+    ``evaluation`` replace their entries. Then ``trainer.train(env, test_mode=...,
+    max_steps=...)`` trains the agent, which ends with its best evaluation's weights."""
+    settings = TEST_MODE_SETTINGS if test_mode else CATCHER_SETTINGS
     evaluation = dict(TEST_MODE_EVALUATION if test_mode else CATCHER_EVALUATION,
                       **(evaluation or {}))
-    render_mode = watch_render_mode() if render else None
-    if test_mode:
-        trainer = DeepQNetworkTrainer(log_dir=log_dir, file_name="dqn_agent_test.keras",
-                                      **settings)
-        return prepare_run(trainer, make_cartpole(render_mode=render_mode), seed,
-                           make_cartpole(num_envs=evaluation["episode_count"]), evaluation)
-    max_steps = max_steps or CATCHER_MAX_STEPS
-    settings["learning_starts"] = max(1, min(settings["learning_starts"], max_steps // 2))
-    trainer = DeepQNetworkTrainer(log_dir=log_dir, **settings)
-    return prepare_run(trainer, make_catcher(render_mode=render_mode), seed,
-                       make_catcher(num_games=evaluation["episode_count"]), evaluation,
-                       catch_rate_score, "catch_rate")
-
-
-def train_test_mode(seed=0, episode_count=1200, max_steps=TEST_MODE_MAX_STEPS, render=False,
-                    log_dir="", evaluation=None, **overrides):
-    """Train ``DeepQNetworkAgentTest`` on CartPole-v1; return ``(trainer, agent)``."""
-    trainer, env = make_run(True, seed, max_steps, render, log_dir, evaluation, **overrides)
-    agent = trainer.train(env, episode_count, initial_count=-1, test_mode=True, render=render,
-                          max_steps=max_steps)
-    env.close()
-    return trainer, agent
-
-
-def train_catcher(seed=0, episode_count=1200, max_steps=CATCHER_MAX_STEPS, render=False,
-                  observe_interval=OBSERVE_INTERVAL, log_dir="", evaluation=None,
-                  **overrides):
-    """Train ``DeepQNetworkAgent`` on Catcher; return ``(trainer, agent)``, the agent with the
-    weights of its best evaluation."""
-    trainer, env = make_run(False, seed, max_steps, render, log_dir, evaluation, **overrides)
-    agent = trainer.train(env, episode_count, initial_count=-1, render=render,
-                          observe_interval=observe_interval, max_steps=max_steps)
-    env.close()
-    trainer.evaluation.report_first(CATCHER_GOAL)
-    return trainer, agent
+    trainer = DeepQNetworkTrainer(log_dir=log_dir, file_name="dqn_agent_test.keras"
+                                  if test_mode else "", **dict(settings, **overrides))
+    make_env = make_cartpole if test_mode else make_catcher
+    env = make_env(render_mode=watch_render_mode(render))
+    return prepare_run(trainer, env, seed, make_env(evaluation["episode_count"]), evaluation,
+                       *(() if test_mode else (catch_rate_score, "catch_rate")))
 
 
 def main(argv=None):
@@ -370,18 +322,16 @@ def main(argv=None):
         agent_class = DeepQNetworkAgentTest if args.test else DeepQNetworkAgent
         return play(args, __file__, agent_class, make_cartpole if args.test else make_catcher,
                     kind, gif=not args.test)
-    max_steps = args.steps or (TEST_MODE_MAX_STEPS if args.test else CATCHER_MAX_STEPS)
     print("テストモード (CartPole-v1) で学習します (train on test mode)" if args.test
           else "Catcher で学習します: 40x40 のグレースケール画像を 2 枚重ねて見ます "
                "(train on Catcher: 40x40 grayscale frames, 2 stacked)")
-    trainer, env = make_run(args.test, args.seed, max_steps, args.render,
+    trainer, env = make_run(args.test, args.seed, args.render,
                             log_dir=new_run_dir(__file__, kind=kind))
+    max_steps = args.steps or (TEST_MODE_MAX_STEPS if args.test else CATCHER_MAX_STEPS)
     agent = trainer.train(env, args.episodes, initial_count=-1, test_mode=args.test,
-                          render=args.render, observe_interval=OBSERVE_INTERVAL,
-                          max_steps=max_steps)
+                          render=args.render, max_steps=max_steps)
     env.close()
-    trainer.finish(agent, trainer.file_name, show=not args.no_show,
-                   goal=None if args.test else CATCHER_GOAL)
+    trainer.finish(agent, trainer.file_name, show=not args.no_show)
     return trainer
 
 

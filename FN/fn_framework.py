@@ -69,9 +69,10 @@ class FNAgent:
         self.model = common.load_keras_model(model_path, train_command, compile=False)
         given = tuple(self.model.input_shape[1:])
         if given != tuple(env.observation_space.shape):
-            common.exit_with_error(f"{model_path} was trained on states of shape {given}, but this "
-                            f"environment's states have shape {env.observation_space.shape}; "
-                            f"train a model for it with `{train_command}`")
+            common.exit_with_error(f"{model_path} was trained on states of shape {given}, but "
+                                   f"this environment's states have shape "
+                                   f"{env.observation_space.shape}; train a model for it with "
+                                   f"`{train_command}`")
         self.initialized = True
         self.refresh_forward()
         return self
@@ -173,7 +174,7 @@ class Trainer:
 
     @property
     def training_seconds(self):  # without the time spent in evaluations
-        spent = 0.0 if self.evaluation is None else self.evaluation.seconds
+        spent = self.evaluation.seconds if self.evaluation else 0.0
         return time.perf_counter() - self.started_at - spent
 
     def should_stop(self, max_steps):
@@ -293,10 +294,9 @@ class Trainer:
             self.logger.describe("reward", self.reward_log[-self.report_interval:],
                                  episode=episode)
 
-    def finish(self, agent, file_name, show=True, goal=None):
+    def finish(self, agent, file_name, show=True):
         """The end of a run, also after Ctrl-C (``finish_training`` then exits with 130): save
-        the agent, plot the rewards, say when the evaluation first reached ``goal``, mark the
-        run. Returns the model's path (``None`` when no model was built yet)."""
+        the agent, plot the rewards, mark the run; the model's path (None: no model yet)."""
         path = agent.save(self.logger.path_of(file_name)) if agent.initialized else None
         print(f"Saved {path}" if path else "モデルを作る前に学習が止まったので、保存するものは"
               "ありません (nothing to save).")
@@ -309,11 +309,9 @@ class Trainer:
             steps, best = max(self.evaluation.results, key=lambda item: item[1])
             print(f"最良の評価 (best evaluation): {best:.4g} ({self.evaluation.episode_count} "
                   f"エピソード、ステップ {steps})。全部で {self.total_steps} ステップ。")
-            if goal is not None:
-                self.evaluation.report_first(goal)
         common.finish_training(self.logger.log_dir, self.interrupted,
-                        model=file_name if path else None, steps=self.total_steps,
-                        episodes=len(self.reward_log), best_evaluation=best)
+                               model=file_name if path else None, steps=self.total_steps,
+                               episodes=len(self.reward_log), best_evaluation=best)
         return path
 
 
@@ -323,9 +321,9 @@ def evaluate(agent, env, episode_count=20, seed=None):
     n = env.num_envs
     if not env.is_vector or episode_count % n:
         raise ValueError(f"episode_count {episode_count} is not a multiple of a batch's {n} envs")
-    return np.concatenate([common.play_first_episodes(env, agent.greedy_actions,
-                                               None if seed is None else seed + i)[0]
-                           for i in range(episode_count // n)])
+    seeds = [None if seed is None else seed + i for i in range(episode_count // n)]
+    return np.concatenate([common.play_first_episodes(env, agent.greedy_actions, round_seed)[0]
+                           for round_seed in seeds])
 
 
 def catch_rate_score(agent, env, episode_count, seed):
@@ -334,11 +332,10 @@ def catch_rate_score(agent, env, episode_count, seed):
 
 
 class PeriodicEvaluation:
-    """Every ``interval`` environment steps, score the greedy policy on ``env`` with
-    ``metric(agent, env, episode_count, seed)`` (by default the mean return). ``results``
-    lists ``(steps, score)`` and ``times`` the training seconds at each; ``solved_at`` is the
-    step where a score first reached ``target``; with ``keep_best``, ``restore_best`` puts the
-    best evaluation's weights back (Day5: a run that later degrades loses nothing)."""
+    """Every ``interval`` steps, score the greedy policy on ``env`` by ``metric(agent, env,
+    episode_count, seed)`` (the mean return by default) into ``results`` ``(steps, score)``
+    and ``times`` (training seconds); stop at ``target``; with ``keep_best``, ``restore_best``
+    puts the best weights back (Day5: a run that later degrades loses nothing)."""
 
     def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
                  seed=10_000, metric=None, metric_name="return"):
@@ -367,6 +364,7 @@ class PeriodicEvaluation:
         self.times.append(training_seconds)
         logger.write(steps, f"charts/eval_{self.metric_name}", score)
         if score > self.best:
+            tqdm.write(f"ステップ {steps}: 評価 {score:.4g} (最良 / best so far)")
             self.best = score
             self.best_weights = agent.model.get_weights() if self.keep_best else None
         if self.target is not None and score >= self.target and self.solved_at is None:
@@ -382,38 +380,20 @@ class PeriodicEvaluation:
             tqdm.write(f"最良の評価 ({self.best:.4g}) の重みを残しました (kept the best "
                        "weights).")
 
-    def report_first(self, goal):
-        """Print when a score first reached ``goal`` (Catcher: a 90% catch rate)."""
-        for (steps, score), seconds in zip(self.results, self.times):
-            if score >= goal:
-                return print(f"評価が初めて {goal:.4g} に達したのはステップ {steps}、学習 "
-                             f"{seconds:.0f} 秒 (評価の時間は除く) の時点です (first reached "
-                             f"{goal:.4g} at step {steps}, after {seconds:.0f} s of training).")
-        print(f"評価は {goal:.4g} に達しませんでした (the evaluation never reached {goal:.4g}).")
-
 
 class Observer:
-    """Sits between a gymnasium environment and an agent, and shapes what the agent sees.
-
-    ``reset`` gives the book's ``state`` and ``step`` gives ``(state, reward, done, info)``,
-    with ``terminated`` and ``truncated`` kept in ``info``; over a vector environment, batches.
-    Subclasses implement ``transform(state)``.
-    """
+    """Sits between a gymnasium environment and an agent, and shapes what the agent sees
+    (``transform``): ``reset`` gives the book's ``state``, ``step`` ``(state, reward, done,
+    info)`` with ``terminated`` and ``truncated`` in ``info``; a vector environment, batches."""
 
     def __init__(self, env):
         self._env = env
+        self.is_vector = isinstance(env, VectorEnv)
+        self.num_envs = env.num_envs if self.is_vector else 1
 
     @property
     def env(self):
         return self._env
-
-    @property
-    def is_vector(self):
-        return isinstance(self._env, VectorEnv)
-
-    @property
-    def num_envs(self):
-        return self._env.num_envs if self.is_vector else 1
 
     @property
     def action_space(self):
@@ -421,9 +401,8 @@ class Observer:
 
     @property
     def observation_space(self):
-        if self.is_vector:
-            return self._env.single_observation_space
-        return self._env.observation_space
+        return (self._env.single_observation_space if self.is_vector
+                else self._env.observation_space)
 
     def reset(self, seed=None):
         state, _ = self._env.reset(seed=seed)
@@ -479,30 +458,15 @@ class Logger:
         self.log_dir = Path(log_dir) if log_dir else common.output_dir(__file__)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.tensorboard_dir = self.log_dir / dir_name if dir_name else self.log_dir
-        self._writer = None
-        self._pending = []  # scalars wait here, and go out in one compiled call (flush)
+        self._writer = self._scalars = None  # made on first use: no empty event files
 
     @property
     def writer(self):
-        """The TensorBoard writer, created on first use (no empty event files otherwise)."""
+        """TensorFlow's summary writer, for the model's text and the images."""
         if self._writer is None:
             import tensorflow as tf  # here: the Observer and the framework need no TensorFlow
-            from tensorflow.core.framework import summary_pb2
 
-            self._writer = writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
-            metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata
-                                                   .PluginData(plugin_name="scalars"))
-
-            @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
-                                          tf.TensorSpec([None], tf.int64),
-                                          tf.TensorSpec([None], tf.float32)])
-            def write_scalars(tags, steps, values):  # one trace for queues of any length
-                with writer.as_default():
-                    for i in tf.range(tf.shape(tags)[0]):
-                        tf.summary.write(tags[i], values[i], step=steps[i],
-                                         metadata=metadata.SerializeToString())
-
-            self._write_scalars = write_scalars
+            self._writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
         return self._writer
 
     def set_model(self, model):
@@ -511,9 +475,9 @@ class Logger:
 
         rows = [f"| {layer.name} | {type(layer).__name__} | {layer.count_params():,} |"
                 for layer in model.layers]
+        table = [f"**{model.name}**\n", "| layer | type | weights |", "| --- | --- | --- |"]
         with self.writer.as_default():
-            tf.summary.text("model", "\n".join([f"**{model.name}**\n", "| layer | type | "
-                                                "weights |", "| --- | --- | --- |", *rows]), 0)
+            tf.summary.text("model", "\n".join(table + rows), 0)
 
     def path_of(self, file_name):
         return self.log_dir / file_name
@@ -536,15 +500,19 @@ class Logger:
             temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"Saved {csv_path}")
         x, groups = common.reward_groups(values, interval)
+        label = f"{interval} エピソードごとの平均 (mean of every {interval} episodes)"
         return common.plot_reward_history(groups, self.path_of(f"{stem}_history.png"), x=x,
-                                   label=f"{interval} エピソードごとの平均 (mean of every "
-                                         f"{interval} episodes)", show=show)
+                                          label=label, show=show)
 
     def write(self, index, name, value):
         """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``."""
-        self._pending.append((str(name), int(index), float(value)))
-        if len(self._pending) >= 256:
-            self.flush()
+        if self._scalars is None:
+            # TensorBoard's own writer: tens of microseconds a scalar, where a TensorFlow
+            # summary op outside a compiled function costs half a millisecond.
+            from tensorboard.summary import DirectoryOutput, Writer
+
+            self._scalars = Writer(DirectoryOutput(str(self.tensorboard_dir)))
+        self._scalars.add_scalar(str(name), float(value), int(index))
 
     def write_image(self, index, frames, name="frames", max_outputs=16):
         """TensorBoard images of ``frames``: (N, H, W) or (N, H, W, C), in [0, 1]."""
@@ -556,14 +524,9 @@ class Logger:
                              max_outputs=max_outputs)
 
     def flush(self):
-        if self._pending:
-            tags, steps, values = zip(*self._pending)
-            _ = self.writer  # made on first use, with its compiled scalar writer
-            self._write_scalars(np.array(tags), np.array(steps, np.int64),
-                                np.array(values, np.float32))
-            self._pending = []
-        if self._writer is not None:
-            self._writer.flush()
+        for writer in (self._scalars, self._writer):
+            if writer is not None:
+                writer.flush()
 
 
 def make_parser(description, episodes, mode_steps=None):
@@ -585,15 +548,6 @@ def make_parser(description, episodes, mode_steps=None):
     return parser
 
 
-def run_mode(script_file, kind="", suffix=".keras"):
-    """``(model file name, training command)`` of a script's mode (``kind`` "cartpole" for
-    ``--test``); each mode has its own run folders, so ``--play`` never mixes them up."""
-    stem = Path(script_file).stem
-    if kind == "cartpole":
-        return f"{stem}_test{suffix}", f"python FN/{stem}.py --test"
-    return f"{stem}{suffix}", f"python FN/{stem}.py"
-
-
 def watch_render_mode(render=True):
     """``"human"`` to draw in a window; ``None`` without ``render`` or a display (gymnasium
     would still pace the frames)."""
@@ -602,12 +556,14 @@ def watch_render_mode(render=True):
 
 def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", greedy=False,
          episode_count=5, gif=False):
-    """``--play``: the newest finished run's agent of this script and mode (or ``--model``)
-    plays on ``make_env(render_mode=...)``; with ``gif``, ``--headless`` or no display writes
-    one episode to a GIF (returned). ``greedy`` plays as the evaluations measure."""
-    file_name, command = run_mode(script_file, kind, suffix)
-    path = common.find_model(script_file, file_name, model=args.model, kind=kind,
-                      train_command=command)
+    """``--play``: the newest finished run's agent of this script and mode (``kind``
+    "cartpole" for ``--test``: each mode has its own run folders), or ``--model``, plays on
+    ``make_env(render_mode=...)``; with ``gif``, ``--headless`` or no display writes one
+    episode to a GIF (returned). ``greedy`` plays as the evaluations measure."""
+    stem, test = Path(script_file).stem, "_test" if kind == "cartpole" else ""
+    command = f"python FN/{stem}.py" + (" --test" if test else "")
+    path = common.find_model(script_file, f"{stem}{test}{suffix}", model=args.model, kind=kind,
+                             train_command=command)
     print(f"{path} をプレイします (playing)" + ("。評価と同じく、各状態で最も確率の高い行動を"
                                               "選びます (greedy)" if greedy else ""))
     headless = gif and (args.headless or not common.display_available())
@@ -621,7 +577,7 @@ def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", gre
     rewards = agent.play(env, 1 if headless else episode_count, render=True, greedy=greedy,
                          frames=frames)
     env.close()
-    gif_path = common.output_dir(script_file) / f"{Path(script_file).stem}_play.gif"
+    gif_path = common.output_dir(script_file) / f"{stem}_play.gif"
     return common.save_gif(frames[:900], gif_path) if headless else rewards
 
 

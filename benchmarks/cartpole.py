@@ -125,8 +125,8 @@ def run_ours(algorithm, seed, log_dir):
     clock = {}
     started = now()
     with clocked(TRAINERS[algorithm], clock), contextlib.redirect_stdout(io.StringIO()):
-        trainer, _ = MODULES[algorithm].train_test_mode(
-            seed=seed, max_steps=STEP_LIMIT[algorithm], log_dir=log_dir)
+        trainer, env = MODULES[algorithm].make_run(test_mode=True, seed=seed, log_dir=log_dir)
+        trainer.train(env, test_mode=True, max_steps=STEP_LIMIT[algorithm])
     whole = now() - started
     setup = clock["build"] + sum((timer.overhead() for timer in clock["timers"]), np.zeros(2))
     solved = trainer.evaluation.solved_at

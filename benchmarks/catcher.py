@@ -96,6 +96,14 @@ class CatcherObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs
         return self.observer.frames[0].copy()
 
 
+def train_catcher(module, seed, max_steps, log_dir, evaluation=None):
+    """The script's default run (``module.make_run``), without its files; ``(trainer, agent)``."""
+    trainer, env = module.make_run(seed=seed, log_dir=log_dir, evaluation=evaluation)
+    agent = trainer.train(env, max_steps=max_steps or module.CATCHER_MAX_STEPS)
+    env.close()
+    return trainer, agent
+
+
 def random_catch_rate(seed):
     """Catch rate of uniformly random actions over ``RANDOM_EPISODES`` episodes."""
     env = make_catcher(num_games=EVALUATION_EPISODES)
@@ -110,13 +118,11 @@ def run(algorithm, seed, max_steps, log_dir):
     module = MODULES[algorithm]
     # Stop at the first 90%, as Stable-Baselines3 does below: the rest would not change the
     # time to 90%. (``python FN/*_agent.py`` trains on and keeps its best weights.)
-    kwargs = {"seed": seed, "log_dir": log_dir, "evaluation": {"target": TARGET_RATE}}
-    if max_steps is not None:
-        kwargs["max_steps"] = max_steps
     wall, cpu = time.perf_counter(), time.process_time()
     # The trainers print their progress; only the summary below is wanted here.
     with contextlib.redirect_stdout(io.StringIO()):
-        trainer, agent = module.train_catcher(**kwargs)
+        trainer, agent = train_catcher(module, seed, max_steps, log_dir,
+                                       evaluation={"target": TARGET_RATE})
     training = trainer.training_seconds  # since the loop started, evaluations excluded
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     evaluation = trainer.evaluation
@@ -276,7 +282,7 @@ def profile(algorithm, seed, steps, log_dir, lines=18):
     module = MODULES[algorithm]
     profiler = cProfile.Profile()
     with contextlib.redirect_stdout(io.StringIO()):
-        profiler.runcall(module.train_catcher, seed=seed, max_steps=steps, log_dir=log_dir)
+        profiler.runcall(train_catcher, module, seed, steps, log_dir)
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(lines)
     print(f"--- {algorithm}: {steps} steps, by own time ---")

@@ -41,9 +41,10 @@ def dqn_frames(target, seed):
     from FN import dqn_agent
 
     with tempfile.TemporaryDirectory() as log_dir, contextlib.redirect_stdout(io.StringIO()):
-        trainer, _ = dqn_agent.train_catcher(
+        trainer, env = dqn_agent.make_run(
             seed=seed, log_dir=log_dir,
             evaluation={"target": target, "interval": DQN_CHECK_INTERVAL})
+        trainer.train(env, max_steps=dqn_agent.CATCHER_MAX_STEPS)
     return next((steps for steps, rate in trainer.evaluation.results if rate >= target), None)
 
 

@@ -82,9 +82,10 @@ def cartpole_run(algorithm, seed, log_dir, max_steps, evaluation=None):
     from FN import a2c_agent, dqn_agent
 
     module = {"dqn": dqn_agent, "a2c": a2c_agent}[algorithm]
-    return module.train_test_mode(seed=seed, episode_count=10**6, max_steps=max_steps,
-                                  log_dir=str(log_dir), evaluation=evaluation,
-                                  report_interval=10**6)
+    trainer, env = module.make_run(test_mode=True, seed=seed, log_dir=str(log_dir),
+                                   evaluation=evaluation, report_interval=10**6)
+    return trainer, trainer.train(env, episode_count=10**6, test_mode=True,
+                                  max_steps=max_steps)
 
 
 # Day4's curves: each algorithm on these seeds, for this many steps, evaluated this often. The

@@ -321,7 +321,8 @@ def test_a_time_limit_is_not_the_end_of_the_episode(tmp_path, monkeypatch):
 @pytest.mark.parametrize("seed", learning_seeds(0, 1, 2, 3, 4))
 def test_test_mode_learns_cartpole(tmp_path, seed, margin):
     # Every seed of 0-4 (about a second each): each reaches 480 or more.
-    trainer, agent = a2c_agent.train_test_mode(seed=seed, log_dir=str(tmp_path))
+    trainer, env = a2c_agent.make_run(test_mode=True, seed=seed, log_dir=str(tmp_path))
+    agent = trainer.train(env, test_mode=True, max_steps=a2c_agent.TEST_MODE_MAX_STEPS)
     margin("best evaluation", trainer.evaluation.best, above=450)
     # A fresh, independent evaluation of the kept weights on other episodes.
     returns = evaluate(agent, make_cartpole(num_envs=20), episode_count=20, seed=123)

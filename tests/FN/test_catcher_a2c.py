@@ -59,9 +59,9 @@ def test_smoke_run_over_a_batch_saves_loads_and_plays(tmp_path, monkeypatch, cap
 
 
 def test_evaluation_keeps_the_best_weights(tmp_path, read_scalars):
-    trainer, agent = a2c_agent.train_catcher(seed=1, max_steps=1024, n_games=8,
-                                             log_dir=tmp_path,
-                                             evaluation={"interval": 512, "episode_count": 2})
+    trainer, env = a2c_agent.make_run(seed=1, n_envs=8, log_dir=tmp_path,
+                                      evaluation={"interval": 512, "episode_count": 2})
+    agent = trainer.train(env, max_steps=1024)
     # Every 512 steps (counted after each rollout of 8 games x 32 steps, whose steps that
     # only reset a finished game do not count), the catch rate on 2 games at once.
     steps = [step for step, _ in trainer.evaluation.results]
@@ -122,8 +122,8 @@ def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path, fresh_catch_
                                                           margin):
     # A2C learns Catcher slowly at first: with seed 0 its evaluations stay near random play
     # until about 140,000 steps, then climb. Training stops at the first evaluation of 70%.
-    trainer, agent = a2c_agent.train_catcher(
-        seed=seed, max_steps=240_000, log_dir=tmp_path, evaluation={"target": 0.7})
+    trainer, env = a2c_agent.make_run(seed=seed, log_dir=tmp_path, evaluation={"target": 0.7})
+    agent = trainer.train(env, max_steps=240_000)
     margin("best evaluation", trainer.evaluation.best, above=0.6)
     rate, random_rate = fresh_catch_rates(agent)
     assert 0.25 < random_rate < 0.5

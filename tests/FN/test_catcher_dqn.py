@@ -57,9 +57,9 @@ def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatc
 
 
 def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
-    trainer, agent = dqn_agent.train_catcher(seed=0, max_steps=600, log_dir=tmp_path,
-                                             observe_interval=1,
-                                             evaluation={"interval": 300, "episode_count": 2})
+    trainer, env = dqn_agent.make_run(seed=0, log_dir=tmp_path,
+                                      evaluation={"interval": 300, "episode_count": 2})
+    agent = trainer.train(env, observe_interval=1, max_steps=600)
     # The catch rate of the greedy policy, every 300 steps, on 2 games played at once.
     evaluation = trainer.evaluation
     assert [steps for steps, _ in evaluation.results] == [300, 600]
@@ -120,9 +120,10 @@ def test_learns_to_catch_far_more_fruits_than_random_play(tmp_path, fresh_catch_
     # Measured on seeds 0-4: 91% to 100% of the fruits of fresh games caught (with 8,000 steps
     # seed 0 caught only 56%); random play about 38%.
     steps = 12_000
-    trainer, agent = dqn_agent.train_catcher(
-        seed=seed, max_steps=steps, log_dir=tmp_path, evaluation={"interval": steps},
-        learning_starts=1_000, epsilon_decay_steps=steps // 2, teacher_update_steps=400)
+    trainer, env = dqn_agent.make_run(
+        seed=seed, log_dir=tmp_path, evaluation={"interval": steps}, learning_starts=1_000,
+        epsilon_decay_steps=steps // 2, teacher_update_steps=400)
+    agent = trainer.train(env, max_steps=steps)
     assert trainer.total_steps == steps
     rate, random_rate = fresh_catch_rates(agent)
     assert 0.25 < random_rate < 0.5

@@ -188,19 +188,6 @@ def test_the_books_observer_plays_a_batch_of_first_episodes_as_the_fast_one():
     assert rates[0][0] == rates[1][0] and (rates[0][1] == rates[1][1]).all()
 
 
-def test_report_first(capsys, tmp_path):
-    from FN.fn_framework import PeriodicEvaluation
-
-    evaluation = PeriodicEvaluation(None, interval=5_000, episode_count=10)
-    evaluation.times = [12.0, 25.0, 37.0]
-    evaluation.results = [(5_000, 0.4), (10_000, 0.95), (15_000, 0.9)]
-    evaluation.report_first(0.9)
-    assert "初めて 0.9 に達したのはステップ 10000、学習 25 秒" in capsys.readouterr().out
-    evaluation.results = [(5_000, 0.4)]
-    evaluation.report_first(0.9)
-    assert "0.9 に達しませんでした" in capsys.readouterr().out
-
-
 # check_env recommends checking the unwrapped game; the wrapper is what is checked here.
 @pytest.mark.filterwarnings("ignore:.*different from the unwrapped version")
 def test_the_gymnasium_wrapper_shows_what_our_agents_see(monkeypatch):

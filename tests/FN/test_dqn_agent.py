@@ -190,7 +190,8 @@ def test_ctrl_c_during_training_saves_the_model(tmp_path, monkeypatch, capsys, r
 def test_test_mode_learns_cartpole(tmp_path, seed, margin):
     # Every seed of 0-4 (a few seconds each). Four of them reach 500 within the budget; seed 4
     # climbs more slowly (best evaluation 228, fresh episodes 204). Random play lasts 22 steps.
-    trainer, agent = dqn_agent.train_test_mode(seed=seed, log_dir=str(tmp_path))
+    trainer, env = dqn_agent.make_run(test_mode=True, seed=seed, log_dir=str(tmp_path))
+    agent = trainer.train(env, test_mode=True, max_steps=dqn_agent.TEST_MODE_MAX_STEPS)
     margin("best evaluation", trainer.evaluation.best, above=195)
     # A fresh, independent evaluation of the kept weights on other episodes.
     returns = evaluate(agent, make_cartpole(num_envs=20), episode_count=20, seed=123)
