@@ -421,6 +421,15 @@ def display_available():
     return True
 
 
+def play_headless(headless):
+    """Whether ``--play`` writes a GIF instead of opening a window: when asked (``headless``),
+    or when no window can open (it says so)."""
+    if not headless and not display_available():
+        print("No display found: playing headless, and writing a GIF instead of a window.")
+        return True
+    return headless
+
+
 def window_closed():
     """True when the user has closed the pygame window (its close button queues QUIT)."""
     import pygame

@@ -22,7 +22,7 @@ from pathlib import Path
 from common import (
     OUTPUT_ENV_VARIABLE,
     ROOT,
-    display_available,
+    play_headless,
     positive_int,
     save_gif,
     seed_value,
@@ -118,9 +118,7 @@ def welcome(episode_count=3, headless=False, seed=0):
     Returns the rewards of the episodes. ``headless`` writes a GIF instead of opening a window.
     """
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    if not headless and not display_available():
-        print("No display found: playing headless, and writing a GIF instead of a window.")
-        headless = True
+    headless = play_headless(headless)
 
     set_seed(seed)
     env = gym.make("Catcher-v0", render_mode=None if headless else "human")

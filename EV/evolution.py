@@ -321,9 +321,7 @@ def evaluate(weights, num_games=EVALUATION_GAMES, seed=EVALUATION_SEED):
 
 def play_saved(model_path, episode_count, headless, seed):
     """Let the saved agent play, in a window or into a GIF beside its file."""
-    if not headless and not common.display_available():
-        print("No display found: playing headless, and writing a GIF instead of a window.")
-        headless = True
+    headless = common.play_headless(headless)
     env = CatcherObserver(FRAME_WIDTH, FRAME_HEIGHT, FRAME_COUNT,
                           render_mode="rgb_array" if headless else "human")
     try:

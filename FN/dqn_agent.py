@@ -60,12 +60,6 @@ CATCHER_SETTINGS = {
 CATCHER_EVALUATION = {"interval": 5_000, "episode_count": 10, "target": None}
 
 
-def huber(errors, delta=1.0):
-    """The Huber loss of each error: ½e² when |e| ≤ δ, δ(|e| − ½δ) beyond."""
-    absolute = tf.abs(errors)
-    return tf.where(absolute <= delta, 0.5 * tf.square(errors), delta * (absolute - 0.5 * delta))
-
-
 class DeepQNetworkAgent(FNAgent):
     """ε-greedy on a Q-network, trained against a frozen copy of itself (the teacher)."""
 
@@ -117,7 +111,9 @@ class DeepQNetworkAgent(FNAgent):
                 with tf.GradientTape() as tape:
                     values = self.model(states[k], training=True)
                     taken = tf.gather(values, actions[k], axis=1, batch_dims=1)
-                    loss = tf.reduce_mean(huber(targets - taken))
+                    # Huber: ½e² for an error |e| ≤ 1, |e| − ½ beyond, so that a large error
+                    # cannot blow the gradient up; the mean over the batch.
+                    loss = keras.losses.huber(targets, taken)
                 gradients = tape.gradient(loss, variables)
                 self.optimizer.apply_gradients(zip(gradients, variables))
                 total += loss
@@ -240,12 +236,9 @@ class DeepQNetworkTrainer(Trainer):
 
     def train(self, env, episode_count=1200, initial_count=200, test_mode=False, render=False,
               observe_interval=100, max_steps=None):
-        actions = list(range(env.action_space.n))
-        if not test_mode:
-            agent = DeepQNetworkAgent(1.0, actions)
-        else:
-            agent = DeepQNetworkAgentTest(1.0, actions)
-            observe_interval = 0
+        agent_class = DeepQNetworkAgentTest if test_mode else DeepQNetworkAgent
+        agent = agent_class(1.0, list(range(env.action_space.n)))
+        observe_interval = 0 if test_mode else observe_interval  # no frames on CartPole
         self.training_episodes = episode_count
         initial_steps = self.learning_starts
         if max_steps:  # a run shorter than learning_starts (a quick try) learns from halfway

@@ -63,8 +63,8 @@ class CompiledForward:
 
         self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
-    def sync(self):
-        """Nothing to copy: the compiled function reads the model's variables."""
+    def sync(self):  # nothing to copy: the compiled function reads the model's variables
+        pass
 
     def __call__(self, x):
         outputs = self._call(np.asarray(x, dtype=np.float32))

@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import inspect
 import re
-import time
 from collections import deque, namedtuple
 from pathlib import Path
 
@@ -80,17 +79,14 @@ class FNAgent:
     def refresh_forward(self):
         """Hook: rebuild the fast forward pass after ``self.model`` changed."""
 
-    def initialize(self, experiences):
-        raise NotImplementedError("FNAgent subclasses must implement initialize(experiences), "
-                                  "which builds the model from the first experiences")
+    def initialize(self, experiences):  # build the model from the first experiences
+        raise NotImplementedError("FNAgent subclasses must implement initialize(experiences)")
 
-    def estimate(self, s):
-        raise NotImplementedError("FNAgent subclasses must implement estimate(s), which returns "
-                                  "the action values (or probabilities) for the state s")
+    def estimate(self, s):  # the action values (or probabilities) in the state s
+        raise NotImplementedError("FNAgent subclasses must implement estimate(s)")
 
-    def update(self, experiences, gamma):
-        raise NotImplementedError("FNAgent subclasses must implement update(experiences, gamma), "
-                                  "which trains the model on a batch of experiences")
+    def update(self, experiences, gamma):  # train the model on a batch of experiences
+        raise NotImplementedError("FNAgent subclasses must implement update(experiences, gamma)")
 
     def policy(self, s):
         # ε-greedy: the best action, or a draw from the probabilities with estimate_probs
@@ -144,9 +140,7 @@ class Trainer:
 
     @property
     def trainer_name(self):  # deep_q_network for DeepQNetworkTrainer
-        snaked = re.sub("([a-z0-9])([A-Z])", r"\1_\2",
-                        re.sub("(.)([A-Z][a-z]+)", r"\1_\2", type(self).__name__)).lower()
-        return snaked.replace("_trainer", "")
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower().replace("_trainer", "")
 
     def make_buffer(self, env):
         return deque(maxlen=self.buffer_size)
@@ -159,7 +153,6 @@ class Trainer:
         self.total_steps = 0
         self.reward_log = []
         self.interrupted = False
-        self.started_at = time.perf_counter()
         if self.evaluation is not None:
             self.evaluation.reset()
 
@@ -170,12 +163,7 @@ class Trainer:
 
     def evaluate_if_due(self, agent):
         if self.evaluation is not None:
-            self.evaluation(agent, self.total_steps, self.training_seconds, self.logger)
-
-    @property
-    def training_seconds(self):  # without the time spent in evaluations
-        spent = self.evaluation.seconds if self.evaluation else 0.0
-        return time.perf_counter() - self.started_at - spent
+            self.evaluation(agent, self.total_steps, self.logger)
 
     def should_stop(self, max_steps):
         reached = self.evaluation is not None and self.evaluation.solved_at is not None
@@ -194,7 +182,6 @@ class Trainer:
     def session(self, agent, total, unit):
         """Around a training loop: a progress bar; at the end (also on Ctrl-C, which sets
         ``interrupted``) the best weights back and the logs flushed."""
-        self.started_at = time.perf_counter()
         bar = tqdm(total=total, desc=f"{self.trainer_name} 学習中 (training)", unit=unit,
                    dynamic_ncols=True, leave=False)
         try:
@@ -262,12 +249,10 @@ class Trainer:
                     break
 
     def is_observed(self, interval):
-        return interval > 0 and (self.training_count == 1
-                                 or self.training_count % interval == 0)
+        return interval > 0 and (self.training_count == 1 or self.training_count % interval == 0)
 
     def to_image(self, state):  # the newest frame of a (height, width, frames) stack
-        state = np.asarray(state)
-        return state[..., -1] if state.ndim == 3 else state
+        return np.asarray(state)[..., -1] if np.ndim(state) == 3 else np.asarray(state)
 
     def episode_begin(self, episode, agent):
         """Hook: an episode starts."""
@@ -304,11 +289,12 @@ class Trainer:
             self.logger.plot("Rewards", self.reward_log, self.report_interval,
                              show=show and not self.interrupted)
         print(f"TensorBoard のログ (logs): {self.logger.tensorboard_dir}")
-        best = None
-        if self.evaluation is not None and self.evaluation.results:
-            steps, best = max(self.evaluation.results, key=lambda item: item[1])
-            print(f"最良の評価 (best evaluation): {best:.4g} ({self.evaluation.episode_count} "
-                  f"エピソード、ステップ {steps})。全部で {self.total_steps} ステップ。")
+        evaluation = self.evaluation
+        best = evaluation.best if evaluation and evaluation.results else None
+        if best is not None:
+            print(f"最良の評価 (best evaluation): {best:.4g} ({evaluation.episode_count} "
+                  f"エピソード、ステップ {evaluation.best_at})。全部で {self.total_steps} "
+                  "ステップ。")
         common.finish_training(self.logger.log_dir, self.interrupted,
                                model=file_name if path else None, steps=self.total_steps,
                                episodes=len(self.reward_log), best_evaluation=best)
@@ -333,9 +319,9 @@ def catch_rate_score(agent, env, episode_count, seed):
 
 class PeriodicEvaluation:
     """Every ``interval`` steps, score the greedy policy on ``env`` by ``metric(agent, env,
-    episode_count, seed)`` (the mean return by default) into ``results`` ``(steps, score)``
-    and ``times`` (training seconds); stop at ``target``; with ``keep_best``, ``restore_best``
-    puts the best weights back (Day5: a run that later degrades loses nothing)."""
+    episode_count, seed)`` (the mean return by default) into ``results`` ``(steps, score)``;
+    stop at ``target``; with ``keep_best``, ``restore_best`` puts the best weights back (Day5:
+    a run that later degrades loses nothing)."""
 
     def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
                  seed=10_000, metric=None, metric_name="return"):
@@ -348,24 +334,21 @@ class PeriodicEvaluation:
 
     def reset(self):
         self.next_at = self.interval
-        self.best, self.best_weights, self.solved_at = -np.inf, None, None
-        self.results, self.times, self.seconds = [], [], 0.0
+        self.best, self.best_at, self.best_weights, self.solved_at = -np.inf, None, None, None
+        self.results = []
 
-    def __call__(self, agent, steps, training_seconds, logger):
+    def __call__(self, agent, steps, logger):
         """Evaluate when ``steps`` has passed the next due point; return the score or None."""
         if steps < self.next_at or not agent.initialized:
             return None
         self.next_at += self.interval * ((steps - self.next_at) // self.interval + 1)
-        started = time.perf_counter()
         score = float(self.metric(agent, self.env, self.episode_count,
                                   self.seed + len(self.results) * self.episode_count))
-        self.seconds += time.perf_counter() - started
         self.results.append((steps, score))
-        self.times.append(training_seconds)
         logger.write(steps, f"charts/eval_{self.metric_name}", score)
         if score > self.best:
             tqdm.write(f"ステップ {steps}: 評価 {score:.4g} (最良 / best so far)")
-            self.best = score
+            self.best, self.best_at = score, steps
             self.best_weights = agent.model.get_weights() if self.keep_best else None
         if self.target is not None and score >= self.target and self.solved_at is None:
             self.solved_at = steps
@@ -377,8 +360,7 @@ class PeriodicEvaluation:
         if self.best_weights is not None:
             agent.model.set_weights(self.best_weights)
             agent.refresh_forward()
-            tqdm.write(f"最良の評価 ({self.best:.4g}) の重みを残しました (kept the best "
-                       "weights).")
+            tqdm.write(f"最良の評価 ({self.best:.4g}) の重みを残しました (kept the best weights).")
 
 
 class Observer:
@@ -422,9 +404,8 @@ class Observer:
         info = dict(info, terminated=terminated, truncated=truncated)
         return self.transform(n_state), reward, done, info
 
-    def transform(self, state):
-        raise NotImplementedError("Observer subclasses must implement transform(state), which "
-                                  "turns an observation into the agent's state")
+    def transform(self, state):  # an observation as the agent's state
+        raise NotImplementedError("Observer subclasses must implement transform(state)")
 
     def close(self):
         self._env.close()
@@ -461,8 +442,7 @@ class Logger:
         self._writer = self._scalars = None  # made on first use: no empty event files
 
     @property
-    def writer(self):
-        """TensorFlow's summary writer, for the model's text and the images."""
+    def writer(self):  # TensorFlow's summary writer, for the model's text and the images
         if self._writer is None:
             import tensorflow as tf  # here: the Observer and the framework need no TensorFlow
 
@@ -506,9 +486,7 @@ class Logger:
 
     def write(self, index, name, value):
         """A TensorBoard scalar ``name`` (e.g. ``losses/td_loss``) at step ``index``."""
-        if self._scalars is None:
-            # TensorBoard's own writer: tens of microseconds a scalar, where a TensorFlow
-            # summary op outside a compiled function costs half a millisecond.
+        if self._scalars is None:  # TensorBoard's own writer: no TensorFlow op per scalar
             from tensorboard.summary import DirectoryOutput, Writer
 
             self._scalars = Writer(DirectoryOutput(str(self.tensorboard_dir)))
@@ -566,10 +544,7 @@ def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", gre
                              train_command=command)
     print(f"{path} をプレイします (playing)" + ("。評価と同じく、各状態で最も確率の高い行動を"
                                               "選びます (greedy)" if greedy else ""))
-    headless = gif and (args.headless or not common.display_available())
-    if headless and not args.headless:
-        print("画面がないので、ウィンドウの代わりに 1 ゲームを GIF に書きます "
-              "(no display: writing a GIF of one game).")
+    headless = gif and common.play_headless(args.headless)
     env = make_env(render_mode="rgb_array" if headless else watch_render_mode())
     common.set_seed(args.seed, env.env)
     agent = agent_class.load(env, path, train_command=command)
@@ -592,13 +567,3 @@ def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metr
                                seed=seed * 100_000 + 10_000, metric=metric,
                                metric_name=metric_name)
     return trainer, env
-
-
-def train_and_save(trainer, env, args, file_name, **train_kwargs):
-    """A one-mode script's run with the command line's settings: train, close ``env``,
-    ``trainer.finish``; returns the episodes' rewards."""
-    common.set_seed(args.seed, env.env)
-    agent = trainer.train(env, episode_count=args.episodes, render=args.render, **train_kwargs)
-    env.close()
-    trainer.finish(agent, file_name, show=not args.no_show)
-    return trainer.reward_log

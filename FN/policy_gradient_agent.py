@@ -31,7 +31,7 @@ from FN.fn_framework import (
     make_cartpole,
     make_parser,
     play,
-    train_and_save,
+    prepare_run,
     watch_render_mode,
 )
 
@@ -205,9 +205,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.play:
         return play(args, __file__, PolicyGradientAgent, make_cartpole)
-    env = make_cartpole(render_mode=watch_render_mode() if args.render else None)
-    trainer = PolicyGradientTrainer(log_dir=new_run_dir(__file__))
-    return train_and_save(trainer, env, args, "policy_gradient_agent.keras")
+    trainer, env = prepare_run(PolicyGradientTrainer(log_dir=new_run_dir(__file__)),
+                               make_cartpole(render_mode=watch_render_mode(args.render)), args.seed)
+    agent = trainer.train(env, args.episodes, render=args.render)
+    env.close()
+    trainer.finish(agent, "policy_gradient_agent.keras", show=not args.no_show)
+    return trainer.reward_log
 
 
 if __name__ == "__main__":

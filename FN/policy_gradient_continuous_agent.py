@@ -29,8 +29,8 @@ from FN.fn_framework import (
     Trainer,
     make_parser,
     play,
+    prepare_run,
     stack_experiences,
-    train_and_save,
     watch_render_mode,
 )
 from FN.replay_buffer import ReplayBuffer
@@ -304,9 +304,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.play:
         return play(args, __file__, PolicyGradientContinuousAgent, make_pendulum)
-    env = make_pendulum(render_mode=watch_render_mode() if args.render else None)
-    trainer = PolicyGradientContinuousTrainer(log_dir=new_run_dir(__file__))
-    return train_and_save(trainer, env, args, "policy_gradient_continuous_agent.keras")
+    trainer, env = prepare_run(PolicyGradientContinuousTrainer(log_dir=new_run_dir(__file__)),
+                               make_pendulum(render_mode=watch_render_mode(args.render)),
+                               args.seed)
+    agent = trainer.train(env, args.episodes, render=args.render)
+    env.close()
+    trainer.finish(agent, "policy_gradient_continuous_agent.keras", show=not args.no_show)
+    return trainer.reward_log
 
 
 if __name__ == "__main__":

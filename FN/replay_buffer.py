@@ -13,16 +13,13 @@ from FN.fn_framework import Experience
 
 class ReplayBuffer:
     """``append``, ``len`` and indexing (0 is the oldest) as the book's deque, and ``sample``,
-    uniform with NumPy's global generator (``n_batches`` adds a leading batch axis). The arrays
-    are allocated on the first ``append``, from the shapes of that experience."""
+    uniform with NumPy's global generator (``n_batches`` adds a leading batch axis)."""
 
     def __init__(self, capacity):
         if capacity < 1:
             raise ValueError(f"a buffer needs a positive capacity, got {capacity}")
         self.capacity = int(capacity)
-        self.arrays = None
-        self.size = 0
-        self.position = 0
+        self.arrays, self.size, self.position = None, 0, 0  # allocated by the first append
 
     def _allocate(self, experience):
         self.frames = np.ndim(experience.s) == 3  # stacks of frames in [0, 1]: store bytes

@@ -33,8 +33,8 @@ from FN.fn_framework import (
     make_cartpole,
     make_parser,
     play,
+    prepare_run,
     stack_experiences,
-    train_and_save,
     watch_render_mode,
 )
 
@@ -161,9 +161,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.play:
         return play(args, __file__, ValueFunctionAgent, make_cartpole, suffix=".skops")
-    env = make_cartpole(render_mode=watch_render_mode() if args.render else None)
-    trainer = ValueFunctionTrainer(log_dir=new_run_dir(__file__))
-    return train_and_save(trainer, env, args, FILE_NAME, epsilon=args.epsilon)
+    trainer, env = prepare_run(ValueFunctionTrainer(log_dir=new_run_dir(__file__)),
+                               make_cartpole(render_mode=watch_render_mode(args.render)), args.seed)
+    agent = trainer.train(env, args.episodes, args.epsilon, render=args.render)
+    env.close()
+    trainer.finish(agent, FILE_NAME, show=not args.no_show)
+    return trainer.reward_log
 
 
 if __name__ == "__main__":

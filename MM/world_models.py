@@ -665,9 +665,7 @@ def play(run_dir, episodes, seed, headless):
     import envs  # noqa: F401  (registers Catcher-v0)
 
     encode, memory, _, theta = load_agent(run_dir)
-    if not headless and not common.display_available():
-        print("No display found: playing headless, and writing a GIF instead of a window.")
-        headless = True
+    headless = common.play_headless(headless)
     env = gym.make("Catcher-v0", render_mode="rgb_array" if headless else "human")
     screens, rates = [], []
     for episode in range(episodes):

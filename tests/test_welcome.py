@@ -1,6 +1,8 @@
 import inspect
 import os
 
+import common
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,7 +33,7 @@ def test_without_a_display_it_falls_back_to_headless(capsys, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     welcome.gif_path().unlink(missing_ok=True)
-    assert not welcome.display_available()
+    assert not common.display_available()
     welcome.main(["--episodes", "1", "--seed", "1"])
     out = capsys.readouterr().out
     assert "No display found: playing headless" in out and out.rstrip().endswith("setup OK")

@@ -53,7 +53,7 @@ def test_smoke_run_learns_from_frames_saves_loads_and_plays(tmp_path, monkeypatc
     assert "Get reward" in capsys.readouterr().out
     # Without a display, --play writes the GIF as well, and says why.
     assert dqn_agent.main(["--play"]) == gif
-    assert "no display" in capsys.readouterr().out
+    assert "No display found" in capsys.readouterr().out
 
 
 def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
@@ -70,7 +70,6 @@ def test_evaluation_images_and_a_saved_agent(tmp_path, read_scalars, summaries):
     replayed, _, _ = evaluate_catch_rate(agent.greedy_actions, make_catcher(num_games=2), 2,
                                          seed=10_000 + 2 * best)
     assert replayed == rates[best]
-    assert len(evaluation.times) == 2 and evaluation.seconds > 0
     scalars = read_scalars(tmp_path / "deep_q_network")
     assert len(scalars["charts/eval_catch_rate"]) == 2
     # observe_interval: the frames seen in a training episode became TensorBoard images.

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from FN import dqn_agent
-from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkAgentTest, DeepQNetworkTrainer, huber
+from FN.dqn_agent import DeepQNetworkAgent, DeepQNetworkAgentTest, DeepQNetworkTrainer
 from FN.fn_framework import Experience, evaluate, make_cartpole, stack_experiences
 from FN.replay_buffer import ReplayBuffer
 from tests.learning_margins import learning_seeds
@@ -35,7 +35,7 @@ def loss_of(agent, batch, gamma):
     b = stack_experiences(batch)
     future = tf.reduce_max(agent._teacher_model(b.n_s), axis=1)
     taken = tf.gather(agent.model(b.s), b.a.astype(np.int32), axis=1, batch_dims=1)
-    return float(tf.reduce_mean(huber(b.r + gamma * (1.0 - b.d) * future - taken)))
+    return float(keras.losses.huber(b.r + gamma * (1.0 - b.d) * future, taken))
 
 
 def teacher_q(agent, states):

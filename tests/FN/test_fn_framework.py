@@ -362,12 +362,12 @@ def test_periodic_evaluation_keeps_the_best_weights_and_stops_at_the_target(tmp_
     logger, agent = Logger(tmp_path, "run"), Agent()
     for steps in range(1, 360):
         agent.model.weights = steps  # training changes the weights at every step
-        evaluation(agent, steps, training_seconds=steps / 10, logger=logger)
+        evaluation(agent, steps, logger=logger)
     assert evaluation.results == [(100, 0.2), (200, 0.9), (300, 0.5)]
-    assert evaluation.times == [10.0, 20.0, 30.0] and evaluation.solved_at is None
+    assert evaluation.solved_at is None
     evaluation.restore_best(agent)
     assert agent.model.weights == 200 and agent.refreshed == 1  # the best evaluation's weights
-    evaluation(agent, 400, training_seconds=40.0, logger=logger)
+    evaluation(agent, 400, logger=logger)
     assert evaluation.solved_at == 400 and evaluation.best == 0.95
     evaluation.reset()
     assert evaluation.results == [] and evaluation.best_weights is None
