@@ -27,6 +27,7 @@ from gymnasium.vector import AutoresetMode
 from envs.catcher import GRAY_WEIGHTS, CatcherVectorEnv, area_weights
 from FN.fast_forward import BranchedForward, CompiledForward, softmax
 from FN.fn_framework import (
+    CartPoleObserver,
     Experience,
     FNAgent,
     Observer,
@@ -510,6 +511,15 @@ class ActorCriticTrainer(Trainer):
                     break
 
 
+def make_cartpoles(n_envs, render=False):
+    """``n_envs`` CartPole-v1s stepped together; with ``render``, the first draws in a window."""
+    if not watch_render_mode(render):
+        return make_cartpole(n_envs)
+    makers = [lambda i=i: gym.make("CartPole-v1", render_mode="human" if i == 0 else None)
+              for i in range(n_envs)]
+    return CartPoleObserver(gym.vector.SyncVectorEnv(makers))
+
+
 def make_run(test_mode=False, seed=0, n_envs=None, render=False, log_dir="", evaluation=None,
              **overrides):
     """``(trainer, env)`` as ``--test`` (``n_envs`` CartPole-v1s) or the default run (``n_envs``
@@ -522,7 +532,7 @@ def make_run(test_mode=False, seed=0, n_envs=None, render=False, log_dir="", eva
     trainer = ActorCriticTrainer(log_dir=log_dir, file_name="a2c_agent_test.keras"
                                  if test_mode else "", **dict(settings, **overrides))
     if test_mode:
-        env = make_cartpole(n_envs or TEST_MODE_ENVS, watch_render_mode(render))
+        env = make_cartpoles(n_envs or TEST_MODE_ENVS, render)
         return prepare_run(trainer, env, seed, make_cartpole(evaluation["episode_count"]),
                            evaluation)
     return prepare_run(trainer, make_catcher(n_envs or CATCHER_GAMES), seed,

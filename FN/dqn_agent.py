@@ -1,10 +1,9 @@
 """Day4: Deep Q-Network (DQN): a Q-function learned by a neural network, made stable.
 
-A network Q(s, ·; θ) learns towards r + γ max_a' Q(s', a'). Three things keep that from
-diverging (``DeepQNetworkTrainer.step``, ``DeepQNetworkAgent.set_updater``): experience replay
-(a random batch from a large buffer), a frozen target network (the book's teacher, refreshed
-only now and then), and a clipped error (the Huber loss). ``python FN/dqn_agent.py`` learns
-Catcher from its pixels; ``--test`` CartPole-v1 with a small MLP; ``--play`` watches a run.
+A network Q(s, ·; θ) learns towards r + γ max_a' Q(s', a'), kept from diverging by experience
+replay (a random batch from a large buffer), a frozen target network (the book's teacher) and
+the Huber loss (``DeepQNetworkTrainer.step``, ``DeepQNetworkAgent.set_updater``).
+``python FN/dqn_agent.py`` learns Catcher's pixels; ``--test`` CartPole-v1; ``--play`` watches.
 
 Changes from the book (measurements and tuning history: doc/day4.md):
 - the update is a ``tf.function`` with ``tf.GradientTape``; actions use a fast forward pass;
@@ -128,20 +127,16 @@ class DeepQNetworkAgent(FNAgent):
         return self.forward(np.asarray(state)[np.newaxis])[0]
 
     def update(self, experiences, gamma):
-        """Train on a batch of experiences (the book's list, or a replay buffer's sample);
-        with a leading axis of K batches, K updates run in one compiled call."""
+        """Learn from a batch (the book's list, or a sample); K batches: K updates in one call."""
         batch = stack_experiences(experiences)
-        if np.ndim(batch.a) == 1:
+        if np.ndim(batch.a) == 1:  # one batch: K = 1
             batch = Experience(*(np.asarray(field)[np.newaxis] for field in batch))
-        loss = self._train(np.asarray(batch.s, np.float32), np.asarray(batch.a, np.int32),
-                           np.asarray(batch.r, np.float32), np.asarray(batch.n_s, np.float32),
-                           np.asarray(batch.d, np.float32), tf.constant(gamma, tf.float32))
+        loss = self._train(*batch, tf.constant(gamma, tf.float32))
         self.forward.sync()
         return float(loss)
 
     def update_teacher(self):
-        """Copy the network's weights into the teacher, which then stays frozen until the next
-        copy: the targets do not move with every update."""
+        """Copy the weights into the teacher, frozen until the next copy: targets that hold."""
         for teacher, variable in zip(self._teacher_model.weights, self.model.weights):
             teacher.assign(variable)
 
@@ -166,9 +161,8 @@ class DeepQNetworkAgentTest(DeepQNetworkAgent):
 
 
 class CatcherObserver(Observer):
-    """The book's observer for Catcher: gray, small, scaled, stacked frames, oldest first, for
-    one game or a batch (the evaluations count only each game's first episode). A2C's holds
-    the form for batches whose games restart; a test keeps the two equal."""
+    """The book's observer for Catcher: gray, small, scaled, stacked frames, for one game or a
+    batch (whose first episodes the evaluations count). A2C's form restarts games; tested equal."""
 
     def __init__(self, env, width, height, frame_count):
         super().__init__(env)
@@ -206,10 +200,9 @@ def make_catcher(num_games=None, render_mode=None):
 
 
 class DeepQNetworkTrainer(Trainer):
-    """DQN training: replay, a periodically refreshed teacher and a decaying ε. The keyword-only
-    arguments are additions whose defaults keep the book's behaviour: ``gradient_steps``
-    updates every ``train_interval`` steps; ``teacher_update_steps`` and ``epsilon_decay_steps``
-    count steps where the book counted episodes; ``learning_starts`` steps of random play."""
+    """DQN training: replay, a teacher refreshed now and then, a decaying ε. The keyword-only
+    additions (defaults: the book's behaviour) count steps where the book counted episodes;
+    ``gradient_steps`` updates every ``train_interval`` steps, after ``learning_starts``."""
 
     def __init__(self, buffer_size=50000, batch_size=32, gamma=0.99, initial_epsilon=0.5,
                  final_epsilon=1e-3, learning_rate=1e-3, teacher_update_freq=3,
@@ -227,8 +220,6 @@ class DeepQNetworkTrainer(Trainer):
         self.teacher_update_steps = teacher_update_steps
         self.epsilon_decay_steps = epsilon_decay_steps
         self.learning_starts = learning_starts
-        self.loss = 0.0
-        self.loss_count = 0
         self.training_episodes = 0
 
     def make_buffer(self, env):

@@ -1,8 +1,6 @@
-"""Day4-5: fast forward passes for acting, once per environment step.
-
-``model.predict`` costs milliseconds a call; acting calls the network on every step. A chain of
-Keras ``Dense`` layers runs here in NumPy (for a small MLP about 20 times faster than even a
-compiled call), other models as a ``tf.function``; ``sync`` copies new weights after updates.
+"""Day4-5: fast forward passes for acting, once per environment step (``model.predict`` costs
+milliseconds a call). A chain of Keras ``Dense`` layers runs in NumPy (for a small MLP about 20
+times faster than even a compiled call), others as a ``tf.function``; ``sync`` after updates.
 """
 
 import numpy as np
@@ -23,11 +21,6 @@ class DenseForward:
     def __init__(self, layers):
         self.layers = list(layers)
         self.sync()
-
-    @classmethod
-    def supports(cls, model):
-        return all(type(layer).__name__ == "Dense"
-                   and layer.activation.__name__ in NUMPY_ACTIVATIONS for layer in model.layers)
 
     def sync(self):
         self.params = [(layer.kernel.numpy(), layer.bias.numpy(),
@@ -75,4 +68,6 @@ class CompiledForward:
 
 def make_forward(model):
     """The fastest forward pass for ``model``: ``DenseForward`` when possible, else compiled."""
-    return DenseForward(model.layers) if DenseForward.supports(model) else CompiledForward(model)
+    dense = all(type(layer).__name__ == "Dense" and layer.activation.__name__ in NUMPY_ACTIVATIONS
+                for layer in model.layers)
+    return DenseForward(model.layers) if dense else CompiledForward(model)

@@ -50,8 +50,6 @@ class FNAgent:
 
     def save(self, model_path):
         """Save the model as ``.keras``, atomically: an interrupted save leaves no broken file."""
-        if Path(model_path).suffix != ".keras":
-            raise ValueError(f"Keras models are saved as .keras files, not {model_path}")
         with common.atomic_path(model_path) as temporary:
             self.model.save(temporary)
         return Path(model_path)
@@ -62,8 +60,7 @@ class FNAgent:
         return agent.load_model(env, model_path, train_command)
 
     def load_model(self, env, model_path, train_command=None):
-        """A missing or damaged file, or a model for states of another shape, ends the script
-        with one sentence (exit status 2)."""
+        """A missing or damaged file, or one for other states, ends the script in a sentence."""
         train_command = train_command or f"python {type(self).__module__.replace('.', '/')}.py"
         self.model = common.load_keras_model(model_path, train_command, compile=False)
         given = tuple(self.model.input_shape[1:])
@@ -101,8 +98,7 @@ class FNAgent:
         return np.array([int(np.argmax(self.estimate(s))) for s in states])
 
     def play(self, env, episode_count=5, render=True, *, greedy=False, frames=None):
-        """Play ``episode_count`` episodes with the ``policy`` (or, with ``greedy``, the action
-        rated best); return their rewards. ``frames`` collects what ``render`` returns."""
+        """The rewards of episodes played by ``policy`` (or the best action, ``greedy``)."""
         rewards = []
         for _ in range(episode_count):
             s = env.reset()
@@ -121,10 +117,9 @@ class FNAgent:
 
 
 class Trainer:
-    """Runs episodes, stores experiences and calls the hooks that each algorithm fills in:
-    ``episode_begin``, ``step`` after every step (``begin_train`` once, when training starts),
-    ``episode_end``. Training starts when the buffer is first full, after ``initial_count``
-    episodes or after ``initial_steps`` steps, whichever comes first."""
+    """Runs episodes, stores experiences and calls the hooks each algorithm fills in:
+    ``episode_begin``; ``step`` after every step (``begin_train`` once, when training starts:
+    the buffer full, ``initial_count`` episodes or ``initial_steps`` steps); ``episode_end``."""
 
     def __init__(self, buffer_size=1024, batch_size=32, gamma=0.9, report_interval=10,
                  log_dir=""):
@@ -156,11 +151,6 @@ class Trainer:
         if self.evaluation is not None:
             self.evaluation.reset()
 
-    def set_evaluation(self, env, interval, episode_count=20, target=None, keep_best=True,
-                       seed=10_000, metric=None, metric_name="return"):
-        self.evaluation = PeriodicEvaluation(env, interval, episode_count, target, keep_best,
-                                             seed, metric, metric_name)
-
     def evaluate_if_due(self, agent):
         if self.evaluation is not None:
             self.evaluation(agent, self.total_steps, self.logger)
@@ -180,8 +170,7 @@ class Trainer:
 
     @contextlib.contextmanager
     def session(self, agent, total, unit):
-        """Around a training loop: a progress bar; at the end (also on Ctrl-C, which sets
-        ``interrupted``) the best weights back and the logs flushed."""
+        """A progress bar; at the end, also on Ctrl-C: the best weights back, the logs out."""
         bar = tqdm(total=total, desc=f"{self.trainer_name} 学習中 (training)", unit=unit,
                    dynamic_ncols=True, leave=False)
         try:
@@ -198,8 +187,8 @@ class Trainer:
 
     def train_loop(self, env, agent, episode=200, initial_count=-1, render=False,
                    observe_interval=0, initial_steps=-1, max_steps=None):
-        """Run up to ``episode`` episodes (at most ``max_steps`` steps); the states of every
-        ``observe_interval``-th training episode go to TensorBoard."""
+        """Up to ``episode`` episodes, ``max_steps`` steps; each ``observe_interval``-th
+        training episode's states go to TensorBoard."""
         self.reset_state(env)
         frames = []
         with self.session(agent, total=episode, unit="episode") as bar:
@@ -302,8 +291,7 @@ class Trainer:
 
 
 def evaluate(agent, env, episode_count=20, seed=None):
-    """Returns of ``episode_count`` greedy episodes (no exploration, no learning): rounds of
-    the vector environment ``env``, each of its environments playing one episode."""
+    """Returns of ``episode_count`` greedy episodes: rounds of the vector environment ``env``."""
     n = env.num_envs
     if not env.is_vector or episode_count % n:
         raise ValueError(f"episode_count {episode_count} is not a multiple of a batch's {n} envs")
@@ -319,9 +307,8 @@ def catch_rate_score(agent, env, episode_count, seed):
 
 class PeriodicEvaluation:
     """Every ``interval`` steps, score the greedy policy on ``env`` by ``metric(agent, env,
-    episode_count, seed)`` (the mean return by default) into ``results`` ``(steps, score)``;
-    stop at ``target``; with ``keep_best``, ``restore_best`` puts the best weights back (Day5:
-    a run that later degrades loses nothing)."""
+    episode_count, seed)`` (the mean return by default) into ``results``; stop at ``target``;
+    ``restore_best``: a run that later degrades keeps its best weights (``keep_best``)."""
 
     def __init__(self, env, interval, episode_count=20, target=None, keep_best=True,
                  seed=10_000, metric=None, metric_name="return"):
@@ -364,9 +351,8 @@ class PeriodicEvaluation:
 
 
 class Observer:
-    """Sits between a gymnasium environment and an agent, and shapes what the agent sees
-    (``transform``): ``reset`` gives the book's ``state``, ``step`` ``(state, reward, done,
-    info)`` with ``terminated`` and ``truncated`` in ``info``; a vector environment, batches."""
+    """Between a gymnasium environment (or a vector of them: batches) and an agent: ``reset``
+    gives the book's ``state``, ``step`` ``(state, reward, done, info)``; ``transform``."""
 
     def __init__(self, env):
         self._env = env
@@ -418,22 +404,17 @@ class CartPoleObserver(Observer):
         return np.asarray(state, dtype=np.float32)
 
 
-def make_cartpole(num_envs=None, render_mode=None, observer=CartPoleObserver):
-    """CartPole-v1 behind ``observer``; ``num_envs`` gives a batch (NumPy-vectorized, or, to
-    open a window, ordinary environments of which the first draws itself)."""
+def make_cartpole(num_envs=None, render_mode=None):
+    """CartPole-v1 as the agents see it; ``num_envs`` gives a batch, stepped in NumPy."""
     if num_envs is None:
-        return observer(gym.make("CartPole-v1", render_mode=render_mode))
-    if render_mode == "human":
-        makers = [lambda i=i: gym.make("CartPole-v1", render_mode="human" if i == 0 else None)
-                  for i in range(num_envs)]
-        return observer(gym.vector.SyncVectorEnv(makers))
-    return observer(gym.make_vec("CartPole-v1", num_envs=num_envs,
-                                 vectorization_mode="vector_entry_point"))
+        return CartPoleObserver(gym.make("CartPole-v1", render_mode=render_mode))
+    return CartPoleObserver(gym.make_vec("CartPole-v1", num_envs=num_envs,
+                                         vectorization_mode="vector_entry_point",
+                                         render_mode=render_mode))
 
 
 class Logger:
-    """Where a trainer writes: printed summaries, TensorBoard events (to ``log_dir/dir_name``;
-    ``tensorboard --logdir outputs/FN``), and plots and histories (``path_of``: ``log_dir``)."""
+    """Where a trainer writes: summaries, TensorBoard events (``log_dir/dir_name``), plots."""
 
     def __init__(self, log_dir="", dir_name=""):
         self.log_dir = Path(log_dir) if log_dir else common.output_dir(__file__)
@@ -471,14 +452,10 @@ class Logger:
         return desc
 
     def plot(self, name, values, interval=10, show=True):
-        """The book's plot: the mean (± std) of every ``interval`` values, saved as
-        ``<name>_history.png`` (returned) beside the values in ``<name>_history.csv``."""
+        """The book's plot of every ``interval`` values' mean (± std): ``<name>_history.png``."""
         stem = re.sub(r"\W+", "_", name.lower())
-        csv_path = self.path_of(f"{stem}_history.csv")
-        with common.atomic_path(csv_path) as temporary:
-            lines = ["episode,value"] + [f"{i},{v}" for i, v in enumerate(values)]
-            temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        print(f"Saved {csv_path}")
+        common.save_runs_csv({stem: [values]}, self.path_of(f"{stem}_history.csv"), "history",
+                             "value")
         x, groups = common.reward_groups(values, interval)
         label = f"{interval} エピソードごとの平均 (mean of every {interval} episodes)"
         return common.plot_reward_history(groups, self.path_of(f"{stem}_history.png"), x=x,
@@ -508,8 +485,8 @@ class Logger:
 
 
 def make_parser(description, episodes, mode_steps=None):
-    """The command line of every FN script. ``mode_steps``, the default steps on Catcher and
-    with ``--test``, adds the options of the two-mode scripts (DQN, A2C)."""
+    """Every FN script's command line; ``mode_steps`` (Catcher's, CartPole's) adds DQN's and
+    A2C's ``--test``, ``--steps`` and ``--headless``."""
     parser = argparse.ArgumentParser(description=description)
     add, positive = parser.add_argument, common.positive_int
     add("--play", action="store_true", help="watch the newest trained model (or --model) play")
@@ -527,17 +504,14 @@ def make_parser(description, episodes, mode_steps=None):
 
 
 def watch_render_mode(render=True):
-    """``"human"`` to draw in a window; ``None`` without ``render`` or a display (gymnasium
-    would still pace the frames)."""
+    """``"human"`` to draw in a window; None without ``render`` or a display (no pacing)."""
     return "human" if render and common.display_available() else None
 
 
 def play(args, script_file, agent_class, make_env, kind="", suffix=".keras", greedy=False,
          episode_count=5, gif=False):
-    """``--play``: the newest finished run's agent of this script and mode (``kind``
-    "cartpole" for ``--test``: each mode has its own run folders), or ``--model``, plays on
-    ``make_env(render_mode=...)``; with ``gif``, ``--headless`` or no display writes one
-    episode to a GIF (returned). ``greedy`` plays as the evaluations measure."""
+    """``--play``: the newest run's agent of this script and mode (``kind``), or ``--model``,
+    plays on ``make_env(render_mode=...)``; with ``gif``, headless, into a GIF (returned)."""
     stem, test = Path(script_file).stem, "_test" if kind == "cartpole" else ""
     command = f"python FN/{stem}.py" + (" --test" if test else "")
     path = common.find_model(script_file, f"{stem}{test}{suffix}", model=args.model, kind=kind,
@@ -562,8 +536,7 @@ def prepare_run(trainer, env, seed=0, evaluation_env=None, evaluation=None, metr
     evaluate on ``evaluation_env`` with seeds that training never uses; ``(trainer, env)``."""
     common.set_seed(seed, env.env)
     if evaluation is not None:
-        trainer.set_evaluation(evaluation_env, evaluation["interval"],
-                               evaluation["episode_count"], target=evaluation["target"],
-                               seed=seed * 100_000 + 10_000, metric=metric,
-                               metric_name=metric_name)
+        trainer.evaluation = PeriodicEvaluation(evaluation_env, **evaluation, metric=metric,
+                                                seed=seed * 100_000 + 10_000,
+                                                metric_name=metric_name)
     return trainer, env

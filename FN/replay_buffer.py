@@ -1,9 +1,6 @@
-"""Day4: the replay buffer of DQN (and of the continuous actor-critic), in NumPy arrays.
-
-The fast form of the book's ``deque(maxlen=buffer_size)`` and ``random.sample``: a ring of
-preallocated arrays, so that drawing a batch (or many at once) is one indexing expression.
-Stacks of frames are kept as uint8 (the observer's states are bytes divided by 255), a quarter
-of float32's memory. A test checks that it holds what the deque holds.
+"""Day4: the replay buffer of DQN (and of the continuous actor-critic): the fast form of the
+book's ``deque`` and ``random.sample``, a ring of arrays where a batch (or many) is one index;
+frames kept as uint8 (states are bytes / 255), a quarter of float32's memory. Tested equal.
 """
 
 import numpy as np

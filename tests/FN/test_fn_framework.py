@@ -257,7 +257,8 @@ def test_logger_writes_scalars_images_plots_and_describes(tmp_path, capsys, read
     path = logger.plot("Rewards", list(range(25)), interval=10, show=False)
     assert path == tmp_path / "rewards_history.png" and path.stat().st_size > 0
     csv = logger.path_of("rewards_history.csv").read_text().splitlines()
-    assert csv[0] == "episode,value" and len(csv) == 26 and csv[-1] == "24,24"
+    assert csv[0] == "history,run,episode,value" and len(csv) == 26
+    assert csv[-1] == "rewards,0,25,24"
     with pytest.raises(ValueError):
         logger.write_image(0, np.zeros((2, 3)))
 
