@@ -127,7 +127,7 @@ class DeepQNetworkAgent(FNAgent):
         return self.forward(np.asarray(state)[np.newaxis])[0]
 
     def update(self, experiences, gamma):
-        """Learn from a batch (the book's list, or a sample); K batches: K updates in one call."""
+        """Learn from a batch (the book's list, or a sample); K stacked batches: K updates."""
         batch = stack_experiences(experiences)
         if np.ndim(batch.a) == 1:  # one batch: K = 1
             batch = Experience(*(np.asarray(field)[np.newaxis] for field in batch))
@@ -136,7 +136,7 @@ class DeepQNetworkAgent(FNAgent):
         return float(loss)
 
     def update_teacher(self):
-        """Copy the weights into the teacher, frozen until the next copy: targets that hold."""
+        """Copy the weights into the teacher, frozen until the next copy: steady targets."""
         for teacher, variable in zip(self._teacher_model.weights, self.model.weights):
             teacher.assign(variable)
 

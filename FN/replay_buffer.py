@@ -1,6 +1,6 @@
-"""Day4: the replay buffer of DQN (and of the continuous actor-critic): the fast form of the
-book's ``deque`` and ``random.sample``, a ring of arrays where a batch (or many) is one index;
-frames kept as uint8 (states are bytes / 255), a quarter of float32's memory. Tested equal.
+"""Day4: DQN's replay buffer (the continuous actor-critic's too), the fast form of the book's
+``deque`` and ``random.sample``: preallocated arrays, so that a batch is one indexing step, with
+stacked frames kept as uint8, a quarter of float32's memory. A test compares it to the deque.
 """
 
 import numpy as np

@@ -40,7 +40,8 @@ def huber(errors, delta=1.0):
     誤差が小さいうちは二乗誤差、大きくなると直線になり、大きな誤差に引っぱられすぎません
     (本書の「報酬のクリッピング」と同じ狙い)。``errors`` と同じ形の配列を返してください。
 
-    ヒント: 本書 Day4「DQN」。``FN/dqn_agent.py`` の ``huber``。
+    ヒント: 本書 Day4「DQN」。``FN/dqn_agent.py`` の ``set_updater`` が使う
+    ``keras.losses.huber`` (その平均) と同じ式です。
     """
     raise NotImplementedError("演習 4-3 を書いてください")
 

@@ -109,7 +109,8 @@ EXERCISES = [
              "本書 Day4「DQN」(Fixed Target Q-Network)、FN/dqn_agent.py の "
              "DeepQNetworkAgent.set_updater", check_dqn_targets),
     Exercise(DAY, 3, "huber", "Huber 損失",
-             "本書 Day4「DQN」、FN/dqn_agent.py の huber", check_huber),
+             "本書 Day4「DQN」、FN/dqn_agent.py の set_updater (keras.losses.huber)",
+             check_huber),
     Exercise(DAY, 4, "dqn_loss", "DQN の損失",
              "本書 Day4「DQN」、FN/dqn_agent.py の DeepQNetworkAgent.set_updater",
              check_dqn_loss),
