@@ -281,10 +281,9 @@ class DeepQNetworkTrainer(Trainer):
 
 
 def make_run(test_mode=False, seed=0, render=False, log_dir="", evaluation=None, **overrides):
-    """``(trainer, env)`` as ``--test`` (CartPole-v1) or the default run (Catcher) trains: the
-    tuned settings, the environment seeded, the periodic evaluation set; ``overrides`` and
-    ``evaluation`` replace their entries. Then ``trainer.train(env, test_mode=...,
-    max_steps=...)`` trains the agent, which ends with its best evaluation's weights."""
+    """``(trainer, env)`` as ``--test`` (CartPole-v1) or the default run (Catcher) trains, for
+    ``trainer.train(env, test_mode=..., max_steps=...)``: the tuned settings (``overrides``
+    replace entries), the environment seeded, the periodic evaluation (``evaluation``) set."""
     settings = TEST_MODE_SETTINGS if test_mode else CATCHER_SETTINGS
     evaluation = dict(TEST_MODE_EVALUATION if test_mode else CATCHER_EVALUATION,
                       **(evaluation or {}))

@@ -50,6 +50,8 @@ class FNAgent:
 
     def save(self, model_path):
         """Save the model as ``.keras``, atomically: an interrupted save leaves no broken file."""
+        if Path(model_path).suffix != ".keras":
+            raise ValueError(f"Keras models are saved as .keras files, not {model_path}")
         with common.atomic_path(model_path) as temporary:
             self.model.save(temporary)
         return Path(model_path)
@@ -278,12 +280,11 @@ class Trainer:
             self.logger.plot("Rewards", self.reward_log, self.report_interval,
                              show=show and not self.interrupted)
         print(f"TensorBoard のログ (logs): {self.logger.tensorboard_dir}")
-        evaluation = self.evaluation
-        best = evaluation.best if evaluation and evaluation.results else None
-        if best is not None:
-            print(f"最良の評価 (best evaluation): {best:.4g} ({evaluation.episode_count} "
-                  f"エピソード、ステップ {evaluation.best_at})。全部で {self.total_steps} "
-                  "ステップ。")
+        results = self.evaluation.results if self.evaluation else []
+        steps, best = max(results, key=lambda item: item[1]) if results else (None, None)
+        if results:
+            print(f"最良の評価 (best evaluation): {best:.4g} ({self.evaluation.episode_count} "
+                  f"エピソード、ステップ {steps})。全部で {self.total_steps} ステップ。")
         common.finish_training(self.logger.log_dir, self.interrupted,
                                model=file_name if path else None, steps=self.total_steps,
                                episodes=len(self.reward_log), best_evaluation=best)
@@ -321,7 +322,7 @@ class PeriodicEvaluation:
 
     def reset(self):
         self.next_at = self.interval
-        self.best, self.best_at, self.best_weights, self.solved_at = -np.inf, None, None, None
+        self.best, self.best_weights, self.solved_at = -np.inf, None, None
         self.results = []
 
     def __call__(self, agent, steps, logger):
@@ -335,7 +336,7 @@ class PeriodicEvaluation:
         logger.write(steps, f"charts/eval_{self.metric_name}", score)
         if score > self.best:
             tqdm.write(f"ステップ {steps}: 評価 {score:.4g} (最良 / best so far)")
-            self.best, self.best_at = score, steps
+            self.best = score
             self.best_weights = agent.model.get_weights() if self.keep_best else None
         if self.target is not None and score >= self.target and self.solved_at is None:
             self.solved_at = steps

@@ -97,6 +97,8 @@ def test_save_and_load_round_trip_predictions_exactly(tmp_path):
     assert np.array_equal(loaded.model(states).numpy(), agent.model(states).numpy())
     assert np.array_equal(loaded.greedy_actions(states), agent.greedy_actions(states))
     assert loaded.initialized and loaded.epsilon == pytest.approx(0.0001)
+    with pytest.raises(ValueError, match=".keras"):
+        agent.save(tmp_path / "dqn.h5")
 
 
 def test_each_agent_builds_its_own_network_and_chooses_its_compilation():
